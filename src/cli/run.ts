@@ -1,0 +1,140 @@
+import type { ClientIntents } from "../client-intents.js";
+import { diffEgress, hasFailingFindings, type EgressDiff, type NamespaceScope } from "../diff.js";
+import { InputError } from "../errors.js";
+import type { ObservedWorkload } from "../observed-egress.js";
+import { diffReport } from "../report.js";
+import { renderDiffMarkdown } from "../render/diff-markdown.js";
+import { renderDiffTable } from "../render/diff-table.js";
+import { renderList, listReport } from "../render/list.js";
+import { renderJson, renderYaml, renderYamlStream } from "../render/serialize.js";
+import type { Style } from "../render/style.js";
+import { observedWorkloads, suggestIntents } from "../suggest.js";
+import type { Listening } from "../verdicts.js";
+import type { Invocation } from "./invocation.js";
+
+/**
+ * Decide and render: from gathered inputs to the text on stdout and the exit code.
+ * Nothing here reads files, the cluster or the clock.
+ */
+
+export interface Gathered {
+  readonly intents: readonly ClientIntents[];
+  readonly intentsFromFiles: boolean;
+  readonly observed: readonly ObservedWorkload[];
+  readonly listening: Listening;
+  readonly now: number;
+  readonly namespaces: NamespaceScope;
+}
+
+export interface Outcome {
+  readonly stdout: string;
+  readonly exitCode: 0 | 1;
+}
+
+/**
+ * The namespaces a command looks at: -A, -n, or else the context's namespace; offline
+ * (both inputs from files) it is everything the files hold.
+ */
+export function namespaceScope(
+  inv: Invocation,
+  offline: boolean,
+  contextNamespace: string | undefined,
+): NamespaceScope {
+  if (inv.kube.allNamespaces) return { all: true };
+  if (inv.kube.namespace !== undefined) return { all: false, names: [inv.kube.namespace] };
+  if (offline) return { all: true };
+  return { all: false, names: [contextNamespace ?? "default"] };
+}
+
+function inScope(scope: NamespaceScope, ns: string): boolean {
+  return scope.all || scope.names.includes(ns);
+}
+
+function fixHints(inv: Invocation, diff: EgressDiff): string[] {
+  const failing = diff.workloads.filter((w) =>
+    w.findings.some((f) => f.verdict === "missing" || f.verdict === "unnecessary"),
+  );
+  if (failing.length === 0) return [];
+  const observed =
+    inv.observed !== undefined && inv.observed !== "-" ? ` --observed ${inv.observed}` : "";
+  return [
+    "To write intents that match what was observed:",
+    ...failing.map(
+      (w) =>
+        `  kubectl otter egress suggest -n ${w.workload.namespace} ${w.workload.name}${observed}`,
+    ),
+  ];
+}
+
+export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome {
+  const diff = diffEgress({
+    intents: data.intents,
+    intentsFromFiles: data.intentsFromFiles,
+    observed: data.observed,
+    namespaces: data.namespaces,
+    includeUndeclared: inv.includeUndeclared,
+    now: data.now,
+    windowMs: inv.windowMs,
+    listening: data.listening,
+  });
+  const exitCode = hasFailingFindings(diff, inv.failOn) ? 1 : 0;
+  switch (inv.output) {
+    case "json":
+      return { stdout: renderJson(diffReport(diff)), exitCode };
+    case "yaml":
+      return { stdout: renderYaml(diffReport(diff)), exitCode };
+    case "markdown":
+      return { stdout: renderDiffMarkdown(diff, fixHints(inv, diff)), exitCode };
+    default:
+      return { stdout: renderDiffTable(diff, style, fixHints(inv, diff)), exitCode };
+  }
+}
+
+export function runSuggest(inv: Invocation, data: Gathered): Outcome {
+  const chosen = observedWorkloads(data.observed).filter(
+    (w) =>
+      inScope(data.namespaces, w.workload.namespace) &&
+      (inv.workload === undefined || w.workload.name === inv.workload),
+  );
+  if (chosen.length === 0) {
+    const what = inv.workload === undefined ? "any workload" : `workload "${inv.workload}"`;
+    const where = data.namespaces.all
+      ? "any namespace"
+      : `namespace ${data.namespaces.names.join(", ")}`;
+    throw new InputError(`no observed egress for ${what} in ${where}`);
+  }
+  const docs = chosen.map((w) =>
+    suggestIntents(w, { now: data.now, windowMs: inv.windowMs, apiVersion: inv.apiVersion }),
+  );
+  if (inv.output === "json") {
+    const body = docs.length === 1 ? docs[0] : { apiVersion: "v1", kind: "List", items: docs };
+    return { stdout: renderJson(body), exitCode: 0 };
+  }
+  return { stdout: renderYamlStream(docs), exitCode: 0 };
+}
+
+export function runList(inv: Invocation, data: Gathered, style: Style): Outcome {
+  const chosen = observedWorkloads(data.observed).filter((w) =>
+    inScope(data.namespaces, w.workload.namespace),
+  );
+  const opts = { now: data.now, windowMs: inv.windowMs };
+  switch (inv.output) {
+    case "json":
+      return { stdout: renderJson(listReport(chosen, opts)), exitCode: 0 };
+    case "yaml":
+      return { stdout: renderYaml(listReport(chosen, opts)), exitCode: 0 };
+    default:
+      return { stdout: renderList(chosen, opts, style), exitCode: 0 };
+  }
+}
+
+export function runCommand(inv: Invocation, data: Gathered, style: Style): Outcome {
+  switch (inv.command) {
+    case "diff":
+      return runDiff(inv, data, style);
+    case "suggest":
+      return runSuggest(inv, data);
+    case "list":
+      return runList(inv, data, style);
+  }
+}

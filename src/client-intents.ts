@@ -1,0 +1,288 @@
+import { domainProblem, normalizeDomain } from "./domain.js";
+import type { Source } from "./errors.js";
+import { parseNetwork } from "./ip.js";
+import { findObjects, ofKind } from "./k8s-objects.js";
+import { Reader, type Obj } from "./shape.js";
+import type { CloudForm, DeclaredItem, InClusterForm } from "./targets.js";
+import type { PathSegment, YamlDocument } from "./yaml-documents.js";
+
+/**
+ * ClientIntents of every served version, read from YAML documents and validated as
+ * Otterize's own admission webhook validates them (see docs/adr/0002).
+ */
+
+export const INTENTS_GROUP = "k8s.otterize.com";
+export const INTENTS_VERSIONS = ["v1alpha2", "v1alpha3", "v1beta1", "v2alpha1", "v2beta1"] as const;
+export type IntentsVersion = (typeof INTENTS_VERSIONS)[number];
+
+export interface ClientIntents {
+  readonly apiVersion: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly workload: { readonly name: string; readonly kind?: string };
+  readonly items: readonly DeclaredItem[];
+  readonly source: Source;
+}
+
+const V1_CALL_TYPES: Record<string, readonly string[]> = {
+  v1alpha2: ["", "http", "kafka", "database"],
+  v1alpha3: ["", "http", "kafka", "database", "aws", "gcp", "azure", "internet"],
+  v1beta1: ["", "http", "kafka", "database", "aws", "gcp", "azure", "internet"],
+};
+
+const V2_TARGET_FIELDS = [
+  "kubernetes",
+  "service",
+  "kafka",
+  "sql",
+  "aws",
+  "gcp",
+  "azure",
+  "internet",
+] as const;
+
+export class IntentsReader extends Reader {
+  source(path: readonly PathSegment[]): Source {
+    return { file: this.doc.file, line: this.line(path) };
+  }
+
+  kind(value: unknown, path: readonly PathSegment[]): string | undefined {
+    const kind = this.optionalString(value, path);
+    if (kind === undefined || kind === "") return undefined;
+    if (!/^[A-Z]/.test(kind))
+      this.fail(path, "Kubernetes Kinds must start with an uppercase letter");
+    return kind;
+  }
+
+  /** "x" → (x, own namespace); "x.ns" → (x, ns); more than one dot is invalid. */
+  targetName(raw: string, namespace: string, path: readonly PathSegment[]) {
+    const parts = raw.split(".");
+    if (raw === "" || parts.some((p) => p === "")) {
+      this.fail(path, raw === "" ? "field name is required" : `invalid target name "${raw}"`);
+    }
+    if (parts.length > 2) {
+      this.fail(path, `target name "${raw}" should not contain more than one '.' character`);
+    }
+    return { name: parts[0] as string, namespace: parts[1] ?? namespace };
+  }
+
+  internet(value: unknown, path: readonly PathSegment[], itemPath: readonly PathSegment[]) {
+    const obj = this.object(value, path);
+    this.onlyFields(obj, ["domains", "ips", "ports"], path);
+    const domains = this.strings(obj.domains, [...path, "domains"]);
+    const ips = this.strings(obj.ips, [...path, "ips"]);
+    const ports = this.ports(obj.ports, [...path, "ports"]);
+    if (domains.length === 0 && ips.length === 0) {
+      this.fail(path, "an internet target must contain ips or domains");
+    }
+    const source = this.source(itemPath);
+    const items: DeclaredItem[] = [];
+    domains.forEach((domain, i) => {
+      const problem = domainProblem(domain);
+      if (problem) this.fail([...path, "domains", i], problem);
+      items.push({ kind: "domain", domain: normalizeDomain(domain), ports, source });
+    });
+    ips.forEach((text, i) => {
+      const network = parseNetwork(text);
+      if (!network) this.fail([...path, "ips", i], `"${text}" is not a valid IP address or CIDR`);
+      items.push({ kind: "ip", text, network, ports, source });
+    });
+    return items;
+  }
+}
+
+function inCluster(
+  r: IntentsReader,
+  form: InClusterForm,
+  raw: string,
+  namespace: string,
+  targetKind: string | undefined,
+  path: readonly PathSegment[],
+  itemPath: readonly PathSegment[],
+): DeclaredItem {
+  const { name, namespace: ns } = r.targetName(raw, namespace, path);
+  return {
+    kind: "in-cluster",
+    form,
+    name,
+    namespace: ns,
+    ...(targetKind ? { targetKind } : {}),
+    source: r.source(itemPath),
+  };
+}
+
+function cloud(
+  r: IntentsReader,
+  form: CloudForm,
+  name: string,
+  itemPath: readonly PathSegment[],
+): DeclaredItem {
+  return { kind: "cloud", form, name, source: r.source(itemPath) };
+}
+
+export function v2Target(
+  r: IntentsReader,
+  value: unknown,
+  path: readonly PathSegment[],
+  namespace: string,
+): DeclaredItem[] {
+  const target = r.object(value, path);
+  r.onlyFields(target, V2_TARGET_FIELDS, path);
+  const set = V2_TARGET_FIELDS.filter((f) => target[f] !== undefined && target[f] !== null);
+  if (set.length !== 1) {
+    r.fail(
+      path,
+      `each target must have exactly one field set (one of ${V2_TARGET_FIELDS.join(", ")}; found ${set.length === 0 ? "none" : set.join(", ")})`,
+    );
+  }
+  const field = set[0] as (typeof V2_TARGET_FIELDS)[number];
+  const fieldPath = [...path, field];
+  if (field === "internet") return r.internet(target.internet, fieldPath, path);
+  const body: Obj = r.object(target[field], fieldPath);
+  const required = (key: string) => {
+    const v = r.optionalString(body[key], [...fieldPath, key]);
+    if (!v) r.fail([...fieldPath, key], `field ${key} is required`);
+    return v;
+  };
+  switch (field) {
+    case "kubernetes": {
+      const kind = r.kind(body.kind, [...fieldPath, "kind"]);
+      const name = required("name");
+      return [inCluster(r, "kubernetes", name, namespace, kind, [...fieldPath, "name"], path)];
+    }
+    case "service":
+    case "kafka":
+      return [
+        inCluster(r, field, required("name"), namespace, undefined, [...fieldPath, "name"], path),
+      ];
+    case "sql":
+      return [cloud(r, "sql", required("name"), path)];
+    case "aws":
+      return [cloud(r, "aws", required("arn"), path)];
+    case "gcp":
+      return [cloud(r, "gcp", required("resource"), path)];
+    case "azure":
+      return [cloud(r, "azure", required("scope"), path)];
+  }
+}
+
+function v1Call(
+  r: IntentsReader,
+  version: string,
+  value: unknown,
+  index: number,
+  namespace: string,
+): DeclaredItem[] {
+  const path = ["spec", "calls", index];
+  const call = r.object(value, path);
+  const type = r.optionalString(call.type, [...path, "type"]) ?? "";
+  const allowed = V1_CALL_TYPES[version] as readonly string[];
+  if (!allowed.includes(type)) {
+    r.fail(
+      [...path, "type"],
+      `unsupported call type "${type}" in ${version} (allowed: ${allowed.filter((t) => t).join(", ")})`,
+    );
+  }
+  const namePath = [...path, "name"];
+  const rawName = r.optionalString(call.name, namePath) ?? "";
+  if (type === "internet") {
+    if (call.internet === undefined || call.internet === null) {
+      r.fail(path, "type internet must contain an internet object");
+    }
+    return r.internet(call.internet, [...path, "internet"], path);
+  }
+  if (rawName === "") r.fail(namePath, "field name is required");
+  // The operator refuses more than one dot in every v1 call name, cloud ones included.
+  if (rawName.split(".").length > 2) {
+    r.fail(namePath, `target name "${rawName}" should not contain more than one '.' character`);
+  }
+  switch (type) {
+    case "database":
+      return [cloud(r, "sql", rawName, path)];
+    case "aws":
+    case "gcp":
+    case "azure":
+      return [cloud(r, type, rawName, path)];
+    case "kafka":
+      return [inCluster(r, "kafka", rawName, namespace, undefined, namePath, path)];
+    default: {
+      const callKind = version === "v1alpha2" ? undefined : r.kind(call.kind, [...path, "kind"]);
+      const isService = rawName.startsWith("svc:") || callKind === "Service";
+      const name = rawName.startsWith("svc:") ? rawName.slice(4) : rawName;
+      return [
+        isService
+          ? inCluster(r, "kubernetes", name, namespace, "Service", namePath, path)
+          : inCluster(r, "kubernetes", name, namespace, callKind, namePath, path),
+      ];
+    }
+  }
+}
+
+/**
+ * Reads one ClientIntents object at `base` within `doc`. `defaultNamespace` is used when
+ * the object has no metadata.namespace (as `kubectl apply -n` would).
+ */
+export function readClientIntents(
+  doc: YamlDocument,
+  value: unknown,
+  base: readonly PathSegment[],
+  defaultNamespace: string,
+): ClientIntents {
+  const r = new IntentsReader(doc, base);
+  const obj = r.object(value, []);
+  const apiVersion = r.string(obj.apiVersion, ["apiVersion"]);
+  const version = apiVersion.slice(INTENTS_GROUP.length + 1);
+  if (!(INTENTS_VERSIONS as readonly string[]).includes(version)) {
+    r.fail(
+      ["apiVersion"],
+      `unknown ClientIntents version "${apiVersion}" (served: ${INTENTS_VERSIONS.join(", ")})`,
+    );
+  }
+  const metadata = r.object(obj.metadata, ["metadata"]);
+  const name = r.string(metadata.name, ["metadata", "name"]);
+  const namespace =
+    r.optionalString(metadata.namespace, ["metadata", "namespace"]) || defaultNamespace;
+  const spec = r.object(obj.spec, ["spec"]);
+  const isV2 = version.startsWith("v2");
+  const workloadField = isV2 ? "workload" : "service";
+  const w = r.object(spec[workloadField], ["spec", workloadField]);
+  const workloadName = r.string(w.name, ["spec", workloadField, "name"]);
+  if (workloadName === "") r.fail(["spec", workloadField, "name"], "field name is required");
+  if (workloadName.includes(".")) {
+    r.fail(["spec", workloadField, "name"], "workload name should not contain '.' character");
+  }
+  const workloadKind =
+    version === "v1alpha2" ? undefined : r.kind(w.kind, ["spec", workloadField, "kind"]);
+
+  const listField = isV2 ? "targets" : "calls";
+  if (spec[listField] === undefined || spec[listField] === null) {
+    r.fail(["spec"], `field ${listField} is required`);
+  }
+  const list = r.array(spec[listField], ["spec", listField]);
+  const items = list.flatMap((entry, i) =>
+    isV2
+      ? v2Target(r, entry, ["spec", "targets", i], namespace)
+      : v1Call(r, version, entry, i, namespace),
+  );
+  return {
+    apiVersion,
+    name,
+    namespace,
+    workload: workloadKind ? { name: workloadName, kind: workloadKind } : { name: workloadName },
+    items,
+    source: { file: doc.file, line: r.line([]) },
+  };
+}
+
+/**
+ * Every ClientIntents in the documents: plain objects and the items of a List
+ * (as `kubectl get clientintents -o yaml` prints). Other kinds are skipped.
+ */
+export function clientIntentsFromDocuments(
+  docs: readonly YamlDocument[],
+  defaultNamespace: string,
+): ClientIntents[] {
+  return findObjects(docs, ofKind(INTENTS_GROUP, "ClientIntents")).map((o) =>
+    readClientIntents(o.doc, o.value, o.base, defaultNamespace),
+  );
+}

@@ -1,0 +1,141 @@
+import type { ClientIntents } from "./client-intents.js";
+import type { Source } from "./errors.js";
+import type { ObservedWorkload } from "./observed-egress.js";
+import {
+  judgeWorkload,
+  VERDICTS,
+  type Finding,
+  type JudgeOptions,
+  type Verdict,
+} from "./verdicts.js";
+
+/**
+ * Which workloads are in scope, which ClientIntents and observations belong to each,
+ * and the verdicts for all of them: the EgressDiff that every front end renders.
+ */
+
+export interface WorkloadRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly kind?: string;
+}
+
+export interface WorkloadDiff {
+  readonly workload: WorkloadRef;
+  /** The first ClientIntents that declares this workload (absent: none does). */
+  readonly intents?: Source;
+  readonly findings: readonly Finding[];
+}
+
+export type Summary = Record<Verdict, number> & { workloads: number };
+
+export interface EgressDiff {
+  readonly now: number;
+  readonly windowMs: number;
+  readonly summary: Summary;
+  readonly workloads: readonly WorkloadDiff[];
+}
+
+/** Namespaces to look at: every one, or a list. */
+export type NamespaceScope =
+  { readonly all: true } | { readonly all: false; readonly names: readonly string[] };
+
+export interface DiffInput extends JudgeOptions {
+  readonly intents: readonly ClientIntents[];
+  /** true: the intents came from files (scope = what they declare); false: from the cluster. */
+  readonly intentsFromFiles: boolean;
+  readonly observed: readonly ObservedWorkload[];
+  readonly namespaces: NamespaceScope;
+  /** With files: also judge every observed workload in the intents' namespaces. */
+  readonly includeUndeclared: boolean;
+}
+
+function inScope(scope: NamespaceScope, namespace: string): boolean {
+  return scope.all || scope.names.includes(namespace);
+}
+
+interface Group {
+  namespace: string;
+  name: string;
+  kind?: string;
+  intents: ClientIntents[];
+  observed: ObservedWorkload[];
+}
+
+function compareRefs(a: WorkloadRef, b: WorkloadRef): number {
+  return (
+    a.namespace.localeCompare(b.namespace) ||
+    a.name.localeCompare(b.name) ||
+    (a.kind ?? "").localeCompare(b.kind ?? "")
+  );
+}
+
+export function summarize(workloads: readonly WorkloadDiff[]): Summary {
+  const summary = { workloads: workloads.length } as Summary;
+  for (const v of VERDICTS) summary[v] = 0;
+  for (const w of workloads) for (const f of w.findings) summary[f.verdict]++;
+  return summary;
+}
+
+/** Groups intents and observations by workload (namespace and name; kind only when named). */
+export function groupWorkloads(input: DiffInput): Group[] {
+  const declared = new Map<string, Group>();
+  for (const ci of input.intents) {
+    if (!inScope(input.namespaces, ci.namespace)) continue;
+    const key = `${ci.namespace}/${ci.workload.name}`;
+    let g = declared.get(key);
+    if (!g) {
+      g = { namespace: ci.namespace, name: ci.workload.name, intents: [], observed: [] };
+      declared.set(key, g);
+    }
+    if (ci.workload.kind && !g.kind) g.kind = ci.workload.kind;
+    g.intents.push(ci);
+  }
+  const declaredNamespaces = new Set([...declared.values()].map((g) => g.namespace));
+  const undeclared = new Map<string, Group>();
+  for (const o of input.observed) {
+    const g = declared.get(`${o.namespace}/${o.name}`);
+    if (g && (!g.kind || !o.kind || g.kind === o.kind)) {
+      g.observed.push(o);
+      continue;
+    }
+    const wanted = input.intentsFromFiles
+      ? input.includeUndeclared && declaredNamespaces.has(o.namespace)
+      : inScope(input.namespaces, o.namespace);
+    if (!wanted) continue;
+    const key = `${o.namespace}/${o.name}/${o.kind ?? ""}`;
+    let u = undeclared.get(key);
+    if (!u) {
+      u = { namespace: o.namespace, name: o.name, intents: [], observed: [] };
+      if (o.kind) u.kind = o.kind;
+      undeclared.set(key, u);
+    }
+    u.observed.push(o);
+  }
+  return [...declared.values(), ...undeclared.values()];
+}
+
+export function diffEgress(input: DiffInput): EgressDiff {
+  const workloads: WorkloadDiff[] = groupWorkloads(input).map((g) => {
+    const kind = g.kind ?? g.observed.find((o) => o.kind)?.kind;
+    const workload: WorkloadRef = kind
+      ? { namespace: g.namespace, name: g.name, kind }
+      : { namespace: g.namespace, name: g.name };
+    const items = g.intents.flatMap((ci) => ci.items);
+    const first = g.intents[0];
+    return {
+      workload,
+      ...(first ? { intents: first.source } : {}),
+      findings: judgeWorkload(items, g.observed, input),
+    };
+  });
+  workloads.sort((a, b) => compareRefs(a.workload, b.workload));
+  return { now: input.now, windowMs: input.windowMs, summary: summarize(workloads), workloads };
+}
+
+export type FailOn = ReadonlySet<Verdict>;
+
+/** Exit status of a diff: 1 when any finding has a failing verdict. */
+export function hasFailingFindings(diff: EgressDiff, failOn: FailOn): boolean {
+  return diff.workloads.some((w) => w.findings.some((f) => failOn.has(f.verdict)));
+}

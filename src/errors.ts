@@ -1,0 +1,41 @@
+/**
+ * Typed errors. The engine never calls process.exit: it returns or throws these,
+ * and only the entry point maps them to exit codes (2 for both kinds).
+ */
+
+/** Where a piece of input came from: a file (and line), stdin, or a cluster object. */
+export interface Source {
+  readonly file: string;
+  readonly line?: number;
+}
+
+export function formatSource(source: Source): string {
+  return source.line === undefined ? source.file : `${source.file}:${source.line}`;
+}
+
+/** Bad input data: unparseable YAML, an invalid ClientIntents, a malformed snapshot. */
+export class InputError extends Error {
+  override readonly name = "InputError";
+  constructor(
+    readonly detail: string,
+    readonly source?: Source,
+  ) {
+    super(source ? `${formatSource(source)}: ${detail}` : detail);
+  }
+}
+
+/** A command line that cannot be run: unknown flag, bad duration, missing argument. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+  constructor(
+    message: string,
+    /** The command whose usage text should be suggested, e.g. "egress diff". */
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isTypedError(e: unknown): e is InputError | UsageError {
+  return e instanceof InputError || e instanceof UsageError;
+}

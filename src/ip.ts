@@ -1,0 +1,143 @@
+/**
+ * IP addresses and CIDR blocks, v4 and v6, as plain values. Addresses are held
+ * as bigint so one code path serves both families.
+ */
+
+export interface IpAddress {
+  readonly family: 4 | 6;
+  readonly value: bigint;
+}
+
+export interface IpNetwork {
+  readonly family: 4 | 6;
+  /** The network address (host bits cleared). */
+  readonly base: bigint;
+  readonly prefix: number;
+}
+
+function parseV4(text: string): bigint | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    value = (value << 8n) | BigInt(n);
+  }
+  return value;
+}
+
+function parseGroups(text: string): bigint[] | undefined {
+  if (text === "") return [];
+  const groups: bigint[] = [];
+  const parts = text.split(":");
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    if (i === parts.length - 1 && part.includes(".")) {
+      const v4 = parseV4(part);
+      if (v4 === undefined) return undefined;
+      groups.push(v4 >> 16n, v4 & 0xffffn);
+    } else {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return undefined;
+      groups.push(BigInt(parseInt(part, 16)));
+    }
+  }
+  return groups;
+}
+
+function parseV6(text: string): bigint | undefined {
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const head = parseGroups(halves[0] as string);
+  const tail = halves.length === 2 ? parseGroups(halves[1] as string) : [];
+  if (!head || !tail) return undefined;
+  // An embedded IPv4 part may only end the address.
+  if (halves.length === 2 && (halves[0] as string).includes(".")) return undefined;
+  let groups: bigint[];
+  if (halves.length === 2) {
+    const fill = 8 - head.length - tail.length;
+    if (fill < 1) return undefined;
+    groups = [...head, ...new Array<bigint>(fill).fill(0n), ...tail];
+  } else {
+    groups = head;
+  }
+  if (groups.length !== 8) return undefined;
+  return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
+}
+
+/** Parses one address ("104.18.7.192", "2606:4700::6812:7c0"); undefined when it is not one. */
+export function parseIp(text: string): IpAddress | undefined {
+  if (text.includes(":")) {
+    const value = parseV6(text);
+    return value === undefined ? undefined : { family: 6, value };
+  }
+  const value = parseV4(text);
+  return value === undefined ? undefined : { family: 4, value };
+}
+
+function bits(family: 4 | 6): number {
+  return family === 4 ? 32 : 128;
+}
+
+function mask(family: 4 | 6, prefix: number): bigint {
+  const width = BigInt(bits(family));
+  const hostBits = width - BigInt(prefix);
+  return ((1n << width) - 1n) ^ ((1n << hostBits) - 1n);
+}
+
+/** Parses an address or a CIDR block; a bare address is a /32 or /128. Host bits are allowed, as the operator allows them. */
+export function parseNetwork(text: string): IpNetwork | undefined {
+  const slash = text.indexOf("/");
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const addr = parseIp(addrText);
+  if (!addr) return undefined;
+  let prefix = bits(addr.family);
+  if (slash >= 0) {
+    const prefixText = text.slice(slash + 1);
+    if (!/^(0|[1-9]\d{0,2})$/.test(prefixText)) return undefined;
+    prefix = Number(prefixText);
+    if (prefix > bits(addr.family)) return undefined;
+  }
+  return { family: addr.family, base: addr.value & mask(addr.family, prefix), prefix };
+}
+
+export function networkContains(net: IpNetwork, ip: IpAddress): boolean {
+  return net.family === ip.family && (ip.value & mask(net.family, net.prefix)) === net.base;
+}
+
+/** A stable text for an address (used as a key and in suggestions): dotted v4, compressed lower-case v6. */
+export function formatIp(ip: IpAddress): string {
+  if (ip.family === 4) {
+    const v = ip.value;
+    return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 0xffn).toString()).join(".");
+  }
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
+  // Longest run of zero groups (length >= 2) becomes "::".
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  const head = hex.slice(0, bestStart).join(":");
+  const tail = hex.slice(bestStart + bestLen).join(":");
+  return `${head}::${tail}`;
+}
+
+export function formatNetwork(net: IpNetwork): string {
+  const addr = formatIp({ family: net.family, value: net.base });
+  return net.prefix === bits(net.family) ? addr : `${addr}/${net.prefix}`;
+}

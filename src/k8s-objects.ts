@@ -1,0 +1,39 @@
+import type { Obj } from "./shape.js";
+import type { PathSegment, YamlDocument } from "./yaml-documents.js";
+
+export interface FoundObject {
+  readonly doc: YamlDocument;
+  readonly value: Obj;
+  /** Path of the object inside its document: [] or ["items", n]. */
+  readonly base: readonly PathSegment[];
+}
+
+/**
+ * The Kubernetes objects in a set of YAML documents that satisfy `wanted`: top-level
+ * objects, and the items of any List (as `kubectl get … -o yaml` prints them).
+ */
+export function findObjects(
+  docs: readonly YamlDocument[],
+  wanted: (value: Obj) => boolean,
+): FoundObject[] {
+  const out: FoundObject[] = [];
+  const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+  for (const doc of docs) {
+    const v = doc.value;
+    if (!isObj(v)) continue;
+    if (wanted(v)) {
+      out.push({ doc, value: v, base: [] });
+    } else if (typeof v.kind === "string" && v.kind.endsWith("List") && Array.isArray(v.items)) {
+      v.items.forEach((item, i) => {
+        if (isObj(item) && wanted(item)) out.push({ doc, value: item, base: ["items", i] });
+      });
+    }
+  }
+  return out;
+}
+
+/** A predicate for objects of one kind in one API group (any version). */
+export function ofKind(group: string, kind: string): (value: Obj) => boolean {
+  return (v) =>
+    v.kind === kind && typeof v.apiVersion === "string" && v.apiVersion.startsWith(`${group}/`);
+}

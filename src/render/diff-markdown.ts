@@ -1,0 +1,43 @@
+import type { EgressDiff } from "../diff.js";
+import { formatSource } from "../errors.js";
+import { formatTimestamp } from "../duration.js";
+import { workloadTitle, summaryLine } from "./diff-table.js";
+import { targetLabel, targetPorts } from "./target-label.js";
+
+/** A Markdown report, for a pull-request comment. */
+
+const ICON: Record<string, string> = {
+  missing: "🔴",
+  unnecessary: "🟡",
+  unverified: "🔵",
+  matched: "🟢",
+  "n/a": "⚪",
+};
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): string {
+  const out = ["## Egress drift", "", summaryLine(diff), ""];
+  for (const w of diff.workloads) {
+    out.push(`### \`${workloadTitle(w.workload)}\``, "");
+    out.push(w.intents ? `ClientIntents: \`${formatSource(w.intents)}\`` : "No ClientIntents.", "");
+    if (w.findings.length === 0) {
+      out.push("Nothing declared, nothing observed.", "");
+      continue;
+    }
+    out.push("| verdict | target | ports | last seen | source | reason |");
+    out.push("| --- | --- | --- | --- | --- | --- |");
+    for (const f of w.findings) {
+      out.push(
+        `| ${ICON[f.verdict]} ${f.verdict} | \`${cell(targetLabel(f.target))}\` | ${targetPorts(f.target)} | ${
+          f.lastSeen === undefined ? "-" : formatTimestamp(f.lastSeen)
+        } | ${f.source ? `\`${cell(formatSource(f.source))}\`` : "-"} | ${cell(f.reason)} |`,
+      );
+    }
+    out.push("");
+  }
+  if (hints.length > 0) out.push(...hints.map((h) => `> ${h}`), "");
+  return out.join("\n");
+}

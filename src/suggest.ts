@@ -1,0 +1,166 @@
+import type { WorkloadRef } from "./diff.js";
+import { domainProblem } from "./domain.js";
+import { formatIp } from "./ip.js";
+import type { Destination, ObservedWorkload } from "./observed-egress.js";
+import { qualifiedName } from "./targets.js";
+
+/**
+ * ClientIntents that cover every recent observed destination of a workload, in
+ * v2beta1 (default) or v1alpha3 syntax.
+ */
+
+export const SUGGEST_VERSIONS = ["v2beta1", "v1alpha3"] as const;
+export type SuggestVersion = (typeof SUGGEST_VERSIONS)[number];
+
+interface InternetGroup {
+  ports: number[];
+  domains: Set<string>;
+  ips: Set<string>;
+}
+
+export interface SuggestedWorkload {
+  readonly workload: WorkloadRef;
+  readonly observed: readonly ObservedWorkload[];
+}
+
+/** Groups observations by workload (namespace, name, kind), sorted. */
+export function observedWorkloads(observed: readonly ObservedWorkload[]): SuggestedWorkload[] {
+  const groups = new Map<string, { workload: WorkloadRef; observed: ObservedWorkload[] }>();
+  for (const o of observed) {
+    const key = `${o.namespace}/${o.name}/${o.kind ?? ""}`;
+    let g = groups.get(key);
+    if (!g) {
+      const workload = o.kind
+        ? { namespace: o.namespace, name: o.name, kind: o.kind }
+        : { namespace: o.namespace, name: o.name };
+      groups.set(key, (g = { workload, observed: [] }));
+    }
+    g.observed.push(o);
+  }
+  return [...groups.values()].sort(
+    (a, b) =>
+      a.workload.namespace.localeCompare(b.workload.namespace) ||
+      a.workload.name.localeCompare(b.workload.name) ||
+      (a.workload.kind ?? "").localeCompare(b.workload.kind ?? ""),
+  );
+}
+
+function portsKey(ports: readonly number[]): string {
+  return [...ports].sort((a, b) => a - b).join(",");
+}
+
+function sortedPorts(ports: Iterable<number>): number[] {
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+interface Plan {
+  inCluster: Map<string, { name: string; kind?: string }>;
+  internet: Map<string, InternetGroup>;
+}
+
+function plan(recent: readonly Destination[], all: readonly Destination[]): Plan {
+  const inCluster = new Map<string, { name: string; kind?: string }>();
+  const byName = new Map<string, Set<number>>();
+  const ipOnly: Array<{ ip: string; ports: readonly number[] }> = [];
+  const unnameable: Array<{ ips: string[]; ports: readonly number[] }> = [];
+  for (const d of recent) {
+    if (d.kind === "kubernetes") {
+      const name = qualifiedName(d.name, d.namespace);
+      inCluster.set(
+        `${name}/${d.workloadKind ?? ""}`,
+        d.workloadKind ? { name, kind: d.workloadKind } : { name },
+      );
+    } else if (d.dnsName !== undefined && domainProblem(d.dnsName) === undefined) {
+      let ports = byName.get(d.dnsName);
+      if (!ports) byName.set(d.dnsName, (ports = new Set()));
+      d.ports.forEach((p) => ports.add(p));
+    } else if (d.dnsName !== undefined) {
+      // A name the CRD would not accept as a domain: declare its IPs instead.
+      unnameable.push({ ips: d.ips.map(formatIp), ports: d.ports });
+    } else {
+      d.ips.forEach((ip) => ipOnly.push({ ip: formatIp(ip), ports: d.ports }));
+    }
+  }
+  const internet = new Map<string, InternetGroup>();
+  const group = (ports: readonly number[]) => {
+    const key = portsKey(ports);
+    let g = internet.get(key);
+    if (!g)
+      internet.set(key, (g = { ports: sortedPorts(ports), domains: new Set(), ips: new Set() }));
+    return g;
+  };
+  for (const [name, ports] of byName) group([...ports]).domains.add(name);
+  // An IP-only destination is already covered by a declared name that resolved to it,
+  // when that name's ports allow its ports.
+  const answers = new Map<string, Set<string>>();
+  for (const d of all) {
+    if (d.kind !== "internet" || d.dnsName === undefined || !byName.has(d.dnsName)) continue;
+    for (const ip of d.ips) {
+      const ipText = formatIp(ip);
+      let names = answers.get(ipText);
+      if (!names) answers.set(ipText, (names = new Set()));
+      names.add(d.dnsName);
+    }
+  }
+  for (const { ip, ports } of ipOnly) {
+    const covered = [...(answers.get(ip) ?? [])].some((name) => {
+      const allowed = byName.get(name) as Set<number>;
+      return allowed.size === 0 || ports.every((p) => allowed.has(p));
+    });
+    if (!covered) group(ports).ips.add(ip);
+  }
+  for (const { ips, ports } of unnameable) ips.forEach((ip) => group(ports).ips.add(ip));
+  return { inCluster, internet };
+}
+
+function internetBody(g: InternetGroup) {
+  return {
+    ...(g.domains.size > 0 ? { domains: [...g.domains].sort() } : {}),
+    ...(g.ips.size > 0 ? { ips: [...g.ips].sort() } : {}),
+    ...(g.ports.length > 0 ? { ports: g.ports } : {}),
+  };
+}
+
+/** A ClientIntents object (plain data) for one workload. */
+export function suggestIntents(
+  w: SuggestedWorkload,
+  opts: { now: number; windowMs: number; apiVersion: SuggestVersion },
+): Record<string, unknown> {
+  const all = w.observed.flatMap((o) => o.destinations);
+  const recent = all.filter((d) => d.lastSeen >= opts.now - opts.windowMs);
+  const p = plan(recent, all);
+  const inCluster = [...p.inCluster.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const internet = [...p.internet.values()]
+    .filter((g) => g.domains.size > 0 || g.ips.size > 0)
+    .sort((a, b) => portsKey(a.ports).localeCompare(portsKey(b.ports)));
+  const metadata = { name: w.workload.name, namespace: w.workload.namespace };
+  const client = w.workload.kind
+    ? { name: w.workload.name, kind: w.workload.kind }
+    : { name: w.workload.name };
+  if (opts.apiVersion === "v1alpha3") {
+    return {
+      apiVersion: "k8s.otterize.com/v1alpha3",
+      kind: "ClientIntents",
+      metadata,
+      spec: {
+        service: client,
+        calls: [
+          ...inCluster.map((t) => (t.kind ? { name: t.name, kind: t.kind } : { name: t.name })),
+          ...internet.map((g) => ({ type: "internet", internet: internetBody(g) })),
+        ],
+      },
+    };
+  }
+  return {
+    apiVersion: "k8s.otterize.com/v2beta1",
+    kind: "ClientIntents",
+    metadata,
+    spec: {
+      workload: client,
+      targets: [
+        ...inCluster.map((t) => ({ kubernetes: t })),
+        ...internet.map((g) => ({ internet: internetBody(g) })),
+      ],
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { IpNetwork } from "./ip.js";
+import type { Source } from "./errors.js";
+
+/**
+ * Declared targets, broken down to items: a finding is about one item (one domain,
+ * one IP or CIDR, one named in-cluster target), never about a whole target.
+ */
+
+export type InClusterForm = "kubernetes" | "service" | "kafka";
+export type CloudForm = "aws" | "gcp" | "azure" | "sql";
+
+export interface DomainItem {
+  readonly kind: "domain";
+  /** Normalised: lower-case ASCII (punycode), no trailing dot; may start with "*.". */
+  readonly domain: string;
+  readonly ports: readonly number[];
+  readonly source: Source;
+}
+
+export interface IpItem {
+  readonly kind: "ip";
+  /** As written in the file ("10.0.0.0/8", "2606:4700::1"). */
+  readonly text: string;
+  readonly network: IpNetwork;
+  readonly ports: readonly number[];
+  readonly source: Source;
+}
+
+export interface InClusterItem {
+  readonly kind: "in-cluster";
+  readonly form: InClusterForm;
+  readonly name: string;
+  readonly namespace: string;
+  /** The Kubernetes kind the target names, if any ("Deployment", "Service"). */
+  readonly targetKind?: string;
+  readonly source: Source;
+}
+
+export interface CloudItem {
+  readonly kind: "cloud";
+  readonly form: CloudForm;
+  readonly name: string;
+  readonly source: Source;
+}
+
+export type DeclaredItem = DomainItem | IpItem | InClusterItem | CloudItem;
+
+/** A target in v2beta1 form, as findings and `suggest` write it. */
+export type TargetV2 =
+  | { internet: { domains?: string[]; ips?: string[]; ports?: number[] } }
+  | { kubernetes: { name: string; kind?: string } }
+  | { service: { name: string } }
+  | { kafka: { name: string } }
+  | { aws: { arn: string } }
+  | { gcp: { resource: string } }
+  | { azure: { scope: string } }
+  | { sql: { name: string } };
+
+export function qualifiedName(name: string, namespace: string): string {
+  return `${name}.${namespace}`;
+}
+
+function withPorts(ports: readonly number[]): { ports?: number[] } {
+  return ports.length > 0 ? { ports: [...ports] } : {};
+}
+
+/** The item as a v2beta1 target, namespaces explicit. */
+export function itemTarget(item: DeclaredItem): TargetV2 {
+  switch (item.kind) {
+    case "domain":
+      return { internet: { domains: [item.domain], ...withPorts(item.ports) } };
+    case "ip":
+      return { internet: { ips: [item.text], ...withPorts(item.ports) } };
+    case "in-cluster": {
+      const name = qualifiedName(item.name, item.namespace);
+      if (item.form === "kubernetes") {
+        return { kubernetes: item.targetKind ? { name, kind: item.targetKind } : { name } };
+      }
+      return item.form === "service" ? { service: { name } } : { kafka: { name } };
+    }
+    case "cloud":
+      switch (item.form) {
+        case "aws":
+          return { aws: { arn: item.name } };
+        case "gcp":
+          return { gcp: { resource: item.name } };
+        case "azure":
+          return { azure: { scope: item.name } };
+        case "sql":
+          return { sql: { name: item.name } };
+      }
+  }
+}
+
+/**
+ * A key that identifies an item regardless of ports or spelling, used to find when it
+ * was first declared (ObservedEgress `status.declared`).
+ */
+export function itemKey(item: DeclaredItem): string {
+  switch (item.kind) {
+    case "domain":
+      return `domain:${item.domain}`;
+    case "ip":
+      return `ip:${item.network.family}:${item.network.base.toString(16)}/${item.network.prefix}`;
+    case "in-cluster":
+      return `${item.form === "service" || item.targetKind === "Service" ? "service" : item.form}:${item.namespace}/${item.name}:${item.form === "kubernetes" && item.targetKind !== "Service" ? (item.targetKind ?? "") : ""}`;
+    case "cloud":
+      return `${item.form}:${item.name}`;
+  }
+}
+
+/** A short human label: "api.openai.com", "10.0.0.0/8", "kubernetes redis.dev". */
+export function itemLabel(item: DeclaredItem): string {
+  switch (item.kind) {
+    case "domain":
+      return item.domain;
+    case "ip":
+      return item.text;
+    case "in-cluster": {
+      const kind = item.targetKind ? ` (${item.targetKind})` : "";
+      return `${item.form} ${qualifiedName(item.name, item.namespace)}${kind}`;
+    }
+    case "cloud":
+      return `${item.form} ${item.name}`;
+  }
+}
