@@ -42,8 +42,15 @@ const V2_TARGET_FIELDS = [
 ] as const;
 
 export class IntentsReader extends Reader {
+  /** Where a node is; its line is found only when read (finding it walks the document). */
   source(path: readonly PathSegment[]): Source {
-    return { file: this.doc.file, line: this.line(path) };
+    const line = () => this.line(path);
+    return {
+      file: this.doc.file,
+      get line() {
+        return line();
+      },
+    };
   }
 
   kind(value: unknown, path: readonly PathSegment[]): string | undefined {

@@ -6,8 +6,16 @@ import { domainToASCII } from "node:url";
  */
 
 export function normalizeDomain(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
+  let lower = name.toLowerCase();
+  if (lower.endsWith(".")) lower = lower.slice(0, -1);
+  // Unicode names are compared in their ASCII (punycode) form, as DNS carries them.
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(lower)) {
+    const wildcard = lower.startsWith("*.");
+    const ascii = domainToASCII(wildcard ? lower.slice(2) : lower);
+    if (ascii !== "") lower = wildcard ? `*.${ascii}` : ascii;
+  }
+  return lower;
 }
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -23,7 +31,15 @@ export function domainProblem(raw: string): string | undefined {
     return `"${raw}" is not a valid domain: a wildcard may only be a leading "*."`;
   if (name.endsWith(".")) name = name.slice(0, -1);
   if (name === "") return `"${raw}" is not a valid domain: it is empty`;
-  const ascii = domainToASCII(name);
+  // Only letters, digits, hyphens and dots in ASCII; other scripts go through IDNA.
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x2c\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/.test(name)) {
+    return `"${raw}" is not a valid DNS name`;
+  }
+  // ASCII names are checked label by label (as Go's idna.Lookup does); only names in
+  // other scripts go through IDNA, which is where domainToASCII's URL rules apply.
+  // eslint-disable-next-line no-control-regex
+  const ascii = /^[\x00-\x7f]*$/.test(name) ? name.toLowerCase() : domainToASCII(name);
   if (ascii === "" || ascii.length > 253) return `"${raw}" is not a valid DNS name`;
   for (const label of ascii.split(".")) {
     if (!LABEL.test(label)) return `"${raw}" is not a valid DNS name (label "${label}")`;

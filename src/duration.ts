@@ -48,23 +48,34 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+function daysIn(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
 
 /** Parses an RFC 3339 timestamp to epoch milliseconds, or returns undefined. */
 export function parseTimestamp(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
-  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) {
-    return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
+  const fraction = m[7] ? Math.floor(Number(`0${m[7]}`) * 1000) : 0;
+  let offset = 0;
+  if (!m[8]) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offset = (m[9] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
-  const ms = Date.parse(text.toUpperCase());
-  if (Number.isNaN(ms)) return undefined;
-  // Date.parse rolls 2026-02-31 over to March: refuse such dates.
-  const check = new Date(Date.UTC(y!, mo! - 1, d!));
-  if (check.getUTCMonth() !== mo! - 1) return undefined;
-  return ms;
+  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction - offset;
 }
 
 /** Formats epoch milliseconds as RFC 3339 in UTC, without fractional seconds when whole. */

@@ -156,7 +156,7 @@ function readObservedEgress(
     ...(observingSince === undefined ? {} : { observingSince }),
     destinations,
     declaredSince,
-    source: { file: doc.file, line: r.line([]) },
+    source: r.source([]),
   };
 }
 

@@ -66,8 +66,8 @@ class Coverage {
   private readonly domains: DomainItem[] = [];
   private readonly ips: IpItem[] = [];
   private readonly inCluster: DeclaredItem[] = [];
-  /** dnsName → the IPs it resolved to for this workload (any time). */
-  private readonly answers = new Map<string, Set<string>>();
+  /** IP → the DNS names that resolved to it for this workload (any time). */
+  private readonly namesOf = new Map<string, Set<string>>();
 
   constructor(items: readonly DeclaredItem[], destinations: readonly Destination[]) {
     for (const item of items) {
@@ -77,9 +77,12 @@ class Coverage {
     }
     for (const d of destinations) {
       if (d.kind !== "internet" || d.dnsName === undefined) continue;
-      let set = this.answers.get(d.dnsName);
-      if (!set) this.answers.set(d.dnsName, (set = new Set()));
-      for (const ip of d.ips) set.add(ipKey(ip));
+      for (const ip of d.ips) {
+        const key = ipKey(ip);
+        let names = this.namesOf.get(key);
+        if (!names) this.namesOf.set(key, (names = new Set()));
+        names.add(d.dnsName);
+      }
     }
   }
 
@@ -118,12 +121,14 @@ class Coverage {
     const ip = d.ips[0];
     if (!ip) return [];
     const out: DeclaredItem[] = this.ips.filter((item) => networkContains(item.network, ip));
-    const key = ipKey(ip);
-    for (const item of this.domains) {
-      for (const [name, ips] of this.answers) {
-        if (ips.has(key) && domainCovers(item.domain, name)) {
-          out.push(item);
-          break;
+    const names = this.namesOf.get(ipKey(ip));
+    if (names) {
+      for (const item of this.domains) {
+        for (const name of names) {
+          if (domainCovers(item.domain, name)) {
+            out.push(item);
+            break;
+          }
         }
       }
     }

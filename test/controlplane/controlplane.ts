@@ -632,6 +632,8 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
         `--service-account-key-file=${pki.saPubFile}`,
         `--service-account-signing-key-file=${pki.saKeyFile}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        // The "kubernetes" Endpoints may not point at loopback: don't reconcile it.
+        "--endpoint-reconciler-type=none",
         "--allow-privileged=true",
         "--profiling=false",
         "--v=1",

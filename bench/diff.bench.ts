@@ -1,0 +1,66 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { generate } from "./generate.js";
+
+/**
+ * `npm run bench`: wall time and peak memory of `kubectl otter egress diff -o json` on
+ * generated input, beside the floor (read the same files, js-yaml loadAll) in the same
+ * run, at 1× and 2× the input. Each figure is the median of RUNS fresh processes.
+ */
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BASE = Number(process.env.BENCH_WORKLOADS ?? 10_000);
+const root = resolve(process.cwd());
+
+interface Measure {
+  seconds: number;
+  maxRssMb: number;
+}
+
+function measure(args: string[]): Measure {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const last = r.stderr.trim().split("\n").pop() ?? "";
+  const [secs, kb] = last.split(" ").map(Number);
+  if (r.status !== 0 && r.status !== 1) throw new Error(`benchmark command failed (${r.status}): ${r.stderr}`);
+  return { seconds: secs as number, maxRssMb: (kb as number) / 1024 };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+function run(label: string, args: string[]): Measure {
+  const all = Array.from({ length: RUNS }, () => measure(args));
+  const m = { seconds: median(all.map((x) => x.seconds)), maxRssMb: median(all.map((x) => x.maxRssMb)) };
+  console.log(`  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   peak RSS ${m.maxRssMb.toFixed(0).padStart(5)} MiB`);
+  return m;
+}
+
+const results: Array<{ workloads: number; diff: Measure; floor: Measure }> = [];
+for (const workloads of [BASE, 2 * BASE]) {
+  const dir = mkdtempSync(join(tmpdir(), "otter-bench-"));
+  try {
+    const { intents, observed } = generate(dir, workloads);
+    const mb = statSync(observed).size / 1e6;
+    console.log(`${workloads} workloads × 30 destinations, ${workloads} ClientIntents files (snapshot ${mb.toFixed(0)} MB):`);
+    const floor = run("floor: read + js-yaml loadAll", ["dist/bench/floor.js", intents, observed]);
+    const diff = run("egress diff -o json", [
+      "bin/kubectl-otter.js", "egress", "diff", "--intents", intents, "--observed", observed,
+      "--now", "2026-11-25T10:00:00Z", "-o", "json",
+    ]);
+    console.log(`  ratio diff/floor: ${(diff.seconds / floor.seconds).toFixed(2)}× (goal ≤ 1.5×)`);
+    results.push({ workloads, diff, floor });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const [one, two] = results as [(typeof results)[0], (typeof results)[0]];
+console.log(`scaling 2× input: diff ${(two.diff.seconds / one.diff.seconds).toFixed(2)}× time (goal ≤ 2.2×), floor ${(two.floor.seconds / one.floor.seconds).toFixed(2)}×`);

@@ -1,0 +1,31 @@
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+export const BIN = resolve(process.cwd(), "bin", "kubectl-otter.js");
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real plugin entry point as a user would, optionally feeding stdin. */
+export function runCli(
+  args: readonly string[],
+  opts: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: { ...process.env, NO_COLOR: "", ...opts.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? "");
+  });
+}

@@ -1,0 +1,90 @@
+import test from "ava";
+import fc from "fast-check";
+import { domainCovers, domainProblem, normalizeDomain } from "../src/domain.js";
+import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from "../src/duration.js";
+import { UsageError } from "../src/errors.js";
+import { formatIp, formatNetwork, networkContains, parseIp, parseNetwork } from "../src/ip.js";
+
+test("IPv4 and IPv6 parse strictly", (t) => {
+  t.deepEqual(parseIp("104.18.7.192"), { family: 4, value: 0x681207c0n });
+  t.is(parseIp("2606:4700::6812:7c0")?.family, 6);
+  t.is(formatIp(parseIp("::ffff:1.2.3.4")!), "::ffff:102:304");
+  for (const bad of ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.1.1.1", " 1.1.1.1", "1::2::3", "12345::", "fe80::1%eth0", "", "::g"]) {
+    t.is(parseIp(bad), undefined, bad);
+  }
+});
+
+test("CIDRs keep their network and contain what they should", (t) => {
+  const net = parseNetwork("10.1.2.3/8")!;
+  t.is(formatNetwork(net), "10.0.0.0/8");
+  t.true(networkContains(net, parseIp("10.255.0.1")!));
+  t.false(networkContains(net, parseIp("11.0.0.1")!));
+  t.false(networkContains(net, parseIp("::a01:203")!), "families never mix");
+  t.true(networkContains(parseNetwork("0.0.0.0/0")!, parseIp("8.8.8.8")!));
+  t.true(networkContains(parseNetwork("2001:db8::/32")!, parseIp("2001:db8:ffff::1")!));
+  t.is(parseNetwork("1.2.3.4/33"), undefined);
+  t.is(parseNetwork("::/129"), undefined);
+  t.is(parseNetwork("1.2.3.4/08"), undefined);
+});
+
+test("property: formatted addresses parse back to themselves", (t) => {
+  fc.assert(
+    fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
+      const ip = parseIp(text);
+      if (!ip) return false;
+      const again = parseIp(formatIp(ip));
+      return again !== undefined && again.value === ip.value && again.family === ip.family;
+    }),
+  );
+  t.pass();
+});
+
+test("property: a network contains an address exactly when their prefix bits agree", (t) => {
+  fc.assert(
+    fc.property(fc.ipV4(), fc.ipV4(), fc.integer({ min: 0, max: 32 }), (a, b, prefix) => {
+      const net = parseNetwork(`${a}/${prefix}`)!;
+      const ip = parseIp(b)!;
+      const shift = BigInt(32 - prefix);
+      const same = parseIp(a)!.value >> shift === ip.value >> shift;
+      return networkContains(net, ip) === same;
+    }),
+  );
+  t.pass();
+});
+
+test("domains: wildcard coverage and validation", (t) => {
+  t.true(domainCovers("*.example.com", "a.example.com"));
+  t.true(domainCovers("*.example.com", "a.b.example.com"));
+  t.false(domainCovers("*.example.com", "example.com"));
+  t.false(domainCovers("*.example.com", "badexample.com"));
+  t.false(domainCovers("*.example.com", "example.com.attacker.net"));
+  t.false(domainCovers("example.com", "a.example.com"));
+  t.is(normalizeDomain("Api.Example.COM."), "api.example.com");
+  t.is(domainProblem("*.example.com"), undefined);
+  t.is(domainProblem("münchen.de"), undefined);
+  for (const bad of ["", "*", "*foo.com", "a..b", "-a.com", "a_b.com", "a b.com", "a.com:443", "a/b"]) {
+    t.not(domainProblem(bad), undefined, bad);
+  }
+});
+
+test("durations are Go durations plus days", (t) => {
+  t.is(parseDuration("168h"), 168 * 3_600_000);
+  t.is(parseDuration("1h30m"), 5_400_000);
+  t.is(parseDuration("7d"), 7 * 86_400_000);
+  t.is(parseDuration("1.5h"), 5_400_000);
+  t.is(formatDuration(parseDuration("168h")), "168h");
+  t.is(formatDuration(parseDuration("90m")), "1h30m");
+  for (const bad of ["", "168", "h", "-1h", "0s", "1y", "1h 30m"]) {
+    t.throws(() => parseDuration(bad), { instanceOf: UsageError }, bad);
+  }
+});
+
+test("timestamps are RFC 3339", (t) => {
+  t.is(parseTimestamp("2026-11-25T10:00:00Z"), Date.UTC(2026, 10, 25, 10));
+  t.is(parseTimestamp("2026-11-25T12:00:00+02:00"), Date.UTC(2026, 10, 25, 10));
+  t.is(parseTimestamp("2026-11-25T10:00:00.5Z"), Date.UTC(2026, 10, 25, 10) + 500);
+  for (const bad of ["2026-11-25", "2026-02-31T00:00:00Z", "2026-13-01T00:00:00Z", "yesterday", "2026-11-25 10:00:00Z"]) {
+    t.is(parseTimestamp(bad), undefined, bad);
+  }
+  t.is(formatTimestamp(Date.UTC(2026, 10, 25, 10)), "2026-11-25T10:00:00Z");
+});
