@@ -28,7 +28,8 @@ function measure(args: string[]): Measure {
   });
   const last = r.stderr.trim().split("\n").pop() ?? "";
   const [secs, kb] = last.split(" ").map(Number);
-  if (r.status !== 0 && r.status !== 1) throw new Error(`benchmark command failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0 && r.status !== 1)
+    throw new Error(`benchmark command failed (${r.status}): ${r.stderr}`);
   return { seconds: secs as number, maxRssMb: (kb as number) / 1024 };
 }
 
@@ -39,8 +40,13 @@ function median(values: number[]): number {
 
 function run(label: string, args: string[]): Measure {
   const all = Array.from({ length: RUNS }, () => measure(args));
-  const m = { seconds: median(all.map((x) => x.seconds)), maxRssMb: median(all.map((x) => x.maxRssMb)) };
-  console.log(`  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   peak RSS ${m.maxRssMb.toFixed(0).padStart(5)} MiB`);
+  const m = {
+    seconds: median(all.map((x) => x.seconds)),
+    maxRssMb: median(all.map((x) => x.maxRssMb)),
+  };
+  console.log(
+    `  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   peak RSS ${m.maxRssMb.toFixed(0).padStart(5)} MiB`,
+  );
   return m;
 }
 
@@ -50,11 +56,22 @@ for (const workloads of [BASE, 2 * BASE]) {
   try {
     const { intents, observed } = generate(dir, workloads);
     const mb = statSync(observed).size / 1e6;
-    console.log(`${workloads} workloads × 30 destinations, ${workloads} ClientIntents files (snapshot ${mb.toFixed(0)} MB):`);
+    console.log(
+      `${workloads} workloads × 30 destinations, ${workloads} ClientIntents files (snapshot ${mb.toFixed(0)} MB):`,
+    );
     const floor = run("floor: read + js-yaml loadAll", ["dist/bench/floor.js", intents, observed]);
     const diff = run("egress diff -o json", [
-      "bin/kubectl-otter.js", "egress", "diff", "--intents", intents, "--observed", observed,
-      "--now", "2026-11-25T10:00:00Z", "-o", "json",
+      "bin/kubectl-otter.js",
+      "egress",
+      "diff",
+      "--intents",
+      intents,
+      "--observed",
+      observed,
+      "--now",
+      "2026-11-25T10:00:00Z",
+      "-o",
+      "json",
     ]);
     console.log(`  ratio diff/floor: ${(diff.seconds / floor.seconds).toFixed(2)}× (goal ≤ 1.5×)`);
     results.push({ workloads, diff, floor });
@@ -63,4 +80,6 @@ for (const workloads of [BASE, 2 * BASE]) {
   }
 }
 const [one, two] = results as [(typeof results)[0], (typeof results)[0]];
-console.log(`scaling 2× input: diff ${(two.diff.seconds / one.diff.seconds).toFixed(2)}× time (goal ≤ 2.2×), floor ${(two.floor.seconds / one.floor.seconds).toFixed(2)}×`);
+console.log(
+  `scaling 2× input: diff ${(two.diff.seconds / one.diff.seconds).toFixed(2)}× time (goal ≤ 2.2×), floor ${(two.floor.seconds / one.floor.seconds).toFixed(2)}×`,
+);

@@ -9,7 +9,9 @@ import { loadAll } from "js-yaml";
 const [intentsDir, observedFile] = process.argv.slice(2) as [string, string];
 let docs = 0;
 const walk = (dir: string) => {
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
     const full = join(dir, e.name);
     if (e.isDirectory()) walk(full);
     else docs += loadAll(readFileSync(full, "utf8")).length;

@@ -11,7 +11,11 @@ function ip(n: number): string {
   return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 }
 
-export function generate(dir: string, workloads: number, perWorkload = 30): { intents: string; observed: string } {
+export function generate(
+  dir: string,
+  workloads: number,
+  perWorkload = 30,
+): { intents: string; observed: string } {
   const intentsDir = join(dir, "intents");
   mkdirSync(intentsDir, { recursive: true });
   const snapshot: string[] = ["apiVersion: v1", "kind: List", "items:"];
@@ -45,11 +49,20 @@ export function generate(dir: string, workloads: number, perWorkload = 30): { in
           `      lastSeen: "${lastSeen}"`,
         );
         if (d % 7 !== 3) targets.push(`    - internet: {domains: [${host}], ports: [443]}`);
-        declared.push(`    - target: {internet: {domains: [${host}]}}`, `      since: "2026-10-01T00:00:00Z"`);
+        declared.push(
+          `    - target: {internet: {domains: [${host}]}}`,
+          `      since: "2026-10-01T00:00:00Z"`,
+        );
       }
     }
-    targets.push(`    - internet: {domains: ["*.unused-${w}.example.org"]}`, `    - aws: {arn: "arn:aws:s3:::bucket-${w}"}`);
-    declared.push(`    - target: {internet: {domains: ["*.unused-${w}.example.org"]}}`, `      since: "2026-09-01T00:00:00Z"`);
+    targets.push(
+      `    - internet: {domains: ["*.unused-${w}.example.org"]}`,
+      `    - aws: {arn: "arn:aws:s3:::bucket-${w}"}`,
+    );
+    declared.push(
+      `    - target: {internet: {domains: ["*.unused-${w}.example.org"]}}`,
+      `      since: "2026-09-01T00:00:00Z"`,
+    );
     snapshot.push(
       "- apiVersion: egress.otter.dev/v1alpha1",
       "  kind: ObservedEgress",

@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { InputError } from "../src/errors.js";
 import { itemLabel, itemTarget } from "../src/targets.js";
 import { clientIntents, parseIntents } from "./helpers/factories.js";
@@ -11,7 +11,7 @@ function labels(objects: Obj[]): string[] {
   return parseIntents(objects).flatMap((ci) => ci.items.map(itemLabel));
 }
 
-function rejects(t: import("ava").ExecutionContext, objects: Obj[], pattern: RegExp) {
+function rejects(t: ExecutionContext, objects: Obj[], pattern: RegExp) {
   const e = t.throws(() => parseIntents(objects), { instanceOf: InputError });
   t.regex(e?.message ?? "", pattern);
   t.regex(e?.message ?? "", /^intents\.yaml:\d+: /, "the error names the file and line");
@@ -26,7 +26,13 @@ test("v2beta1 and v2alpha1 targets become items with explicit namespaces", (t) =
         { kubernetes: { name: "redis", kind: "StatefulSet" } },
         { service: { name: "nats.messaging" } },
         { kafka: { name: "kafka" } },
-        { internet: { domains: ["api.openai.com", "*.s3.amazonaws.com"], ips: ["10.0.0.0/8"], ports: [443] } },
+        {
+          internet: {
+            domains: ["api.openai.com", "*.s3.amazonaws.com"],
+            ips: ["10.0.0.0/8"],
+            ports: [443],
+          },
+        },
         { aws: { arn: "arn:aws:s3:::b" } },
         { sql: { name: "db" } },
       ],
@@ -60,28 +66,45 @@ test("v1alpha3 and v1beta1 calls map to the same items, svc: meaning kind Servic
         { type: "internet", internet: { domains: ["api.openai.com"], ports: [443] } },
       ],
     });
-    t.deepEqual(parseIntents([ci]).flatMap((c) => c.items.map(itemTarget)), [
-      { kubernetes: { name: "redis.dev", kind: "StatefulSet" } },
-      { kubernetes: { name: "nats.messaging", kind: "Service" } },
-      { kubernetes: { name: "web.dev" } },
-      { kafka: { name: "kafka.dev" } },
-      { sql: { name: "db" } },
-      { aws: { arn: "arn:aws:s3:::b" } },
-      { internet: { domains: ["api.openai.com"], ports: [443] } },
-    ]);
+    t.deepEqual(
+      parseIntents([ci]).flatMap((c) => c.items.map(itemTarget)),
+      [
+        { kubernetes: { name: "redis.dev", kind: "StatefulSet" } },
+        { kubernetes: { name: "nats.messaging", kind: "Service" } },
+        { kubernetes: { name: "web.dev" } },
+        { kafka: { name: "kafka.dev" } },
+        { sql: { name: "db" } },
+        { aws: { arn: "arn:aws:s3:::b" } },
+        { internet: { domains: ["api.openai.com"], ports: [443] } },
+      ],
+    );
   }
 });
 
 test("v1alpha2 calls are read; internet is not a v1alpha2 call type", (t) => {
-  t.deepEqual(labels([clientIntents({ version: "v1alpha2", targets: [{ name: "redis" }, { name: "svc:nats" }] })]), [
-    "kubernetes redis.dev",
-    "kubernetes nats.dev (Service)",
-  ]);
-  rejects(t, [clientIntents({ version: "v1alpha2", targets: [{ type: "internet", internet: { domains: ["a.com"] } }] })], /unsupported call type "internet" in v1alpha2/);
+  t.deepEqual(
+    labels([
+      clientIntents({ version: "v1alpha2", targets: [{ name: "redis" }, { name: "svc:nats" }] }),
+    ]),
+    ["kubernetes redis.dev", "kubernetes nats.dev (Service)"],
+  );
+  rejects(
+    t,
+    [
+      clientIntents({
+        version: "v1alpha2",
+        targets: [{ type: "internet", internet: { domains: ["a.com"] } }],
+      }),
+    ],
+    /unsupported call type "internet" in v1alpha2/,
+  );
 });
 
 test("a missing namespace takes the default namespace", (t) => {
-  const docs = parseYamlDocuments("apiVersion: k8s.otterize.com/v2beta1\nkind: ClientIntents\nmetadata: {name: w}\nspec:\n  workload: {name: w}\n  targets: [{kubernetes: {name: redis}}]\n", "f.yaml");
+  const docs = parseYamlDocuments(
+    "apiVersion: k8s.otterize.com/v2beta1\nkind: ClientIntents\nmetadata: {name: w}\nspec:\n  workload: {name: w}\n  targets: [{kubernetes: {name: redis}}]\n",
+    "f.yaml",
+  );
   const [ci] = clientIntentsFromDocuments(docs, "team-a");
   t.is(ci?.namespace, "team-a");
   t.deepEqual(ci?.items.map(itemTarget), [{ kubernetes: { name: "redis.team-a" } }]);
@@ -117,47 +140,112 @@ spec:
 `;
   const [ci] = clientIntentsFromDocuments(parseYamlDocuments(text, "w.yaml"), "default");
   t.deepEqual(ci?.source, { file: "w.yaml", line: 2 });
-  t.deepEqual(ci?.items.map((i) => i.source.line), [11, 13, 13]);
+  t.deepEqual(
+    ci?.items.map((i) => i.source.line),
+    [11, 13, 13],
+  );
 });
 
 test("each v2 target must have exactly one field", (t) => {
-  rejects(t, [clientIntents({ targets: [{}] })], /spec\.targets\[0\]: each target must have exactly one field set .*found none/);
-  rejects(t, [clientIntents({ targets: [{ service: { name: "a" }, internet: { domains: ["a.com"] } }] })], /found service, internet/);
-  rejects(t, [clientIntents({ targets: [{ intenet: { domains: ["a.com"] } }] })], /unknown field "intenet"/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{}] })],
+    /spec\.targets\[0\]: each target must have exactly one field set .*found none/,
+  );
+  rejects(
+    t,
+    [clientIntents({ targets: [{ service: { name: "a" }, internet: { domains: ["a.com"] } }] })],
+    /found service, internet/,
+  );
+  rejects(
+    t,
+    [clientIntents({ targets: [{ intenet: { domains: ["a.com"] } }] })],
+    /unknown field "intenet"/,
+  );
 });
 
 test("internet targets need domains or ips, valid ones", (t) => {
   rejects(t, [clientIntents({ targets: [{ internet: {} }] })], /must contain ips or domains/);
-  rejects(t, [clientIntents({ targets: [{ internet: { domains: ["bad_domain.com"] } }] })], /domains\[0\]: "bad_domain\.com" is not a valid DNS name/);
-  rejects(t, [clientIntents({ targets: [{ internet: { domains: ["a.*.com"] } }] })], /wildcard may only be a leading/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ internet: { domains: ["bad_domain.com"] } }] })],
+    /domains\[0\]: "bad_domain\.com" is not a valid DNS name/,
+  );
+  rejects(
+    t,
+    [clientIntents({ targets: [{ internet: { domains: ["a.*.com"] } }] })],
+    /wildcard may only be a leading/,
+  );
   rejects(t, [clientIntents({ targets: [{ internet: { domains: ["*"] } }] })], /wildcard/);
-  rejects(t, [clientIntents({ targets: [{ internet: { ips: ["1.2.3.4/33"] } }] })], /ips\[0\]: "1\.2\.3\.4\/33" is not a valid IP address or CIDR/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ internet: { ips: ["1.2.3.4/33"] } }] })],
+    /ips\[0\]: "1\.2\.3\.4\/33" is not a valid IP address or CIDR/,
+  );
   rejects(t, [clientIntents({ targets: [{ internet: { ips: ["01.2.3.4"] } }] })], /not a valid IP/);
-  rejects(t, [clientIntents({ targets: [{ internet: { domains: ["a.com"], ports: [70000] } }] })], /ports\[0\]: expected a port number/);
-  t.deepEqual(labels([clientIntents({ targets: [{ internet: { domains: ["bücher.de", "*.Example.COM."] } }] })]), [
-    "xn--bcher-kva.de",
-    "*.example.com",
-  ]);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ internet: { domains: ["a.com"], ports: [70000] } }] })],
+    /ports\[0\]: expected a port number/,
+  );
+  t.deepEqual(
+    labels([
+      clientIntents({ targets: [{ internet: { domains: ["bücher.de", "*.Example.COM."] } }] }),
+    ]),
+    ["xn--bcher-kva.de", "*.example.com"],
+  );
 });
 
 test("target names have at most one dot; workload names none", (t) => {
-  rejects(t, [clientIntents({ targets: [{ kubernetes: { name: "a.b.c" } }] })], /should not contain more than one '\.' character/);
-  rejects(t, [clientIntents({ version: "v1alpha3", targets: [{ name: "a.b.c" }] })], /more than one '\.'/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ kubernetes: { name: "a.b.c" } }] })],
+    /should not contain more than one '\.' character/,
+  );
+  rejects(
+    t,
+    [clientIntents({ version: "v1alpha3", targets: [{ name: "a.b.c" }] })],
+    /more than one '\.'/,
+  );
   rejects(t, [clientIntents({ name: "a.b" })], /workload name should not contain '\.'/);
   rejects(t, [clientIntents({ targets: [{ kubernetes: { name: "" } }] })], /name is required/);
-  rejects(t, [clientIntents({ targets: [{ kubernetes: { name: "a", kind: "deployment" } }] })], /must start with an uppercase letter/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ kubernetes: { name: "a", kind: "deployment" } }] })],
+    /must start with an uppercase letter/,
+  );
 });
 
 test("v1 calls need a name unless internet, and internet needs its object", (t) => {
-  rejects(t, [clientIntents({ version: "v1alpha3", targets: [{ type: "http" }] })], /name is required/);
-  rejects(t, [clientIntents({ version: "v1beta1", targets: [{ type: "internet" }] })], /must contain an internet object/);
-  rejects(t, [clientIntents({ version: "v1beta1", targets: [{ type: "bogus", name: "x" }] })], /unsupported call type "bogus"/);
+  rejects(
+    t,
+    [clientIntents({ version: "v1alpha3", targets: [{ type: "http" }] })],
+    /name is required/,
+  );
+  rejects(
+    t,
+    [clientIntents({ version: "v1beta1", targets: [{ type: "internet" }] })],
+    /must contain an internet object/,
+  );
+  rejects(
+    t,
+    [clientIntents({ version: "v1beta1", targets: [{ type: "bogus", name: "x" }] })],
+    /unsupported call type "bogus"/,
+  );
 });
 
 test("cloud targets need their identifying field", (t) => {
-  rejects(t, [clientIntents({ targets: [{ aws: { actions: ["s3:*"] } }] })], /aws\.arn: field arn is required/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ aws: { actions: ["s3:*"] } }] })],
+    /aws\.arn: field arn is required/,
+  );
   rejects(t, [clientIntents({ targets: [{ gcp: {} }] })], /field resource is required/);
-  rejects(t, [clientIntents({ targets: [{ azure: { roles: ["r"] } }] })], /field scope is required/);
+  rejects(
+    t,
+    [clientIntents({ targets: [{ azure: { roles: ["r"] } }] })],
+    /field scope is required/,
+  );
 });
 
 test("unknown versions and malformed documents are refused", (t) => {

@@ -31,9 +31,15 @@ const names = (d: ReturnType<typeof diffEgress>) =>
 
 test("with files, the scope is what the files declare", (t) => {
   const intents = parseIntents([clientIntents({ name: "a" })]);
-  const observed = parseObserved([observedEgress({ name: "a" }), observedEgress({ name: "b", destinations: [internet("x.com")] })]);
+  const observed = parseObserved([
+    observedEgress({ name: "a" }),
+    observedEgress({ name: "b", destinations: [internet("x.com")] }),
+  ]);
   t.deepEqual(names(diffEgress(input({ intents, observed }))), ["dev/a/Deployment"]);
-  t.deepEqual(names(diffEgress(input({ intents, observed, includeUndeclared: true }))), ["dev/a/Deployment", "dev/b/Deployment"]);
+  t.deepEqual(names(diffEgress(input({ intents, observed, includeUndeclared: true }))), [
+    "dev/a/Deployment",
+    "dev/b/Deployment",
+  ]);
 });
 
 test("--include-undeclared only adds workloads of the intents' namespaces", (t) => {
@@ -43,45 +49,115 @@ test("--include-undeclared only adds workloads of the intents' namespaces", (t) 
 });
 
 test("from the cluster, every observed workload of the selected namespaces is in scope", (t) => {
-  const intents = parseIntents([clientIntents({ name: "a" }), clientIntents({ name: "z", namespace: "prod" })]);
-  const observed = parseObserved([observedEgress({ name: "b" }), observedEgress({ name: "c", namespace: "prod" })]);
-  const d = diffEgress(input({ intents, observed, intentsFromFiles: false, namespaces: { all: false, names: ["dev"] } }));
+  const intents = parseIntents([
+    clientIntents({ name: "a" }),
+    clientIntents({ name: "z", namespace: "prod" }),
+  ]);
+  const observed = parseObserved([
+    observedEgress({ name: "b" }),
+    observedEgress({ name: "c", namespace: "prod" }),
+  ]);
+  const d = diffEgress(
+    input({
+      intents,
+      observed,
+      intentsFromFiles: false,
+      namespaces: { all: false, names: ["dev"] },
+    }),
+  );
   t.deepEqual(names(d), ["dev/a/", "dev/b/Deployment"]);
 });
 
 test("an observed workload with no ClientIntents has all its recent destinations missing", (t) => {
   const observed = parseObserved([
-    observedEgress({ name: "b", destinations: [internet("x.com"), internet("y.com"), internet("old.com", [], [], ago(30 * DAY))] }),
+    observedEgress({
+      name: "b",
+      destinations: [
+        internet("x.com"),
+        internet("y.com"),
+        internet("old.com", [], [], ago(30 * DAY)),
+      ],
+    }),
   ]);
   const d = diffEgress(input({ observed, intentsFromFiles: false }));
-  t.deepEqual(d.workloads[0]?.findings.map((f) => f.verdict), ["missing", "missing"]);
+  t.deepEqual(
+    d.workloads[0]?.findings.map((f) => f.verdict),
+    ["missing", "missing"],
+  );
   t.is(d.workloads[0]?.intents, undefined);
 });
 
 test("the kind is compared only when the ClientIntents names one", (t) => {
-  const observed = parseObserved([observedEgress({ name: "a", kind: "StatefulSet", destinations: [internet("x.com")] })]);
-  const untyped = diffEgress(input({ intents: parseIntents([clientIntents({ name: "a", targets: [{ internet: { domains: ["x.com"] } }] })]), observed }));
-  t.deepEqual(untyped.workloads[0]?.findings.map((f) => f.verdict), ["matched"]);
-  const wrongKind = diffEgress(
-    input({ intents: parseIntents([clientIntents({ name: "a", kind: "Deployment", targets: [{ internet: { domains: ["x.com"] } }] })]), observed }),
+  const observed = parseObserved([
+    observedEgress({ name: "a", kind: "StatefulSet", destinations: [internet("x.com")] }),
+  ]);
+  const untyped = diffEgress(
+    input({
+      intents: parseIntents([
+        clientIntents({ name: "a", targets: [{ internet: { domains: ["x.com"] } }] }),
+      ]),
+      observed,
+    }),
   );
-  t.deepEqual(wrongKind.workloads[0]?.findings.map((f) => f.verdict), ["unverified"], "the StatefulSet's observations are not the Deployment's");
+  t.deepEqual(
+    untyped.workloads[0]?.findings.map((f) => f.verdict),
+    ["matched"],
+  );
+  const wrongKind = diffEgress(
+    input({
+      intents: parseIntents([
+        clientIntents({
+          name: "a",
+          kind: "Deployment",
+          targets: [{ internet: { domains: ["x.com"] } }],
+        }),
+      ]),
+      observed,
+    }),
+  );
+  t.deepEqual(
+    wrongKind.workloads[0]?.findings.map((f) => f.verdict),
+    ["unverified"],
+    "the StatefulSet's observations are not the Deployment's",
+  );
 });
 
 test("several ClientIntents of one workload add up", (t) => {
   const intents = parseIntents([
     clientIntents({ name: "a", targets: [{ internet: { domains: ["x.com"] } }] }),
-    { ...clientIntents({ name: "a", targets: [{ internet: { domains: ["y.com"] } }] }), metadata: { name: "a-extra", namespace: "dev" } },
+    {
+      ...clientIntents({ name: "a", targets: [{ internet: { domains: ["y.com"] } }] }),
+      metadata: { name: "a-extra", namespace: "dev" },
+    },
   ]);
-  const observed = parseObserved([observedEgress({ name: "a", destinations: [internet("x.com"), internet("y.com")] })]);
+  const observed = parseObserved([
+    observedEgress({ name: "a", destinations: [internet("x.com"), internet("y.com")] }),
+  ]);
   const d = diffEgress(input({ intents, observed }));
-  t.deepEqual(d.workloads[0]?.findings.map((f) => f.verdict), ["matched", "matched"]);
+  t.deepEqual(
+    d.workloads[0]?.findings.map((f) => f.verdict),
+    ["matched", "matched"],
+  );
   t.is(d.summary.workloads, 1);
 });
 
 test("the summary counts every verdict", (t) => {
-  const intents = parseIntents([clientIntents({ name: "a", targets: [{ internet: { domains: ["x.com"] } }, { aws: { arn: "arn:x" } }] })]);
-  const observed = parseObserved([observedEgress({ name: "a", destinations: [internet("y.com")] })]);
+  const intents = parseIntents([
+    clientIntents({
+      name: "a",
+      targets: [{ internet: { domains: ["x.com"] } }, { aws: { arn: "arn:x" } }],
+    }),
+  ]);
+  const observed = parseObserved([
+    observedEgress({ name: "a", destinations: [internet("y.com")] }),
+  ]);
   const d = diffEgress(input({ intents, observed }));
-  t.deepEqual(d.summary, { workloads: 1, missing: 1, unnecessary: 0, unverified: 1, matched: 0, "n/a": 1 });
+  t.deepEqual(d.summary, {
+    workloads: 1,
+    missing: 1,
+    unnecessary: 0,
+    unverified: 1,
+    matched: 0,
+    "n/a": 1,
+  });
 });

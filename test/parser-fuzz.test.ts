@@ -29,21 +29,57 @@ const seeds = [
 ];
 
 const mutation = fc.oneof(
-  fc.record({ op: fc.constant("insert" as const), at: fc.nat(), text: fc.string({ maxLength: 8 }) }),
-  fc.record({ op: fc.constant("delete" as const), at: fc.nat(), len: fc.integer({ min: 1, max: 12 }) }),
+  fc.record({
+    op: fc.constant("insert" as const),
+    at: fc.nat(),
+    text: fc.string({ maxLength: 8 }),
+  }),
+  fc.record({
+    op: fc.constant("delete" as const),
+    at: fc.nat(),
+    len: fc.integer({ min: 1, max: 12 }),
+  }),
   fc.record({ op: fc.constant("swap-lines" as const), at: fc.nat(), to: fc.nat() }),
   fc.record({
     op: fc.constant("token" as const),
     at: fc.nat(),
-    text: fc.constantFrom("&a ", "*a", "- ", ": ", "{", "[", "}", "]", "!!binary ", "? ", "|", ">", "'", '"', "\t", "---\n", "<<: *a", "%YAML 1.2\n", "null", "~", "0x1F", "1e400", ".nan"),
+    text: fc.constantFrom(
+      "&a ",
+      "*a",
+      "- ",
+      ": ",
+      "{",
+      "[",
+      "}",
+      "]",
+      "!!binary ",
+      "? ",
+      "|",
+      ">",
+      "'",
+      '"',
+      "\t",
+      "---\n",
+      "<<: *a",
+      "%YAML 1.2\n",
+      "null",
+      "~",
+      "0x1F",
+      "1e400",
+      ".nan",
+    ),
   }),
 );
 
-function mutate(text: string, muts: Array<{ op: string; at: number; text?: string; len?: number; to?: number }>): string {
+function mutate(
+  text: string,
+  muts: Array<{ op: string; at: number; text?: string; len?: number; to?: number }>,
+): string {
   let out = text;
   for (const m of muts) {
     const at = out.length === 0 ? 0 : m.at % out.length;
-    if (m.op === "insert" || m.op === "token") out = out.slice(0, at) + (m.text ?? "") + out.slice(at);
+    if (m.op === "insert" || m.op === "token")
+      out = out.slice(0, at) + (m.text ?? "") + out.slice(at);
     else if (m.op === "delete") out = out.slice(0, at) + out.slice(at + (m.len ?? 1));
     else {
       const lines = out.split("\n");
@@ -58,8 +94,10 @@ function mutate(text: string, muts: Array<{ op: string; at: number; text?: strin
 
 test("property: mutated intents and snapshots never make the parser throw anything but InputError", (t) => {
   fc.assert(
-    fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 6 }), (seed, muts) =>
-      parseAll(mutate(seed, muts)),
+    fc.property(
+      fc.constantFrom(...seeds),
+      fc.array(mutation, { minLength: 1, maxLength: 6 }),
+      (seed, muts) => parseAll(mutate(seed, muts)),
     ),
     { numRuns: 2000 },
   );
@@ -67,26 +105,44 @@ test("property: mutated intents and snapshots never make the parser throw anythi
 });
 
 test("property: random text never makes the parser throw anything but InputError", (t) => {
-  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), parseAll), { numRuns: 2000 });
+  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), parseAll), {
+    numRuns: 2000,
+  });
   t.pass();
 });
 
 test("property: random values in ClientIntents and ObservedEgress shapes give InputError or a result", (t) => {
   const value = fc.anything({ maxDepth: 4 });
   fc.assert(
-    fc.property(value, value, fc.constantFrom("v1alpha2", "v1alpha3", "v1beta1", "v2alpha1", "v2beta1"), (spec, status, version) => {
-      const docs = [
-        { apiVersion: `k8s.otterize.com/${version}`, kind: "ClientIntents", metadata: { name: "w" }, spec },
-        { apiVersion: "egress.otter.dev/v1alpha1", kind: "ObservedEgress", metadata: { name: "w", namespace: "d" }, spec: { workload: { name: "w" } }, status },
-      ];
-      let text: string;
-      try {
-        text = docs.map((d) => `---\n${dump(d, { skipInvalid: true })}`).join("");
-      } catch {
-        return true; // not representable as YAML
-      }
-      return parseAll(text);
-    }),
+    fc.property(
+      value,
+      value,
+      fc.constantFrom("v1alpha2", "v1alpha3", "v1beta1", "v2alpha1", "v2beta1"),
+      (spec, status, version) => {
+        const docs = [
+          {
+            apiVersion: `k8s.otterize.com/${version}`,
+            kind: "ClientIntents",
+            metadata: { name: "w" },
+            spec,
+          },
+          {
+            apiVersion: "egress.otter.dev/v1alpha1",
+            kind: "ObservedEgress",
+            metadata: { name: "w", namespace: "d" },
+            spec: { workload: { name: "w" } },
+            status,
+          },
+        ];
+        let text: string;
+        try {
+          text = docs.map((d) => `---\n${dump(d, { skipInvalid: true })}`).join("");
+        } catch {
+          return true; // not representable as YAML
+        }
+        return parseAll(text);
+      },
+    ),
     { numRuns: 1000 },
   );
   t.pass();

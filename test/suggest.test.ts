@@ -71,10 +71,17 @@ const dnsName = fc.array(label, { minLength: 2, maxLength: 4 }).map((l) => l.joi
 const ports = fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength: 3 });
 const seen = fc.integer({ min: 0, max: 20 * DAY }).map((ms) => ago(ms));
 const destination = fc.oneof(
-  fc.record({ name: dnsName, ips: fc.array(fc.oneof(fc.ipV4(), fc.ipV6()), { maxLength: 3 }), ports, seen }).map((d) =>
-    internet(d.name, d.ips, d.ports, d.seen),
-  ),
-  fc.record({ ip: fc.oneof(fc.ipV4(), fc.ipV6()), ports, seen }).map((d) => internet(undefined, [d.ip], d.ports, d.seen)),
+  fc
+    .record({
+      name: dnsName,
+      ips: fc.array(fc.oneof(fc.ipV4(), fc.ipV6()), { maxLength: 3 }),
+      ports,
+      seen,
+    })
+    .map((d) => internet(d.name, d.ips, d.ports, d.seen)),
+  fc
+    .record({ ip: fc.oneof(fc.ipV4(), fc.ipV6()), ports, seen })
+    .map((d) => internet(undefined, [d.ip], d.ports, d.seen)),
   fc
     .record({
       name: label,
@@ -83,7 +90,13 @@ const destination = fc.oneof(
       service: fc.option(label, { nil: undefined }),
       seen,
     })
-    .map((d) => kube(d.name, d.ns, { ...(d.kind ? { kind: d.kind } : {}), ...(d.service ? { service: d.service } : {}), lastSeen: d.seen })),
+    .map((d) =>
+      kube(d.name, d.ns, {
+        ...(d.kind ? { kind: d.kind } : {}),
+        ...(d.service ? { service: d.service } : {}),
+        lastSeen: d.seen,
+      }),
+    ),
 );
 
 test("property: for any snapshot, suggested intents leave no missing finding", (t) => {
@@ -97,7 +110,10 @@ test("property: for any snapshot, suggested intents leave no missing finding", (
         const [w] = observedWorkloads(observed);
         const ci = suggestIntents(w!, { now: NOW, windowMs, apiVersion: version });
         if (schemaErrors(schemas.get(version)!, ci).length > 0) return false;
-        const intents = clientIntentsFromDocuments(parseYamlDocuments(dump(ci), "s.yaml"), "default");
+        const intents = clientIntentsFromDocuments(
+          parseYamlDocuments(dump(ci), "s.yaml"),
+          "default",
+        );
         const diff = diffEgress({
           intents,
           intentsFromFiles: true,

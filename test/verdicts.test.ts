@@ -27,16 +27,18 @@ function judge(
 ): Finding[] {
   const intents = parseIntents([clientIntents({ targets, namespace: opts.namespace ?? "dev" })]);
   const declared = (observed?.declared ??
-    targets.flatMap((t) => {
-      const internetBody = t.internet as { domains?: string[]; ips?: string[] } | undefined;
-      if (internetBody) {
-        return [
-          ...(internetBody.domains ?? []).map((d) => ({ internet: { domains: [d] } })),
-          ...(internetBody.ips ?? []).map((ip) => ({ internet: { ips: [ip] } })),
-        ];
-      }
-      return [t];
-    }).map((t) => [t, opts.declaredSince ?? ago(60 * DAY)])) as Array<[Obj, string]>;
+    targets
+      .flatMap((t) => {
+        const internetBody = t.internet as { domains?: string[]; ips?: string[] } | undefined;
+        if (internetBody) {
+          return [
+            ...(internetBody.domains ?? []).map((d) => ({ internet: { domains: [d] } })),
+            ...(internetBody.ips ?? []).map((ip) => ({ internet: { ips: [ip] } })),
+          ];
+        }
+        return [t];
+      })
+      .map((t) => [t, opts.declaredSince ?? ago(60 * DAY)])) as Array<[Obj, string]>;
   const obs = observed ? parseObserved([observedEgress({ ...observed, declared })]) : [];
   const diff = diffEgress({
     intents,
@@ -58,7 +60,9 @@ function verdicts(findings: Finding[]): string[] {
 const openai = internet("api.openai.com", ["104.18.7.192", "104.18.6.192"], [443]);
 
 test("a recent destination covered by a declared domain is matched", (t) => {
-  const f = judge([{ internet: { domains: ["api.openai.com"], ports: [443] } }], { destinations: [openai] });
+  const f = judge([{ internet: { domains: ["api.openai.com"], ports: [443] } }], {
+    destinations: [openai],
+  });
   t.deepEqual(verdicts(f), ["matched api.openai.com"]);
   t.is(f[0]?.lastSeen, NOW - HOUR);
   t.is(f[0]?.source?.file, "intents.yaml");
@@ -66,7 +70,10 @@ test("a recent destination covered by a declared domain is matched", (t) => {
 
 test("a recent destination covered by nothing is missing, in pasteable v2beta1 form", (t) => {
   const f = judge([], { destinations: [openai] });
-  t.deepEqual(f.map((x) => x.target), [{ internet: { domains: ["api.openai.com"], ports: [443] } }]);
+  t.deepEqual(
+    f.map((x) => x.target),
+    [{ internet: { domains: ["api.openai.com"], ports: [443] } }],
+  );
   t.is(f[0]?.verdict, "missing");
 });
 
@@ -90,7 +97,11 @@ test("unused, long-declared targets of a long-observed workload are unnecessary"
 });
 
 test("a target declared less than the window ago is unverified, not unnecessary", (t) => {
-  const f = judge([{ internet: { domains: ["new.example.com"] } }], { destinations: [] }, { declaredSince: ago(2 * DAY) });
+  const f = judge(
+    [{ internet: { domains: ["new.example.com"] } }],
+    { destinations: [] },
+    { declaredSince: ago(2 * DAY) },
+  );
   t.deepEqual(verdicts(f), ["unverified new.example.com"]);
   t.regex(f[0]?.reason ?? "", /declared only since/);
 });
@@ -113,9 +124,13 @@ test("a never-observed workload's declared targets are unverified", (t) => {
 });
 
 test("when the collector stopped, silence proves nothing: unverified with the time", (t) => {
-  const f = judge([{ internet: { domains: ["x.example.com"] } }], { destinations: [] }, {
-    listening: { state: "stopped", since: NOW - 2 * DAY },
-  });
+  const f = judge(
+    [{ internet: { domains: ["x.example.com"] } }],
+    { destinations: [] },
+    {
+      listening: { state: "stopped", since: NOW - 2 * DAY },
+    },
+  );
   t.deepEqual(verdicts(f), ["unverified x.example.com"]);
   t.regex(f[0]?.reason ?? "", /no observations since 2026-11-23T10:00:00Z/);
 });
@@ -138,8 +153,13 @@ test("cloud and database targets are n/a, never drift", (t) => {
 
 test("a wildcard covers names below at any depth, not the apex", (t) => {
   const star = { internet: { domains: ["*.amazonaws.com"] } };
-  t.deepEqual(verdicts(judge([star], { destinations: [internet("s3.amazonaws.com")] })), ["matched *.amazonaws.com"]);
-  t.deepEqual(verdicts(judge([star], { destinations: [internet("a.b.eu-west-2.amazonaws.com")] })), ["matched *.amazonaws.com"]);
+  t.deepEqual(verdicts(judge([star], { destinations: [internet("s3.amazonaws.com")] })), [
+    "matched *.amazonaws.com",
+  ]);
+  t.deepEqual(
+    verdicts(judge([star], { destinations: [internet("a.b.eu-west-2.amazonaws.com")] })),
+    ["matched *.amazonaws.com"],
+  );
   t.deepEqual(verdicts(judge([star], { destinations: [internet("amazonaws.com")] })), [
     "missing amazonaws.com",
     "unnecessary *.amazonaws.com",
@@ -149,12 +169,17 @@ test("a wildcard covers names below at any depth, not the apex", (t) => {
 test("a wildcard does not cover a look-alike suffix", (t) => {
   const star = { internet: { domains: ["*.amazonaws.com"] } };
   for (const name of ["s3.amazonaws.com.attacker.net", "evilamazonaws.com", "amazonaws.com.evil"]) {
-    t.true(verdicts(judge([star], { destinations: [internet(name)] })).includes(`missing ${name}`), name);
+    t.true(
+      verdicts(judge([star], { destinations: [internet(name)] })).includes(`missing ${name}`),
+      name,
+    );
   }
 });
 
 test("domains compare case-insensitively and ignore a trailing dot", (t) => {
-  const f = judge([{ internet: { domains: ["API.OpenAI.com."] } }], { destinations: [internet("api.openai.COM.")] });
+  const f = judge([{ internet: { domains: ["API.OpenAI.com."] } }], {
+    destinations: [internet("api.openai.COM.")],
+  });
   t.deepEqual(verdicts(f), ["matched api.openai.com"]);
 });
 
@@ -168,11 +193,16 @@ test("a CIDR covers a named destination only when it contains every IP of it", (
   t.deepEqual(verdicts(judge([wide], { destinations: [openai] })), ["matched 104.18.0.0/16"]);
   // Two declared IPs that together hold every IP of it cover it too.
   const both = { internet: { ips: ["104.18.7.192", "104.18.6.192"] } };
-  t.deepEqual(verdicts(judge([both], { destinations: [openai] })), ["matched 104.18.6.192", "matched 104.18.7.192"]);
+  t.deepEqual(verdicts(judge([both], { destinations: [openai] })), [
+    "matched 104.18.6.192",
+    "matched 104.18.7.192",
+  ]);
 });
 
 test("a named destination with no IPs is never covered by declared IPs", (t) => {
-  const f = judge([{ internet: { ips: ["0.0.0.0/0"] } }], { destinations: [internet("api.openai.com")] });
+  const f = judge([{ internet: { ips: ["0.0.0.0/0"] } }], {
+    destinations: [internet("api.openai.com")],
+  });
   t.true(verdicts(f).includes("missing api.openai.com"));
 });
 
@@ -203,7 +233,9 @@ test("an IP-only destination is covered by a declared CIDR", (t) => {
 
 test("a known port outside the declared ports is missing for that port", (t) => {
   const dest = internet("api.openai.com", [], [443, 8443]);
-  const f = judge([{ internet: { domains: ["api.openai.com"], ports: [443] } }], { destinations: [dest] });
+  const f = judge([{ internet: { domains: ["api.openai.com"], ports: [443] } }], {
+    destinations: [dest],
+  });
   t.deepEqual(verdicts(f), ["matched api.openai.com", "missing api.openai.com"]);
   const missing = f.find((x) => x.verdict === "missing");
   t.deepEqual(missing?.target, { internet: { domains: ["api.openai.com"], ports: [8443] } });
@@ -233,8 +265,12 @@ test("unknown observed ports are not judged", (t) => {
 
 test("an in-cluster target without a namespace means the intents' own namespace", (t) => {
   const redis = kube("redis", "dev", { kind: "StatefulSet", service: "redis", ports: [6379] });
-  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis" } }], { destinations: [redis] })), ["matched kubernetes redis.dev"]);
-  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis.dev" } }], { destinations: [redis] })), ["matched kubernetes redis.dev"]);
+  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis" } }], { destinations: [redis] })), [
+    "matched kubernetes redis.dev",
+  ]);
+  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis.dev" } }], { destinations: [redis] })), [
+    "matched kubernetes redis.dev",
+  ]);
 });
 
 test("a same-named service in another namespace is not covered", (t) => {
@@ -247,16 +283,27 @@ test("a same-named service in another namespace is not covered", (t) => {
 
 test("kinds must match when the target names one; kind Service matches the service", (t) => {
   const redis = kube("redis-0", "dev", { kind: "StatefulSet", service: "redis" });
-  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis-0", kind: "StatefulSet" } }], { destinations: [redis] })), [
-    "matched kubernetes redis-0.dev (StatefulSet)",
-  ]);
-  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis-0", kind: "Deployment" } }], { destinations: [redis] })), [
-    "missing kubernetes redis-0.dev (StatefulSet)",
-    "unnecessary kubernetes redis-0.dev (Deployment)",
-  ]);
-  t.deepEqual(verdicts(judge([{ kubernetes: { name: "redis", kind: "Service" } }], { destinations: [redis] })), [
-    "matched kubernetes redis.dev (Service)",
-  ]);
+  t.deepEqual(
+    verdicts(
+      judge([{ kubernetes: { name: "redis-0", kind: "StatefulSet" } }], { destinations: [redis] }),
+    ),
+    ["matched kubernetes redis-0.dev (StatefulSet)"],
+  );
+  t.deepEqual(
+    verdicts(
+      judge([{ kubernetes: { name: "redis-0", kind: "Deployment" } }], { destinations: [redis] }),
+    ),
+    [
+      "missing kubernetes redis-0.dev (StatefulSet)",
+      "unnecessary kubernetes redis-0.dev (Deployment)",
+    ],
+  );
+  t.deepEqual(
+    verdicts(
+      judge([{ kubernetes: { name: "redis", kind: "Service" } }], { destinations: [redis] }),
+    ),
+    ["matched kubernetes redis.dev (Service)"],
+  );
   // A Service-kind target names the service, not the workload.
   t.deepEqual(verdicts(judge([{ service: { name: "redis-0" } }], { destinations: [redis] })), [
     "missing kubernetes redis-0.dev (StatefulSet)",
@@ -266,9 +313,10 @@ test("kinds must match when the target names one; kind Service matches the servi
 
 test("kafka targets cover the kafka workload or service", (t) => {
   const kafka = kube("kafka", "streaming", { kind: "StatefulSet", service: "kafka-bootstrap" });
-  t.deepEqual(verdicts(judge([{ kafka: { name: "kafka-bootstrap.streaming" } }], { destinations: [kafka] })), [
-    "matched kafka kafka-bootstrap.streaming",
-  ]);
+  t.deepEqual(
+    verdicts(judge([{ kafka: { name: "kafka-bootstrap.streaming" } }], { destinations: [kafka] })),
+    ["matched kafka kafka-bootstrap.streaming"],
+  );
 });
 
 test("findings are per item: each domain and IP of one target gets its own verdict", (t) => {
@@ -276,10 +324,16 @@ test("findings are per item: each domain and IP of one target gets its own verdi
     [{ internet: { domains: ["api.openai.com", "old.example.com"], ips: ["10.0.0.0/8"] } }],
     { destinations: [openai] },
   );
-  t.deepEqual(verdicts(f), ["matched api.openai.com", "unnecessary 10.0.0.0/8", "unnecessary old.example.com"]);
+  t.deepEqual(verdicts(f), [
+    "matched api.openai.com",
+    "unnecessary 10.0.0.0/8",
+    "unnecessary old.example.com",
+  ]);
 });
 
 test("the same destination reported twice gives one missing finding", (t) => {
-  const f = judge([], { destinations: [openai, internet("api.openai.com", ["104.18.7.192"], [443], ago(2 * HOUR))] });
+  const f = judge([], {
+    destinations: [openai, internet("api.openai.com", ["104.18.7.192"], [443], ago(2 * HOUR))],
+  });
   t.is(f.filter((x) => x.verdict === "missing").length, 1);
 });

@@ -3,7 +3,10 @@ import { InputError } from "../src/errors.js";
 import { parseYamlDocuments } from "../src/yaml-documents.js";
 
 test("multi-document streams keep each document's line; empty documents are dropped", (t) => {
-  const docs = parseYamlDocuments("---\n# empty\n---\na: 1\n---\n\nb:\n  - x\n  - y: 2\n", "s.yaml");
+  const docs = parseYamlDocuments(
+    "---\n# empty\n---\na: 1\n---\n\nb:\n  - x\n  - y: 2\n",
+    "s.yaml",
+  );
   t.deepEqual(
     docs.map((d) => [d.line, d.value]),
     [
@@ -13,7 +16,11 @@ test("multi-document streams keep each document's line; empty documents are drop
   );
   t.is(docs[1]?.lineOf(["b", 1]), 9);
   t.is(docs[1]?.lineOf(["b", 1, "y"]), 9);
-  t.is(docs[1]?.lineOf(["b", 7, "z"]), 8, "a path that does not exist falls back to its nearest ancestor");
+  t.is(
+    docs[1]?.lineOf(["b", 7, "z"]),
+    8,
+    "a path that does not exist falls back to its nearest ancestor",
+  );
 });
 
 test("JSON is YAML too", (t) => {
@@ -23,13 +30,18 @@ test("JSON is YAML too", (t) => {
 });
 
 test("unparseable YAML is an InputError naming file and line", (t) => {
-  const e = t.throws(() => parseYamlDocuments("a: 1\nb: [\n", "bad.yaml"), { instanceOf: InputError });
+  const e = t.throws(() => parseYamlDocuments("a: 1\nb: [\n", "bad.yaml"), {
+    instanceOf: InputError,
+  });
   t.regex(e?.message ?? "", /^bad\.yaml:3: invalid YAML: /);
   t.false((e?.message ?? "").includes("\n"), "one line");
 });
 
 test("duplicate keys are refused", (t) => {
-  t.throws(() => parseYamlDocuments("a: 1\na: 2\n", "dup.yaml"), { instanceOf: InputError, message: /dup\.yaml:2: invalid YAML: duplicated mapping key/ });
+  t.throws(() => parseYamlDocuments("a: 1\na: 2\n", "dup.yaml"), {
+    instanceOf: InputError,
+    message: /dup\.yaml:2: invalid YAML: duplicated mapping key/,
+  });
 });
 
 test("an alias bomb is refused quickly and clearly", (t) => {
@@ -40,7 +52,9 @@ test("an alias bomb is refused quickly and clearly", (t) => {
     levels.push(`${name}: &${name} [${new Array(10).fill(`*${prev}`).join(", ")}]`);
   }
   const started = Date.now();
-  const e = t.throws(() => parseYamlDocuments(`${levels.join("\n")}\n`, "bomb.yaml"), { instanceOf: InputError });
+  const e = t.throws(() => parseYamlDocuments(`${levels.join("\n")}\n`, "bomb.yaml"), {
+    instanceOf: InputError,
+  });
   t.regex(e?.message ?? "", /^bomb\.yaml:1: YAML aliases expand to more than 1000000 nodes/);
   t.true(Date.now() - started < 2000);
 });
@@ -51,5 +65,7 @@ test("a few ordinary aliases are fine", (t) => {
 });
 
 test("very deep nesting is refused, not a stack overflow", (t) => {
-  t.throws(() => parseYamlDocuments("[".repeat(5000) + "]".repeat(5000), "deep.yaml"), { instanceOf: InputError });
+  t.throws(() => parseYamlDocuments("[".repeat(5000) + "]".repeat(5000), "deep.yaml"), {
+    instanceOf: InputError,
+  });
 });

@@ -30,9 +30,11 @@ export function schemaErrors(schema: Schema, value: unknown, path = ""): string[
   const here = path || "<root>";
   switch (schema.type) {
     case "object": {
-      if (value === null || typeof value !== "object" || Array.isArray(value)) return [`${here}: expected object`];
+      if (value === null || typeof value !== "object" || Array.isArray(value))
+        return [`${here}: expected object`];
       const obj = value as Record<string, unknown>;
-      for (const key of schema.required ?? []) if (!(key in obj)) errors.push(`${here}: missing required ${key}`);
+      for (const key of schema.required ?? [])
+        if (!(key in obj)) errors.push(`${here}: missing required ${key}`);
       for (const [key, v] of Object.entries(obj)) {
         const sub = schema.properties?.[key];
         if (sub) errors.push(...schemaErrors(sub, v, `${path}.${key}`));
@@ -44,7 +46,9 @@ export function schemaErrors(schema: Schema, value: unknown, path = ""): string[
     }
     case "array":
       if (!Array.isArray(value)) return [`${here}: expected array`];
-      return value.flatMap((v, i) => (schema.items ? schemaErrors(schema.items, v, `${path}[${i}]`) : []));
+      return value.flatMap((v, i) =>
+        schema.items ? schemaErrors(schema.items, v, `${path}[${i}]`) : [],
+      );
     case "string":
       if (typeof value !== "string") return [`${here}: expected string`];
       break;
@@ -55,6 +59,7 @@ export function schemaErrors(schema: Schema, value: unknown, path = ""): string[
       if (typeof value !== "boolean") return [`${here}: expected boolean`];
       break;
   }
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${here}: ${String(value)} not in enum`);
+  if (schema.enum && !schema.enum.includes(value))
+    errors.push(`${here}: ${String(value)} not in enum`);
   return errors;
 }

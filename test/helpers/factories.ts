@@ -75,9 +75,20 @@ export function observedEgress(spec: ObservedSpec = {}): Obj {
     apiVersion: "egress.otter.dev/v1alpha1",
     kind: "ObservedEgress",
     metadata: { name, namespace: spec.namespace ?? "dev" },
-    spec: { workload: { name, ...(spec.kind === undefined ? { kind: "Deployment" } : spec.kind ? { kind: spec.kind } : {}) } },
+    spec: {
+      workload: {
+        name,
+        ...(spec.kind === undefined
+          ? { kind: "Deployment" }
+          : spec.kind
+            ? { kind: spec.kind }
+            : {}),
+      },
+    },
     status: {
-      ...(spec.observingSince === null ? {} : { observingSince: spec.observingSince ?? ago(30 * DAY) }),
+      ...(spec.observingSince === null
+        ? {}
+        : { observingSince: spec.observingSince ?? ago(30 * DAY) }),
       destinations: spec.destinations ?? [],
       declared: (spec.declared ?? []).map(([target, since]) => ({ target, since })),
     },
@@ -114,6 +125,9 @@ export function parseIntents(objects: readonly unknown[], file = "intents.yaml")
   return clientIntentsFromDocuments(parseYamlDocuments(yamlStream(objects), file), "default");
 }
 
-export function parseObserved(objects: readonly unknown[], file = "observed.yaml"): ObservedWorkload[] {
+export function parseObserved(
+  objects: readonly unknown[],
+  file = "observed.yaml",
+): ObservedWorkload[] {
   return observedFromDocuments(parseYamlDocuments(yamlStream(objects), file));
 }
