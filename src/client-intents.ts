@@ -41,16 +41,25 @@ const V2_TARGET_FIELDS = [
   "internet",
 ] as const;
 
+/** A Source whose line is looked up on first read. */
+class LazySource implements Source {
+  readonly file: string;
+  #line: number | undefined;
+  constructor(
+    private readonly reader: Reader,
+    private readonly path: readonly PathSegment[],
+  ) {
+    this.file = reader.doc.file;
+  }
+  get line(): number {
+    return (this.#line ??= this.reader.line(this.path));
+  }
+}
+
 export class IntentsReader extends Reader {
   /** Where a node is; its line is found only when read (finding it walks the document). */
   source(path: readonly PathSegment[]): Source {
-    const line = () => this.line(path);
-    return {
-      file: this.doc.file,
-      get line() {
-        return line();
-      },
-    };
+    return new LazySource(this, path);
   }
 
   kind(value: unknown, path: readonly PathSegment[]): string | undefined {

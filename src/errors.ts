@@ -9,6 +9,11 @@ export interface Source {
   readonly line?: number;
 }
 
+/** A Source as plain data (sources may compute their line lazily). */
+export function plainSource(source: Source): Source {
+  return source.line === undefined ? { file: source.file } : { file: source.file, line: source.line };
+}
+
 export function formatSource(source: Source): string {
   return source.line === undefined ? source.file : `${source.file}:${source.line}`;
 }

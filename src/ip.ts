@@ -15,17 +15,17 @@ export interface IpNetwork {
   readonly prefix: number;
 }
 
+const V4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 function parseV4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
-  }
-  return value;
+  const m = V4.exec(text);
+  if (!m) return undefined;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  const c = Number(m[3]);
+  const d = Number(m[4]);
+  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
+  return BigInt(a * 16777216 + b * 65536 + c * 256 + d);
 }
 
 function parseGroups(text: string): bigint[] | undefined {

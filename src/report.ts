@@ -1,6 +1,6 @@
 import type { EgressDiff, WorkloadRef } from "./diff.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
-import type { Source } from "./errors.js";
+import { plainSource, type Source } from "./errors.js";
 import type { TargetV2 } from "./targets.js";
 import type { Finding, Verdict } from "./verdicts.js";
 
@@ -42,7 +42,7 @@ export function findingReport(f: Finding): FindingReport {
     target: f.target,
     reason: f.reason,
     ...(f.lastSeen === undefined ? {} : { lastSeen: formatTimestamp(f.lastSeen) }),
-    ...(f.source ? { source: f.source } : {}),
+    ...(f.source ? { source: plainSource(f.source) } : {}),
   };
 }
 
@@ -63,7 +63,7 @@ export function diffReport(diff: EgressDiff): EgressDiffReport {
     },
     workloads: diff.workloads.map((w) => ({
       workload: w.workload,
-      ...(w.intents ? { intents: w.intents } : {}),
+      ...(w.intents ? { intents: plainSource(w.intents) } : {}),
       findings: w.findings.map(findingReport),
     })),
   };

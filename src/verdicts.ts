@@ -136,6 +136,15 @@ class Coverage {
   }
 }
 
+function missingKey(t: TargetV2): string {
+  if ("internet" in t) {
+    const i = t.internet;
+    return `i|${(i.domains ?? []).join(",")}|${(i.ips ?? []).join(",")}|${(i.ports ?? []).join(",")}`;
+  }
+  if ("kubernetes" in t) return `k|${t.kubernetes.name}|${t.kubernetes.kind ?? ""}`;
+  return JSON.stringify(t);
+}
+
 /** The v2beta1 target that would declare an observed destination (optionally only some ports). */
 export function destinationTarget(d: Destination, ports: readonly number[] = d.ports): TargetV2 {
   const withPorts = ports.length > 0 ? { ports: [...ports] } : {};
@@ -225,7 +234,7 @@ export function judgeWorkload(
   // The same destination may be reported by several ObservedEgress objects: one finding each.
   const missing = new Map<string, Finding>();
   const addMissing = (target: TargetV2, reason: string, lastSeen: number) => {
-    const key = JSON.stringify(target);
+    const key = missingKey(target);
     const known = missing.get(key);
     if (!known || (known.lastSeen ?? 0) < lastSeen) {
       missing.set(key, { verdict: "missing", target, reason, lastSeen });

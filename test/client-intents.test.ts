@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from "ava";
-import { InputError } from "../src/errors.js";
+import { InputError, plainSource } from "../src/errors.js";
 import { itemLabel, itemTarget } from "../src/targets.js";
 import { clientIntents, parseIntents } from "./helpers/factories.js";
 import { clientIntentsFromDocuments } from "../src/client-intents.js";
@@ -119,7 +119,7 @@ test("other kinds of documents are skipped, and List items are read", (t) => {
   const cis = clientIntentsFromDocuments(parseYamlDocuments(text, "l.yaml"), "default");
   t.is(cis.length, 1);
   t.deepEqual(cis[0]?.source, { file: "l.yaml", line: 14 });
-  t.deepEqual(cis[0]?.items[0]?.source, { file: "l.yaml", line: 20 });
+  t.deepEqual(plainSource(cis[0]!.items[0]!.source), { file: "l.yaml", line: 20 });
 });
 
 test("every finding source points at the target's line", (t) => {
