@@ -11,7 +11,9 @@ export interface Source {
 
 /** A Source as plain data (sources may compute their line lazily). */
 export function plainSource(source: Source): Source {
-  return source.line === undefined ? { file: source.file } : { file: source.file, line: source.line };
+  return source.line === undefined
+    ? { file: source.file }
+    : { file: source.file, line: source.line };
 }
 
 export function formatSource(source: Source): string {
