@@ -243,6 +243,7 @@ export function readClientIntents(
   value: unknown,
   base: readonly PathSegment[],
   defaultNamespace: string,
+  line: number,
 ): ClientIntents {
   const r = new IntentsReader(doc, base);
   const obj = r.object(value, []);
@@ -286,7 +287,7 @@ export function readClientIntents(
     namespace,
     workload: workloadKind ? { name: workloadName, kind: workloadKind } : { name: workloadName },
     items,
-    source: { file: doc.file, line: r.line([]) },
+    source: { file: doc.file, line },
   };
 }
 
@@ -299,6 +300,6 @@ export function clientIntentsFromDocuments(
   defaultNamespace: string,
 ): ClientIntents[] {
   return findObjects(docs, ofKind(INTENTS_GROUP, "ClientIntents")).map((o) =>
-    readClientIntents(o.doc, o.value, o.base, defaultNamespace),
+    readClientIntents(o.doc, o.value, o.base, defaultNamespace, o.line),
   );
 }

@@ -13,6 +13,8 @@ export interface IpNetwork {
   /** The network address (host bits cleared). */
   readonly base: bigint;
   readonly prefix: number;
+  /** The prefix as a bit mask. */
+  readonly mask: bigint;
 }
 
 const V4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
@@ -99,11 +101,12 @@ export function parseNetwork(text: string): IpNetwork | undefined {
     prefix = Number(prefixText);
     if (prefix > bits(addr.family)) return undefined;
   }
-  return { family: addr.family, base: addr.value & mask(addr.family, prefix), prefix };
+  const m = mask(addr.family, prefix);
+  return { family: addr.family, base: addr.value & m, prefix, mask: m };
 }
 
 export function networkContains(net: IpNetwork, ip: IpAddress): boolean {
-  return net.family === ip.family && (ip.value & mask(net.family, net.prefix)) === net.base;
+  return net.family === ip.family && (ip.value & net.mask) === net.base;
 }
 
 /** A stable text for an address (used as a key and in suggestions): dotted v4, compressed lower-case v6. */

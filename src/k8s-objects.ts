@@ -6,6 +6,8 @@ export interface FoundObject {
   readonly value: Obj;
   /** Path of the object inside its document: [] or ["items", n]. */
   readonly base: readonly PathSegment[];
+  /** 1-based line where the object starts. */
+  readonly line: number;
 }
 
 /**
@@ -22,10 +24,13 @@ export function findObjects(
     const v = doc.value;
     if (!isObj(v)) continue;
     if (wanted(v)) {
-      out.push({ doc, value: v, base: [] });
+      out.push({ doc, value: v, base: [], line: doc.line });
     } else if (typeof v.kind === "string" && v.kind.endsWith("List") && Array.isArray(v.items)) {
+      let lines: number[] | undefined;
       v.items.forEach((item, i) => {
-        if (isObj(item) && wanted(item)) out.push({ doc, value: item, base: ["items", i] });
+        if (!isObj(item) || !wanted(item)) return;
+        lines ??= doc.itemLines(["items"]);
+        out.push({ doc, value: item, base: ["items", i], line: lines[i] ?? doc.line });
       });
     }
   }

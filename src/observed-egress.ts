@@ -5,6 +5,7 @@ import type { Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
 import { itemKey } from "./targets.js";
 import { findObjects, ofKind } from "./k8s-objects.js";
+import type { Obj } from "./shape.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
 
 /**
@@ -63,42 +64,70 @@ function optionalTimestamp(r: IntentsReader, value: unknown, path: readonly Path
   return value === undefined || value === null ? undefined : timestamp(r, value, path);
 }
 
+const DESTINATION_FIELDS = ["internet", "kubernetes", "firstSeen", "lastSeen"];
+const INTERNET_FIELDS = ["dnsName", "ips", "ports"];
+const KUBERNETES_FIELDS = ["name", "namespace", "kind", "service", "ports"];
+
+function isObject(v: unknown): v is Obj {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Ports that need no further checking, or undefined (then the slow path explains). */
+function fastPorts(v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return undefined;
+  for (const p of v)
+    if (typeof p !== "number" || !Number.isInteger(p) || p < 1 || p > 65535) return undefined;
+  return v as number[];
+}
+
+/**
+ * One destination. Snapshots hold hundreds of thousands of them, so well-formed values take
+ * a fast path; anything odd goes through the Reader, whose error names the field and line.
+ */
 function destination(r: IntentsReader, value: unknown, path: readonly PathSegment[]): Destination {
   const d = r.object(value, path);
-  r.onlyFields(d, ["internet", "kubernetes", "firstSeen", "lastSeen"], path);
-  const lastSeen = timestamp(r, d.lastSeen, [...path, "lastSeen"]);
-  const firstSeen = optionalTimestamp(r, d.firstSeen, [...path, "firstSeen"]);
-  const seen = firstSeen === undefined ? { lastSeen } : { firstSeen, lastSeen };
+  for (const key in d)
+    if (!DESTINATION_FIELDS.includes(key)) r.onlyFields(d, DESTINATION_FIELDS, path);
+  const lastSeen =
+    (typeof d.lastSeen === "string" ? parseTimestamp(d.lastSeen) : undefined) ??
+    timestamp(r, d.lastSeen, [...path, "lastSeen"]);
+  const firstSeen =
+    d.firstSeen === undefined || d.firstSeen === null
+      ? undefined
+      : ((typeof d.firstSeen === "string" ? parseTimestamp(d.firstSeen) : undefined) ??
+        timestamp(r, d.firstSeen, [...path, "firstSeen"]));
   const hasInternet = d.internet !== undefined && d.internet !== null;
   const hasKubernetes = d.kubernetes !== undefined && d.kubernetes !== null;
   if (hasInternet === hasKubernetes) {
     r.fail(path, "a destination must have exactly one of internet, kubernetes");
   }
   if (hasInternet) {
-    const p = [...path, "internet"];
-    const i = r.object(d.internet, p);
-    r.onlyFields(i, ["dnsName", "ips", "ports"], p);
-    const dnsName = r.optionalString(i.dnsName, [...p, "dnsName"]);
-    const ipTexts = r.strings(i.ips, [...p, "ips"]);
+    const i = isObject(d.internet) ? d.internet : r.object(d.internet, [...path, "internet"]);
+    const p = () => [...path, "internet"];
+    for (const key in i) if (!INTERNET_FIELDS.includes(key)) r.onlyFields(i, INTERNET_FIELDS, p());
+    const dnsName =
+      typeof i.dnsName === "string" || i.dnsName === undefined || i.dnsName === null
+        ? (i.dnsName ?? undefined)
+        : r.optionalString(i.dnsName, [...p(), "dnsName"]);
+    const ipTexts: string[] =
+      Array.isArray(i.ips) && i.ips.every((x) => typeof x === "string")
+        ? i.ips
+        : r.strings(i.ips, [...p(), "ips"]);
     const ips = ipTexts.map((text, n) => {
       const ip = parseIp(text);
-      if (!ip) r.fail([...p, "ips", n], `"${text}" is not an IP address`);
+      if (!ip) r.fail([...p(), "ips", n], `"${text}" is not an IP address`);
       return ip;
     });
-    if (!dnsName && ips.length === 0) r.fail(p, "an internet destination needs a dnsName or ips");
-    const ports = r.ports(i.ports, [...p, "ports"]);
-    return {
-      kind: "internet",
-      ...(dnsName ? { dnsName: normalizeDomain(dnsName) } : {}),
-      ips,
-      ipTexts,
-      ports,
-      ...seen,
-    };
+    if (!dnsName && ips.length === 0) r.fail(p(), "an internet destination needs a dnsName or ips");
+    const ports = fastPorts(i.ports) ?? r.ports(i.ports, [...p(), "ports"]);
+    const base = { kind: "internet" as const, ips, ipTexts, ports, lastSeen };
+    const withName = dnsName ? { ...base, dnsName: normalizeDomain(dnsName) } : base;
+    return firstSeen === undefined ? withName : { ...withName, firstSeen };
   }
   const p = [...path, "kubernetes"];
   const k = r.object(d.kubernetes, p);
-  r.onlyFields(k, ["name", "namespace", "kind", "service", "ports"], p);
+  r.onlyFields(k, KUBERNETES_FIELDS, p);
   const name = r.string(k.name, [...p, "name"]);
   const namespace = r.string(k.namespace, [...p, "namespace"]);
   const workloadKind = r.optionalString(k.kind, [...p, "kind"]);
@@ -109,8 +138,9 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
     namespace,
     ...(workloadKind ? { workloadKind } : {}),
     ...(service ? { service } : {}),
-    ports: r.ports(k.ports, [...p, "ports"]),
-    ...seen,
+    ports: fastPorts(k.ports) ?? r.ports(k.ports, [...p, "ports"]),
+    lastSeen,
+    ...(firstSeen === undefined ? {} : { firstSeen }),
   };
 }
 
@@ -118,6 +148,7 @@ function readObservedEgress(
   doc: YamlDocument,
   value: unknown,
   base: readonly PathSegment[],
+  line: number,
 ): ObservedWorkload {
   const r = new IntentsReader(doc, base);
   const obj = r.object(value, []);
@@ -156,13 +187,14 @@ function readObservedEgress(
     ...(observingSince === undefined ? {} : { observingSince }),
     destinations,
     declaredSince,
-    source: r.source([]),
+    // A plain source: nothing read from a snapshot keeps its (large) parse alive.
+    source: { file: doc.file, line },
   };
 }
 
 /** Every ObservedEgress in the documents: plain objects and the items of a List. */
 export function observedFromDocuments(docs: readonly YamlDocument[]): ObservedWorkload[] {
   return findObjects(docs, ofKind(OBSERVED_GROUP, "ObservedEgress")).map((o) =>
-    readObservedEgress(o.doc, o.value, o.base),
+    readObservedEgress(o.doc, o.value, o.base, o.line),
   );
 }

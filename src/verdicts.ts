@@ -1,4 +1,4 @@
-import { domainCovers } from "./domain.js";
+import { isWildcard } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains, type IpAddress } from "./ip.js";
@@ -63,7 +63,9 @@ function ipKey(ip: IpAddress): string {
 }
 
 class Coverage {
-  private readonly domains: DomainItem[] = [];
+  /** Declared domains: exact names, and wildcards by the suffix they cover ("example.com"). */
+  private readonly exact = new Map<string, DomainItem[]>();
+  private readonly wildcards = new Map<string, DomainItem[]>();
   private readonly ips: IpItem[] = [];
   private readonly inCluster: DeclaredItem[] = [];
   /** IP → the DNS names that resolved to it for this workload (any time). */
@@ -71,8 +73,14 @@ class Coverage {
 
   constructor(items: readonly DeclaredItem[], destinations: readonly Destination[]) {
     for (const item of items) {
-      if (item.kind === "domain") this.domains.push(item);
-      else if (item.kind === "ip") this.ips.push(item);
+      if (item.kind === "domain") {
+        const wild = isWildcard(item.domain);
+        const index = wild ? this.wildcards : this.exact;
+        const key = wild ? item.domain.slice(2) : item.domain;
+        const list = index.get(key);
+        if (list) list.push(item);
+        else index.set(key, [item]);
+      } else if (item.kind === "ip") this.ips.push(item);
       else if (item.kind === "in-cluster") this.inCluster.push(item);
     }
     for (const d of destinations) {
@@ -102,8 +110,19 @@ class Coverage {
     return d.dnsName !== undefined ? this.coveringNamed(d, d.dnsName) : this.coveringIp(d);
   }
 
+  /** The declared domains that cover a name: the exact one, and wildcards of every parent. */
+  private domainsCovering(name: string): DomainItem[] {
+    const out: DomainItem[] = [...(this.exact.get(name) ?? [])];
+    if (this.wildcards.size === 0) return out;
+    for (let dot = name.indexOf("."); dot >= 0; dot = name.indexOf(".", dot + 1)) {
+      const hits = this.wildcards.get(name.slice(dot + 1));
+      if (hits) out.push(...hits);
+    }
+    return out;
+  }
+
   private coveringNamed(d: InternetDestination, name: string): DeclaredItem[] {
-    const out: DeclaredItem[] = this.domains.filter((item) => domainCovers(item.domain, name));
+    const out: DeclaredItem[] = this.domainsCovering(name);
     // Declared IPs cover a named destination only when together they contain every IP of it.
     if (d.ips.length > 0 && this.ips.length > 0) {
       const used = new Set<IpItem>();
@@ -123,14 +142,9 @@ class Coverage {
     const out: DeclaredItem[] = this.ips.filter((item) => networkContains(item.network, ip));
     const names = this.namesOf.get(ipKey(ip));
     if (names) {
-      for (const item of this.domains) {
-        for (const name of names) {
-          if (domainCovers(item.domain, name)) {
-            out.push(item);
-            break;
-          }
-        }
-      }
+      const hits = new Set<DomainItem>();
+      for (const name of names) this.domainsCovering(name).forEach((item) => hits.add(item));
+      out.push(...hits);
     }
     return out;
   }

@@ -22,6 +22,8 @@ export interface YamlDocument {
   readonly value: unknown;
   /** 1-based line of the node at `path` (or of its nearest ancestor that exists). */
   lineOf(path: readonly PathSegment[]): number;
+  /** 1-based lines of every item of the sequence at `path`, in one pass. */
+  itemLines(path: readonly PathSegment[]): number[];
 }
 
 /** Largest number of nodes a document may expand to through aliases (a "billion laughs" guard). */
@@ -149,88 +151,88 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
     if (value === null || value === undefined || !first) continue;
     const from = i + 1;
     const rootOffset = startOf(first);
-    let paths: Map<string, number> | undefined;
     const line = rootOffset >= 0 ? lineAt(getStarts(), rootOffset) : 1;
     docs.push({
       file,
       line,
       value,
       lineOf(path) {
-        paths ??= nodeOffsets(text, events, from);
-        for (let n = path.length; n > 0; n--) {
-          const offset = paths.get(path.slice(0, n).join("\u0000"));
-          if (offset !== undefined) return lineAt(getStarts(), offset);
+        if (path.length === 0) return line;
+        const offset = offsetOf(text, events, from, path);
+        return offset >= 0 ? lineAt(getStarts(), offset) : line;
+      },
+      itemLines(path) {
+        const at = nodeIndex(text, events, from, path);
+        if (at < 0 || (events[at] as Event).type !== EVENT_ID.SEQUENCE) return [];
+        const lines: number[] = [];
+        for (let i = at + 1; (events[i] as Event).type !== EVENT_ID.POP; i = skipNode(events, i)) {
+          lines.push(lineAt(getStarts(), startOf(events[i] as Event)));
         }
-        return line;
+        return lines;
       },
     });
   }
   return docs;
 }
 
-interface Frame {
-  readonly kind: "map" | "seq";
-  readonly path: string | undefined;
-  index: number;
-  key: string | undefined;
-  expectKey: boolean;
+/** Index just past the node that starts at events[i] (its whole subtree). */
+function skipNode(events: Event[], i: number): number {
+  let depth = 0;
+  do {
+    const ev = events[i] as Event;
+    if (ev.type === EVENT_ID.MAPPING || ev.type === EVENT_ID.SEQUENCE) depth++;
+    else if (ev.type === EVENT_ID.POP) depth--;
+    i++;
+  } while (depth > 0 && i < events.length);
+  return i;
 }
 
-/** Start offsets of every node of one document, keyed by path ("spec\0targets\03"). */
-function nodeOffsets(text: string, events: Event[], from: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const stack: Frame[] = [];
-  const childPath = (): string | undefined => {
-    const top = stack[stack.length - 1];
-    if (!top) return "";
-    if (top.path === undefined) return undefined;
-    const seg = top.kind === "seq" ? String(top.index) : top.key;
-    if (seg === undefined) return undefined;
-    return top.path === "" ? seg : `${top.path}\u0000${seg}`;
-  };
-  const afterChild = () => {
-    const top = stack[stack.length - 1];
-    if (!top) return;
-    if (top.kind === "seq") top.index++;
-    else top.expectKey = !top.expectKey;
-  };
-  for (let i = from; i < events.length; i++) {
-    const ev = events[i] as Event;
-    if (ev.type === EVENT_ID.DOCUMENT) break;
-    const top = stack[stack.length - 1];
-    const isKey = top !== undefined && top.kind === "map" && top.expectKey;
-    switch (ev.type) {
-      case EVENT_ID.MAPPING:
-      case EVENT_ID.SEQUENCE: {
-        const path = isKey ? undefined : childPath();
-        if (path !== undefined) out.set(path, ev.start);
-        if (isKey && top) top.key = undefined;
-        stack.push({
-          kind: ev.type === EVENT_ID.MAPPING ? "map" : "seq",
-          path,
-          index: 0,
-          key: undefined,
-          expectKey: true,
-        });
-        break;
-      }
-      case EVENT_ID.SCALAR:
-      case EVENT_ID.ALIAS: {
-        if (isKey && top) {
-          top.key = ev.type === EVENT_ID.SCALAR ? getScalarValue(text, ev) : undefined;
-        } else {
-          const path = childPath();
-          if (path !== undefined) out.set(path, startOf(ev));
+/**
+ * Start offset of the node at `path` in the document whose root node is events[root], or
+ * of its deepest existing ancestor.
+ */
+function offsetOf(text: string, events: Event[], root: number, path: readonly PathSegment[]) {
+  return startOf(events[nodeIndex(text, events, root, path, true)] as Event);
+}
+
+/**
+ * Index of the event that starts the node at `path` (-1 when absent, or its deepest existing
+ * ancestor's when `nearest`). Walks only the levels on the path, allocating nothing.
+ */
+function nodeIndex(
+  text: string,
+  events: Event[],
+  root: number,
+  path: readonly PathSegment[],
+  nearest = false,
+): number {
+  let at = root;
+  for (const seg of path) {
+    const node = events[at] as Event;
+    let i = at + 1;
+    let found = -1;
+    if (node.type === EVENT_ID.SEQUENCE && typeof seg === "number") {
+      for (let n = 0; (events[i] as Event).type !== EVENT_ID.POP; n++) {
+        if (n === seg) {
+          found = i;
+          break;
         }
-        afterChild();
-        break;
+        i = skipNode(events, i);
       }
-      case EVENT_ID.POP:
-        stack.pop();
-        if (stack.length === 0) return out;
-        afterChild();
-        break;
+    } else if (node.type === EVENT_ID.MAPPING) {
+      const want = String(seg);
+      while ((events[i] as Event).type !== EVENT_ID.POP) {
+        const key = events[i] as Event;
+        const value = skipNode(events, i);
+        if (key.type === EVENT_ID.SCALAR && getScalarValue(text, key) === want) {
+          found = value;
+          break;
+        }
+        i = skipNode(events, value);
+      }
     }
+    if (found < 0) return nearest ? at : -1;
+    at = found;
   }
-  return out;
+  return at;
 }
