@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { main } from "../dist/cmd/kubectl-otter.js";
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit once stdout is flushed: an abandoned request to an unreachable cluster must not keep us alive.
+process.stdout.write("", () => process.exit(code));

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { parseRequest, type Invocation } from "../src/cli/invocation.js";
-import { namespaceScope, runCommand } from "../src/cli/run.js";
+import { namespaceScope, runCommand, type Gathered } from "../src/cli/run.js";
+import type { ClientIntents } from "../src/client-intents.js";
 import { isTypedError, UsageError } from "../src/errors.js";
 import type { Style } from "../src/render/style.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
+import { Cluster, ClusterIntents, ClusterObserved } from "./cluster-sources.js";
 import { IntentsFiles, ObservedSnapshot } from "./file-sources.js";
 
 /**
@@ -38,51 +40,59 @@ function styleFor(io: Io): Style {
   return { color: io.isTTY && !noColor && io.env.TERM !== "dumb" };
 }
 
-function clusterNotYet(what: string): never {
-  throw new UsageError(
-    `reading ${what} from a cluster is not available in this build: pass ${what === "ObservedEgress" ? "--observed FILE" : "--intents PATH"}`,
-  );
-}
+/**
+ * Gathers the inputs: files where flags name them, the cluster for the rest. With intents
+ * from files and observations from the cluster, the observations of the files' namespaces
+ * are read (unless -n or -A says otherwise).
+ */
+async function gather(inv: Invocation, io: Io): Promise<Gathered> {
+  const observedFromFile = inv.observed !== undefined;
+  const intentsFromFiles = inv.command !== "diff" || inv.intents.length > 0;
+  const cluster = observedFromFile && intentsFromFiles ? undefined : Cluster.connect(inv.kube);
+  const contextNamespace = cluster?.contextNamespace;
+  const namespaces = namespaceScope(inv, cluster === undefined, contextNamespace);
+  const defaultNamespace = inv.kube.namespace ?? contextNamespace ?? "default";
+  const now = inv.now ?? io.clock();
 
-function sourcesFor(
-  inv: Invocation,
-  io: Io,
-): { observed: ObservedSource; intents: IntentsSource | undefined } {
-  const observed =
-    inv.observed !== undefined
-      ? new ObservedSnapshot(inv.observed, io.stdin)
-      : clusterNotYet("ObservedEgress");
-  if (inv.command !== "diff") return { observed, intents: undefined };
-  const intents =
-    inv.intents.length > 0
-      ? new IntentsFiles(inv.intents, io.stdin)
-      : clusterNotYet("ClientIntents");
-  return { observed, intents };
+  let intents: ClientIntents[] = [];
+  if (inv.command === "diff") {
+    const source: IntentsSource =
+      inv.intents.length > 0
+        ? new IntentsFiles(inv.intents, io.stdin)
+        : new ClusterIntents(cluster as Cluster, namespaces);
+    intents = await source.intents(defaultNamespace);
+  }
+  let observedScope = namespaces;
+  if (
+    inv.command === "diff" &&
+    intentsFromFiles &&
+    !inv.kube.allNamespaces &&
+    inv.kube.namespace === undefined
+  ) {
+    observedScope = { all: false, names: [...new Set(intents.map((ci) => ci.namespace))] };
+  }
+  const observed: ObservedSource = observedFromFile
+    ? new ObservedSnapshot(inv.observed as string, io.stdin)
+    : new ClusterObserved(cluster as Cluster, observedScope, inv.collectorNamespace, now);
+  const [observedList, listening] = await Promise.all([
+    observed.observed(),
+    inv.command === "diff" ? observed.listening() : Promise.resolve({ state: "snapshot" } as const),
+  ]);
+  return {
+    intents,
+    intentsFromFiles,
+    observed: observedList,
+    listening,
+    now,
+    namespaces:
+      intentsFromFiles && inv.command === "diff" && cluster !== undefined
+        ? observedScope
+        : namespaces,
+  };
 }
 
 async function execute(inv: Invocation, io: Io): Promise<number> {
-  const { observed, intents } = sourcesFor(inv, io);
-  const offline = observed.offline && (intents === undefined || intents.fromFiles);
-  const contextNamespace = undefined;
-  const namespaces = namespaceScope(inv, offline, contextNamespace);
-  const defaultNamespace = inv.kube.namespace ?? contextNamespace ?? "default";
-  const [intentList, observedList, listening] = await Promise.all([
-    intents ? intents.intents(defaultNamespace) : Promise.resolve([]),
-    observed.observed(),
-    observed.listening(),
-  ]);
-  const outcome = runCommand(
-    inv,
-    {
-      intents: intentList,
-      intentsFromFiles: intents?.fromFiles ?? true,
-      observed: observedList,
-      listening,
-      now: inv.now ?? io.clock(),
-      namespaces,
-    },
-    styleFor(io),
-  );
+  const outcome = runCommand(inv, await gather(inv, io), styleFor(io));
   io.stdout(outcome.stdout);
   return outcome.exitCode;
 }

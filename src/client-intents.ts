@@ -51,7 +51,7 @@ class LazySource implements Source {
   ) {
     this.file = reader.doc.file;
   }
-  get line(): number {
+  get line(): number | undefined {
     return (this.#line ??= this.reader.line(this.path));
   }
 }
@@ -243,7 +243,7 @@ export function readClientIntents(
   value: unknown,
   base: readonly PathSegment[],
   defaultNamespace: string,
-  line: number,
+  line: number | undefined,
 ): ClientIntents {
   const r = new IntentsReader(doc, base);
   const obj = r.object(value, []);

@@ -43,6 +43,11 @@ export class UsageError extends Error {
   }
 }
 
-export function isTypedError(e: unknown): e is InputError | UsageError {
-  return e instanceof InputError || e instanceof UsageError;
+/** The cluster refused or could not answer: forbidden, unreachable, timed out. */
+export class ClusterError extends Error {
+  override readonly name = "ClusterError";
+}
+
+export function isTypedError(e: unknown): e is InputError | UsageError | ClusterError {
+  return e instanceof InputError || e instanceof UsageError || e instanceof ClusterError;
 }

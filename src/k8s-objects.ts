@@ -7,7 +7,7 @@ export interface FoundObject {
   /** Path of the object inside its document: [] or ["items", n]. */
   readonly base: readonly PathSegment[];
   /** 1-based line where the object starts. */
-  readonly line: number;
+  readonly line: number | undefined;
 }
 
 /**
@@ -26,7 +26,7 @@ export function findObjects(
     if (wanted(v)) {
       out.push({ doc, value: v, base: [], line: doc.line });
     } else if (typeof v.kind === "string" && v.kind.endsWith("List") && Array.isArray(v.items)) {
-      let lines: number[] | undefined;
+      let lines: Array<number | undefined> | undefined;
       v.items.forEach((item, i) => {
         if (!isObj(item) || !wanted(item)) return;
         lines ??= doc.itemLines(["items"]);

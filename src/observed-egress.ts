@@ -148,7 +148,7 @@ function readObservedEgress(
   doc: YamlDocument,
   value: unknown,
   base: readonly PathSegment[],
-  line: number,
+  line: number | undefined,
 ): ObservedWorkload {
   const r = new IntentsReader(doc, base);
   const obj = r.object(value, []);

@@ -24,14 +24,14 @@ export class Reader {
 
   fail(path: readonly PathSegment[], detail: string): never {
     const full = [...this.base, ...path];
-    const where = path.length > 0 ? `${pathText(path)}: ` : "";
+    const where = full.length > 0 ? `${pathText(full)}: ` : "";
     throw new InputError(`${where}${detail}`, {
       file: this.doc.file,
       line: this.doc.lineOf(full),
     });
   }
 
-  line(path: readonly PathSegment[]): number {
+  line(path: readonly PathSegment[]): number | undefined {
     return this.doc.lineOf([...this.base, ...path]);
   }
 

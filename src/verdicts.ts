@@ -36,7 +36,7 @@ export interface Finding {
 export type Listening =
   | { readonly state: "snapshot" }
   | { readonly state: "live" }
-  | { readonly state: "stopped"; readonly since?: number };
+  | { readonly state: "stopped"; readonly since?: number; readonly why?: string };
 
 export interface JudgeOptions {
   readonly now: number;
@@ -183,12 +183,12 @@ function silenceReason(
   const window = formatDuration(opts.windowMs);
   const horizon = opts.now - opts.windowMs;
   if (opts.listening.state === "stopped") {
-    const since = opts.listening.since;
+    const { since, why } = opts.listening;
     return {
       verdict: "unverified",
       reason:
         since === undefined
-          ? "not used, but the collector is not reporting (no Lease), so silence proves nothing"
+          ? `not used, but ${why ?? "the collector is not reporting"}, so silence proves nothing`
           : `not used, but there are no observations since ${formatTimestamp(since)} (the collector stopped)`,
     };
   }

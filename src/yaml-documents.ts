@@ -16,14 +16,29 @@ import { InputError } from "./errors.js";
 export type PathSegment = string | number;
 
 export interface YamlDocument {
+  /** The file, or for an object read from the cluster its kind and name. */
   readonly file: string;
-  /** 1-based line where the document's content starts. */
-  readonly line: number;
+  /** 1-based line where the document's content starts (none for cluster objects). */
+  readonly line: number | undefined;
   readonly value: unknown;
   /** 1-based line of the node at `path` (or of its nearest ancestor that exists). */
-  lineOf(path: readonly PathSegment[]): number;
-  /** 1-based lines of every item of the sequence at `path`, in one pass. */
-  itemLines(path: readonly PathSegment[]): number[];
+  lineOf(path: readonly PathSegment[]): number | undefined;
+  /**
+   * 1-based lines of every item of the sequence at `path`, in one pass; empty for a text too
+   * big to keep positions for (then only lineOf, for errors, finds lines).
+   */
+  itemLines(path: readonly PathSegment[]): Array<number | undefined>;
+}
+
+/** An object that came from somewhere other than text (the API server): no lines. */
+export function objectDocument(value: unknown, label: string): YamlDocument {
+  return {
+    file: label,
+    line: undefined,
+    value,
+    lineOf: () => undefined,
+    itemLines: () => [],
+  };
 }
 
 /** Largest number of nodes a document may expand to through aliases (a "billion laughs" guard). */
@@ -124,30 +139,39 @@ function yamlError(e: unknown, file: string): InputError {
   return new InputError(`invalid YAML: ${e instanceof Error ? e.message : String(e)}`, { file });
 }
 
+/**
+ * Above this size a text's parser events are not kept for finding lines: they take several
+ * times the text's memory, and lines in a big snapshot are wanted only for an error. Such a
+ * text is parsed again for positions when a line is asked for.
+ */
+const KEEP_EVENTS_BELOW = 4 << 20;
+
 /** Parses a (multi-document) YAML or JSON text. Empty documents are dropped. */
 export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
-  let events: Event[];
+  let parsed: Event[];
   let values: unknown[];
   let starts: number[] | undefined;
   const getStarts = () => (starts ??= lineStarts(text));
   try {
-    events = parseEvents(text, { filename: file, maxDepth: MAX_DEPTH });
-    if (events.some((ev) => ev.type === EVENT_ID.ALIAS)) {
-      guardAliasExpansion(text, events, file, getStarts);
+    parsed = parseEvents(text, { filename: file, maxDepth: MAX_DEPTH });
+    if (parsed.some((ev) => ev.type === EVENT_ID.ALIAS)) {
+      guardAliasExpansion(text, parsed, file, getStarts);
     }
-    values = constructFromEvents(events, { source: text, filename: file });
+    values = constructFromEvents(parsed, { source: text, filename: file });
   } catch (e) {
     throw yamlError(e, file);
   }
+  let kept: Event[] | undefined = text.length < KEEP_EVENTS_BELOW ? parsed : undefined;
+  const events = (): Event[] => (kept ??= parseEvents(text, { filename: file, maxDepth: MAX_DEPTH }));
 
   const docs: YamlDocument[] = [];
   let docIndex = -1;
-  for (let i = 0; i < events.length; i++) {
-    const ev = events[i] as Event;
+  for (let i = 0; i < parsed.length; i++) {
+    const ev = parsed[i] as Event;
     if (ev.type !== EVENT_ID.DOCUMENT) continue;
     docIndex++;
     const value = values[docIndex];
-    const first = events[i + 1];
+    const first = parsed[i + 1];
     if (value === null || value === undefined || !first) continue;
     const from = i + 1;
     const rootOffset = startOf(first);
@@ -158,15 +182,17 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
       value,
       lineOf(path) {
         if (path.length === 0) return line;
-        const offset = offsetOf(text, events, from, path);
+        const offset = offsetOf(text, events(), from, path);
         return offset >= 0 ? lineAt(getStarts(), offset) : line;
       },
       itemLines(path) {
-        const at = nodeIndex(text, events, from, path);
-        if (at < 0 || (events[at] as Event).type !== EVENT_ID.SEQUENCE) return [];
+        const all = kept;
+        if (!all) return [];
+        const at = nodeIndex(text, all, from, path);
+        if (at < 0 || (all[at] as Event).type !== EVENT_ID.SEQUENCE) return [];
         const lines: number[] = [];
-        for (let i = at + 1; (events[i] as Event).type !== EVENT_ID.POP; i = skipNode(events, i)) {
-          lines.push(lineAt(getStarts(), startOf(events[i] as Event)));
+        for (let i = at + 1; (all[i] as Event).type !== EVENT_ID.POP; i = skipNode(all, i)) {
+          lines.push(lineAt(getStarts(), startOf(all[i] as Event)));
         }
         return lines;
       },

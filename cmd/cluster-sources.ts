@@ -1,0 +1,260 @@
+import {
+  CoordinationV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1Lease,
+} from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import type { KubeFlags } from "../src/cli/invocation.js";
+import {
+  clientIntentsFromDocuments,
+  INTENTS_GROUP,
+  type ClientIntents,
+} from "../src/client-intents.js";
+import { listeningFromLease, LEASE_NAME, type LeaseReading } from "../src/collector-lease.js";
+import type { NamespaceScope } from "../src/diff.js";
+import { ClusterError, InputError, UsageError } from "../src/errors.js";
+import { formatDuration } from "../src/duration.js";
+import {
+  OBSERVED_GROUP,
+  observedFromDocuments,
+  type ObservedWorkload,
+} from "../src/observed-egress.js";
+import type { Obj } from "../src/shape.js";
+import type { IntentsSource, ObservedSource } from "../src/sources.js";
+import type { Listening } from "../src/verdicts.js";
+import { objectDocument } from "../src/yaml-documents.js";
+
+/**
+ * Reading ObservedEgress, ClientIntents and the collector's Lease from a cluster, with
+ * kubectl's flags: --kubeconfig, --context, -n/-A, --request-timeout.
+ */
+
+/** kubectl has no request timeout by default; an unreachable cluster should still end. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * ClientIntents are listed in the newest version the cluster serves; the API server converts
+ * every stored object to it (through Otterize's conversion webhook where the operator runs).
+ */
+const INTENTS_LIST_VERSIONS = ["v2beta1", "v2alpha1", "v1beta1", "v1alpha3", "v1alpha2"];
+const PAGE = 500;
+
+interface Status {
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+function statusOf(e: unknown): { code: number; status: Status } | undefined {
+  const err = e as { code?: unknown; body?: unknown };
+  if (typeof err?.code !== "number") return undefined;
+  let status: Status = {};
+  if (typeof err.body === "string") {
+    try {
+      status = JSON.parse(err.body) as Status;
+    } catch {
+      status = { message: err.body };
+    }
+  } else if (err.body && typeof err.body === "object") {
+    status = err.body as Status;
+  }
+  return { code: err.code, status };
+}
+
+export class Cluster {
+  readonly server: string;
+  readonly contextNamespace: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly custom: CustomObjectsApi;
+  private readonly coordination: CoordinationV1Api;
+
+  private constructor(kc: KubeConfig, flags: KubeFlags) {
+    this.server = kc.getCurrentCluster()?.server ?? "<no server>";
+    const context = kc.getContextObject(kc.getCurrentContext());
+    this.contextNamespace = context?.namespace || undefined;
+    this.timeoutMs = flags.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  /** Loads the kubeconfig as kubectl does: --kubeconfig, else $KUBECONFIG, else ~/.kube/config. */
+  static connect(flags: KubeFlags): Cluster {
+    const kc = new KubeConfig();
+    try {
+      if (flags.kubeconfig !== undefined) {
+        if (!existsSync(flags.kubeconfig)) {
+          throw new InputError("no such file or directory", { file: flags.kubeconfig });
+        }
+        kc.loadFromFile(flags.kubeconfig);
+      } else {
+        kc.loadFromDefault();
+      }
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`invalid kubeconfig: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (flags.context !== undefined) {
+      if (!kc.getContextObject(flags.context)) {
+        throw new UsageError(`context "${flags.context}" does not exist`);
+      }
+      kc.setCurrentContext(flags.context);
+    }
+    if (!kc.getCurrentCluster()) {
+      throw new UsageError(
+        "no cluster is configured: set --kubeconfig or KUBECONFIG, or pass --observed and --intents",
+      );
+    }
+    return new Cluster(kc, flags);
+  }
+
+  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ClusterError(
+              `the Kubernetes API at ${this.server} did not answer within ${formatDuration(this.timeoutMs)} (${what})`,
+            ),
+          ),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([request(), timeout]);
+    } catch (e) {
+      if (e instanceof ClusterError) throw e;
+      const s = statusOf(e);
+      if (s) {
+        const detail = s.status.message ?? `HTTP ${s.code}`;
+        const reason =
+          s.code === 403 ? "Forbidden" : s.code === 401 ? "Unauthorized" : (s.status.reason ?? "");
+        throw new ClusterError(`${reason ? `${reason}: ` : ""}${detail}`);
+      }
+      const cause = (e as { cause?: { message?: string } }).cause?.message;
+      const message = e instanceof Error ? e.message : String(e);
+      throw new ClusterError(
+        `cannot reach the Kubernetes API at ${this.server}: ${cause ?? message}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Every object of a custom resource in the scope, page by page. */
+  async list(
+    group: string,
+    version: string,
+    plural: string,
+    scope: NamespaceScope,
+  ): Promise<Obj[]> {
+    const namespaces = scope.all ? [undefined] : scope.names;
+    const out: Obj[] = [];
+    for (const namespace of namespaces) {
+      let cont: string | undefined;
+      do {
+        const page = (await this.call(`list ${plural}.${group}`, () =>
+          namespace === undefined
+            ? this.custom.listClusterCustomObject({
+                group,
+                version,
+                plural,
+                limit: PAGE,
+                _continue: cont,
+              })
+            : this.custom.listNamespacedCustomObject({
+                group,
+                version,
+                namespace,
+                plural,
+                limit: PAGE,
+                _continue: cont,
+              }),
+        )) as { items?: Obj[]; metadata?: { continue?: string } };
+        out.push(...(page.items ?? []));
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+    }
+    return out;
+  }
+
+  async lease(namespace: string): Promise<LeaseReading> {
+    try {
+      const lease: V1Lease = await this.call("read the collector Lease", () =>
+        this.coordination.readNamespacedLease({ name: LEASE_NAME, namespace }),
+      );
+      const renew = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+      return renew
+        ? { found: true, renewTime: new Date(renew as unknown as string).getTime() }
+        : { found: true };
+    } catch (e) {
+      if (e instanceof ClusterError && /^Forbidden/.test(e.message))
+        return { found: false, why: "forbidden" };
+      if (e instanceof ClusterError && /not ?found/i.test(e.message))
+        return { found: false, why: "missing" };
+      throw e;
+    }
+  }
+}
+
+function label(kind: string, o: Obj): string {
+  const m = (o.metadata ?? {}) as { name?: string; namespace?: string };
+  return `${kind} ${m.namespace ?? ""}/${m.name ?? ""}`;
+}
+
+export class ClusterObserved implements ObservedSource {
+  readonly offline = false;
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly scope: NamespaceScope,
+    private readonly collectorNamespace: string,
+    private readonly now: number,
+  ) {}
+
+  async observed(): Promise<ObservedWorkload[]> {
+    const items = await this.cluster.list(
+      OBSERVED_GROUP,
+      "v1alpha1",
+      "observedegresses",
+      this.scope,
+    );
+    return observedFromDocuments(items.map((o) => objectDocument(o, label("ObservedEgress", o))));
+  }
+
+  async listening(): Promise<Listening> {
+    return listeningFromLease(
+      await this.cluster.lease(this.collectorNamespace),
+      this.collectorNamespace,
+      this.now,
+    );
+  }
+}
+
+export class ClusterIntents implements IntentsSource {
+  readonly fromFiles = false;
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly scope: NamespaceScope,
+  ) {}
+
+  async intents(defaultNamespace: string): Promise<ClientIntents[]> {
+    let lastError: unknown;
+    for (const version of INTENTS_LIST_VERSIONS) {
+      try {
+        const items = await this.cluster.list(INTENTS_GROUP, version, "clientintents", this.scope);
+        const docs = items.map((o) => objectDocument(o, label("ClientIntents", o)));
+        return clientIntentsFromDocuments(docs, defaultNamespace);
+      } catch (e) {
+        // A version this cluster's CRD does not serve: try the next one.
+        if (e instanceof ClusterError && /^NotFound|404|not found/i.test(e.message)) {
+          lastError = e;
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw lastError instanceof Error
+      ? lastError
+      : new ClusterError("ClientIntents are not served by this cluster");
+  }
+}

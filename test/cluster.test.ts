@@ -1,0 +1,475 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer, type Server } from "node:net";
+import test from "ava";
+import { load, loadAll } from "js-yaml";
+import type { ControlPlane } from "./controlplane/controlplane.js";
+import {
+  applyLease,
+  applyObserved,
+  ensureNamespace,
+  exec,
+  KUBECTL,
+  kubectl,
+  kubeconfigWithToken,
+  pluginPath,
+  startCluster,
+} from "./helpers/cluster.js";
+import { runCli } from "./helpers/cli.js";
+
+/**
+ * The plugin against a real kube-apiserver and etcd: the same verdicts as from files,
+ * kubectl's flags, RBAC, and a cluster that does not answer.
+ */
+
+const NOW = "2026-11-25T10:00:00Z";
+let cp: ControlPlane;
+/**
+ * The intents applied to the cluster, as files. Without Otterize's conversion webhook (no
+ * operator runs here) the API server can only store v2 objects faithfully: the v1alpha3
+ * joke-server of the examples is written as v2alpha1, the worker stays v2beta1.
+ */
+const intentsDir = mkdtempSync(join(tmpdir(), "otter-intents-"));
+const SERVER_V2ALPHA1 = `apiVersion: k8s.otterize.com/v2alpha1
+kind: ClientIntents
+metadata:
+  name: joke-server
+  namespace: dev
+spec:
+  workload:
+    name: joke-server
+    kind: Deployment
+  targets:
+    - kubernetes:
+        name: nats
+        kind: StatefulSet
+`;
+
+test.before(async () => {
+  cp = await startCluster();
+  const k = cp.kubeconfig;
+  await ensureNamespace(k, "dev");
+  writeFileSync(join(intentsDir, "joke-server.yaml"), SERVER_V2ALPHA1);
+  copyFileSync("examples/intents/joke-worker.yaml", join(intentsDir, "joke-worker.yaml"));
+  await kubectl(k, ["apply", "-f", intentsDir]);
+  const snapshot = load(readFileSync("examples/observed/snapshot.yaml", "utf8")) as {
+    items: Array<Record<string, unknown>>;
+  };
+  await applyObserved(k, snapshot.items);
+  await applyLease(k, "otter-egress", "2026-11-25T09:59:30Z");
+});
+
+test.after.always(async () => {
+  await cp?.stop();
+});
+
+interface Report {
+  summary: Record<string, number>;
+  workloads: Array<{
+    workload: { namespace: string; name: string };
+    findings: Array<{
+      verdict: string;
+      target: unknown;
+      lastSeen?: string;
+      reason: string;
+      source?: { file: string };
+    }>;
+  }>;
+}
+
+/** What must agree between modes: verdicts, targets and times (sources differ: file vs object). */
+function verdicts(report: Report) {
+  return report.workloads.map((w) => ({
+    workload: w.workload,
+    findings: w.findings.map((f) => ({
+      verdict: f.verdict,
+      target: f.target,
+      lastSeen: f.lastSeen,
+    })),
+  }));
+}
+
+test("the same inputs give the same verdicts from files and from the cluster", async (t) => {
+  const files = await runCli([
+    "egress",
+    "diff",
+    "--intents",
+    intentsDir,
+    "--observed",
+    "examples/observed/snapshot.yaml",
+    "--now",
+    NOW,
+    "-o",
+    "json",
+  ]);
+  const cluster = await runCli([
+    "egress",
+    "diff",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "-n",
+    "dev",
+    "--now",
+    NOW,
+    "-o",
+    "json",
+  ]);
+  t.is(cluster.stderr, "");
+  t.is(cluster.code, files.code);
+  const a = JSON.parse(files.stdout) as Report;
+  const b = JSON.parse(cluster.stdout) as Report;
+  t.deepEqual(verdicts(b), verdicts(a));
+  t.deepEqual(b.summary, a.summary);
+  t.is(b.summary.unnecessary, 1, "the collector's Lease is fresh, so silence counts");
+  const source = b.workloads[1]?.findings.find((f) => f.verdict === "unnecessary")?.source;
+  t.is(source?.file, "ClientIntents dev/joke-worker");
+});
+
+test("a ClientIntents applied as v2alpha1 is read back and judged", async (t) => {
+  const r = await runCli([
+    "egress",
+    "diff",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "-n",
+    "dev",
+    "--now",
+    NOW,
+    "-o",
+    "json",
+  ]);
+  const server = (JSON.parse(r.stdout) as Report).workloads.find(
+    (w) => w.workload.name === "joke-server",
+  );
+  t.deepEqual(
+    server?.findings.map((f) => [f.verdict, f.target]),
+    [["matched", { kubernetes: { name: "nats.dev", kind: "StatefulSet" } }]],
+  );
+});
+
+test("committed files against the cluster's observations", async (t) => {
+  const r = await runCli([
+    "egress",
+    "diff",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "--intents",
+    "examples/intents/joke-worker.yaml",
+    "--now",
+    NOW,
+    "-o",
+    "json",
+  ]);
+  t.is(r.code, 1);
+  const report = JSON.parse(r.stdout) as Report;
+  t.is(report.summary.missing, 1);
+  t.is(report.workloads[0]?.findings[0]?.source, undefined);
+  t.regex(JSON.stringify(report), /examples\/intents\/joke-worker\.yaml/);
+});
+
+test("a stale collector Lease turns unnecessary into unverified", async (t) => {
+  const later = "2026-11-25T10:30:00Z"; // the Lease was renewed at 09:59:30
+  const r = await runCli([
+    "egress",
+    "diff",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "-n",
+    "dev",
+    "--now",
+    later,
+    "-o",
+    "json",
+    "--fail-on",
+    "unnecessary",
+  ]);
+  const report = JSON.parse(r.stdout) as Report;
+  t.is(report.summary.unnecessary, 0);
+  const old = report.workloads[1]?.findings.find(
+    (f) =>
+      (f.target as { internet?: { domains?: string[] } }).internet?.domains?.[0] ===
+      "api.jokes.example.com",
+  );
+  t.is(old?.verdict, "unverified");
+  t.regex(old?.reason ?? "", /no observations since 2026-11-25T09:59:30Z/);
+  t.is(r.code, 0);
+});
+
+test("without a Lease nothing is unnecessary", async (t) => {
+  const r = await runCli([
+    "egress",
+    "diff",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "-n",
+    "dev",
+    "--now",
+    NOW,
+    "-o",
+    "json",
+    "--collector-namespace",
+    "elsewhere",
+  ]);
+  const report = JSON.parse(r.stdout) as Report;
+  t.is(report.summary.unnecessary, 0);
+  t.true(
+    report.workloads[1]?.findings.some((f) =>
+      /no collector Lease elsewhere\/otter-egress-collector exists/.test(f.reason),
+    ),
+  );
+});
+
+test("the namespace defaults to the context's, and --context picks a context", async (t) => {
+  const inDev = kubeconfigWithToken(cp.kubeconfig, cp.token, "dev");
+  const r = await runCli(["egress", "list", "--kubeconfig", inDev, "--now", NOW, "-o", "json"]);
+  t.is(r.code, 0);
+  t.is((JSON.parse(r.stdout) as { workloads: unknown[] }).workloads.length, 2);
+  const inDefault = await runCli([
+    "egress",
+    "list",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "--now",
+    NOW,
+    "-o",
+    "json",
+  ]);
+  t.is((JSON.parse(inDefault.stdout) as { workloads: unknown[] }).workloads.length, 0);
+  const all = await runCli(["egress", "list", "--kubeconfig", cp.kubeconfig, "-A", "-o", "json"]);
+  t.is((JSON.parse(all.stdout) as { workloads: unknown[] }).workloads.length, 2);
+  const env = await runCli(["egress", "list", "-n", "dev", "-o", "json"], {
+    env: { KUBECONFIG: cp.kubeconfig },
+  });
+  t.is(
+    (JSON.parse(env.stdout) as { workloads: unknown[] }).workloads.length,
+    2,
+    "KUBECONFIG is honoured",
+  );
+  const bad = await runCli(["egress", "list", "--kubeconfig", cp.kubeconfig, "--context", "nope"]);
+  t.is(bad.code, 2);
+  t.is(bad.stdout, "");
+  t.regex(bad.stderr, /^error: context "nope" does not exist\n/);
+});
+
+test("suggest from the cluster writes intents the API server accepts", async (t) => {
+  const r = await runCli([
+    "egress",
+    "suggest",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "-n",
+    "dev",
+    "joke-worker",
+    "--now",
+    NOW,
+  ]);
+  t.is(r.code, 0);
+  const [doc] = loadAll(r.stdout) as Array<{ metadata: { name: string } }>;
+  doc!.metadata.name = "suggested-joke-worker";
+  await kubectl(
+    cp.kubeconfig,
+    ["apply", "--dry-run=server", "--validate=strict", "-f", "-"],
+    JSON.stringify(doc),
+  );
+  const v1 = await runCli([
+    "egress",
+    "suggest",
+    "--kubeconfig",
+    cp.kubeconfig,
+    "-n",
+    "dev",
+    "joke-worker",
+    "--api-version",
+    "v1alpha3",
+    "--now",
+    NOW,
+  ]);
+  await kubectl(
+    cp.kubeconfig,
+    ["apply", "--dry-run=server", "--validate=strict", "-f", "-"],
+    v1.stdout,
+  );
+  t.pass();
+});
+
+test("kubectl runs the plugin as `kubectl otter`", async (t) => {
+  const path = `${pluginPath()}:${process.env.PATH ?? ""}`;
+  const r = await exec(
+    KUBECTL,
+    ["otter", "egress", "diff", "--kubeconfig", cp.kubeconfig, "-n", "dev", "--now", NOW],
+    { PATH: path },
+  );
+  t.is(r.code, 1);
+  t.regex(r.stdout, /missing +sts\.eu-west-2\.amazonaws\.com/);
+  const help = await exec(KUBECTL, ["otter", "egress", "diff", "--help"], { PATH: path });
+  t.regex(help.stdout, /kubectl otter egress diff \[--intents PATH\]/);
+  const plugins = await exec(KUBECTL, ["plugin", "list"], { PATH: path });
+  t.regex(plugins.stdout, /kubectl-otter/);
+});
+
+test("a user who may read one namespace can run -n there and gets a clear forbidden for -A", async (t) => {
+  const k = cp.kubeconfig;
+  await kubectl(k, ["create", "serviceaccount", "reader", "-n", "dev"]);
+  await kubectl(k, [
+    "create",
+    "role",
+    "egress-reader",
+    "-n",
+    "dev",
+    "--verb=get,list,watch",
+    "--resource=clientintents.k8s.otterize.com,observedegresses.egress.otter.dev",
+  ]);
+  await kubectl(k, [
+    "create",
+    "rolebinding",
+    "egress-reader",
+    "-n",
+    "dev",
+    "--role=egress-reader",
+    "--serviceaccount=dev:reader",
+  ]);
+  const token = (await kubectl(k, ["create", "token", "reader", "-n", "dev"])).trim();
+  const reader = kubeconfigWithToken(k, token);
+  const ok = await runCli([
+    "egress",
+    "diff",
+    "--kubeconfig",
+    reader,
+    "-n",
+    "dev",
+    "--now",
+    NOW,
+    "-o",
+    "json",
+  ]);
+  t.is(ok.stderr, "");
+  t.is(ok.code, 1);
+  const report = JSON.parse(ok.stdout) as Report;
+  t.is(report.summary.missing, 1);
+  t.is(report.summary.unnecessary, 0, "the Lease cannot be read, so silence proves nothing");
+  t.true(report.workloads[1]?.findings.some((f) => /cannot be read \(forbidden\)/.test(f.reason)));
+  const all = await runCli(["egress", "diff", "--kubeconfig", reader, "-A", "--now", NOW]);
+  t.is(all.code, 2);
+  t.is(all.stdout, "");
+  t.regex(
+    all.stderr,
+    /^error: Forbidden: .*cannot list resource "clientintents" in API group "k8s\.otterize\.com" at the cluster scope/,
+  );
+  t.is(all.stderr.trim().split("\n").length, 1, "one line, no stack trace");
+});
+
+test("an unreachable cluster is a one-line error; a silent one ends at --request-timeout", async (t) => {
+  const closed = await freePort();
+  const refused = kubeconfigFor(`https://127.0.0.1:${closed}`);
+  const r = await runCli(["egress", "diff", "--kubeconfig", refused, "-n", "dev"]);
+  t.is(r.code, 2);
+  t.is(r.stdout, "");
+  t.regex(
+    r.stderr,
+    new RegExp(
+      `^error: cannot reach the Kubernetes API at https://127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED.*\\n$`,
+    ),
+  );
+
+  const silent: Server = createServer(() => undefined); // accepts, never answers
+  await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
+  const port = (silent.address() as { port: number }).port;
+  try {
+    const started = Date.now();
+    const s = await runCli([
+      "egress",
+      "diff",
+      "--kubeconfig",
+      kubeconfigFor(`https://127.0.0.1:${port}`),
+      "-n",
+      "dev",
+      "--request-timeout",
+      "1s",
+    ]);
+    const took = Date.now() - started;
+    t.is(s.code, 2);
+    t.regex(
+      s.stderr,
+      /^error: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ did not answer within 1s/,
+    );
+    t.true(took < 8000, `took ${took} ms`);
+  } finally {
+    silent.close();
+  }
+});
+
+test("the API server refuses a malformed ObservedEgress, and status only moves through its subresource", async (t) => {
+  const bad = {
+    apiVersion: "egress.otter.dev/v1alpha1",
+    kind: "ObservedEgress",
+    metadata: { name: "bad", namespace: "dev" },
+    spec: { workload: { name: "bad" } },
+  };
+  await kubectl(cp.kubeconfig, ["apply", "-f", "-"], JSON.stringify(bad));
+  const patch = (status: unknown) =>
+    exec(KUBECTL, [
+      "--kubeconfig",
+      cp.kubeconfig,
+      "patch",
+      "oe",
+      "bad",
+      "-n",
+      "dev",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  const noLastSeen = await patch({ destinations: [{ internet: { dnsName: "a.com" } }] });
+  t.not(noLastSeen.code, 0);
+  t.regex(noLastSeen.stderr, /lastSeen: Required value/);
+  const both = await patch({
+    destinations: [
+      { internet: { dnsName: "a.com" }, kubernetes: { name: "x", namespace: "y" }, lastSeen: NOW },
+    ],
+  });
+  t.regex(both.stderr, /exactly one of internet, kubernetes/);
+  const badPort = await patch({
+    destinations: [{ internet: { dnsName: "a.com", ports: [70000] }, lastSeen: NOW }],
+  });
+  t.regex(badPort.stderr, /should be less than or equal to 65535/);
+  const noWorkload = await exec(
+    KUBECTL,
+    ["--kubeconfig", cp.kubeconfig, "apply", "-f", "-"],
+    {},
+    JSON.stringify({ ...bad, metadata: { name: "bad2", namespace: "dev" }, spec: {} }),
+  );
+  t.regex(noWorkload.stderr, /workload: Required value/);
+  // Status written with the object itself is dropped: only the subresource writes it.
+  await kubectl(
+    cp.kubeconfig,
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      ...bad,
+      metadata: { name: "bad3", namespace: "dev" },
+      status: { destinations: [{ internet: { dnsName: "sneaky.com" }, lastSeen: NOW }] },
+    }),
+  );
+  const stored = JSON.parse(
+    await kubectl(cp.kubeconfig, ["get", "oe", "bad3", "-n", "dev", "-o", "json"]),
+  ) as { status?: unknown };
+  t.is(stored.status, undefined);
+  await kubectl(cp.kubeconfig, ["delete", "oe", "bad", "bad3", "-n", "dev"]);
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((done) => s.listen(0, "127.0.0.1", done));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((done) => s.close(() => done()));
+  return port;
+}
+
+function kubeconfigFor(server: string): string {
+  const base = kubeconfigWithToken(cp.kubeconfig, "x");
+  const text = readFileSync(base, "utf8").replace(/server: .*/, `server: ${server}`);
+  const file = `${base}.other`;
+  writeFileSync(file, text);
+  return file;
+}

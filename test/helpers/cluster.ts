@@ -1,0 +1,155 @@
+import { execFile } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { dump, load } from "js-yaml";
+import {
+  defaultBinDir,
+  startControlPlane,
+  type ControlPlane,
+} from "../controlplane/controlplane.js";
+import { SHARED } from "./crd-schema.js";
+
+/** A real control plane for a test file, and kubectl against it. */
+
+export const KUBECTL = join(defaultBinDir(), "kubectl");
+
+export function crdFiles(): string[] {
+  const chart = resolve("charts", "otter-egress", "crds");
+  return [
+    resolve(SHARED, "crds", "k8s.otterize.com_clientintents.yaml"),
+    ...readdirSync(chart)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => join(chart, f)),
+  ];
+}
+
+export async function startCluster(): Promise<ControlPlane> {
+  const dir = mkdtempSync(join(tmpdir(), "otter-cp-"));
+  return startControlPlane({ dir, crds: crdFiles() });
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function exec(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  stdin?: string,
+): Promise<Result> {
+  return new Promise((done) => {
+    const child = execFile(
+      bin,
+      args,
+      { env: { ...process.env, NO_COLOR: "", ...env }, maxBuffer: 64 << 20, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+export async function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<string> {
+  const r = await exec(KUBECTL, ["--kubeconfig", kubeconfig, ...args], {}, stdin);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Creates ObservedEgress objects and writes their status through the status subresource
+ * (a plain apply ignores status, as for any resource with one).
+ */
+export async function applyObserved(
+  kubeconfig: string,
+  objects: Array<Record<string, unknown>>,
+): Promise<void> {
+  for (const o of objects) {
+    const { status, ...rest } = o;
+    const meta = o.metadata as { name: string; namespace: string };
+    await kubectl(kubeconfig, ["apply", "-f", "-"], dump(rest));
+    await kubectl(kubeconfig, [
+      "patch",
+      "observedegresses",
+      meta.name,
+      "-n",
+      meta.namespace,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+  }
+}
+
+export async function applyLease(
+  kubeconfig: string,
+  namespace: string,
+  renewTime: string,
+): Promise<void> {
+  await kubectl(kubeconfig, [
+    "create",
+    "namespace",
+    namespace,
+    "--dry-run=client",
+    "-o",
+    "yaml",
+  ]).then((ns) => kubectl(kubeconfig, ["apply", "-f", "-"], ns));
+  const lease = {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name: "otter-egress-collector", namespace },
+    spec: {
+      holderIdentity: "collector-0",
+      leaseDurationSeconds: 30,
+      renewTime: renewTime.replace("Z", ".000000Z"),
+    },
+  };
+  await kubectl(kubeconfig, ["apply", "-f", "-"], dump(lease));
+}
+
+export async function ensureNamespace(kubeconfig: string, namespace: string): Promise<void> {
+  const ns = await kubectl(kubeconfig, [
+    "create",
+    "namespace",
+    namespace,
+    "--dry-run=client",
+    "-o",
+    "yaml",
+  ]);
+  await kubectl(kubeconfig, ["apply", "-f", "-"], ns);
+}
+
+/** A kubeconfig for the same server with another bearer token (and optionally a namespace). */
+export function kubeconfigWithToken(base: string, token: string, namespace?: string): string {
+  const cfg = load(readFileSync(base, "utf8")) as {
+    contexts: Array<{ context: { namespace?: string } }>;
+    users: Array<{ user: Record<string, unknown> }>;
+  };
+  for (const u of cfg.users) u.user = { token };
+  if (namespace) for (const c of cfg.contexts) c.context.namespace = namespace;
+  const dir = mkdtempSync(join(tmpdir(), "otter-kc-"));
+  const file = join(dir, "kubeconfig");
+  writeFileSync(file, dump(cfg));
+  return file;
+}
+
+/** A directory with `kubectl-otter` in it, to put on PATH so that `kubectl otter` finds the plugin. */
+export function pluginPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "otter-path-"));
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(resolve("bin", "kubectl-otter.js"), join(dir, "kubectl-otter"));
+  return dir;
+}
