@@ -162,7 +162,8 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
     throw yamlError(e, file);
   }
   let kept: Event[] | undefined = text.length < KEEP_EVENTS_BELOW ? parsed : undefined;
-  const events = (): Event[] => (kept ??= parseEvents(text, { filename: file, maxDepth: MAX_DEPTH }));
+  const events = (): Event[] =>
+    (kept ??= parseEvents(text, { filename: file, maxDepth: MAX_DEPTH }));
 
   const docs: YamlDocument[] = [];
   let docIndex = -1;
