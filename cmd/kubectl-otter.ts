@@ -93,7 +93,7 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
 
 async function execute(inv: Invocation, io: Io): Promise<number> {
   const outcome = runCommand(inv, await gather(inv, io), styleFor(io));
-  io.stdout(outcome.stdout);
+  for (const chunk of outcome.stdout) io.stdout(chunk);
   return outcome.exitCode;
 }
 

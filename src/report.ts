@@ -46,6 +46,24 @@ export function findingReport(f: Finding): FindingReport {
   };
 }
 
+function workloadReport(w: EgressDiff["workloads"][number]): EgressDiffReport["workloads"][number] {
+  return {
+    workload: w.workload,
+    ...(w.intents ? { intents: plainSource(w.intents) } : {}),
+    findings: w.findings.map(findingReport),
+  };
+}
+
+/** The report without its workloads, and its workloads built one at a time (for streaming). */
+export function diffReportParts(diff: EgressDiff) {
+  // The summary comes from diff.summary, so an empty workload list leaves it intact.
+  const { workloads: _none, ...head } = diffReport({ ...diff, workloads: [] });
+  function* workloads() {
+    for (const w of diff.workloads) yield workloadReport(w);
+  }
+  return { head, workloads: workloads() };
+}
+
 export function diffReport(diff: EgressDiff): EgressDiffReport {
   const s = diff.summary;
   return {
@@ -61,10 +79,6 @@ export function diffReport(diff: EgressDiff): EgressDiffReport {
       unverified: s.unverified,
       "n/a": s["n/a"],
     },
-    workloads: diff.workloads.map((w) => ({
-      workload: w.workload,
-      ...(w.intents ? { intents: plainSource(w.intents) } : {}),
-      findings: w.findings.map(findingReport),
-    })),
+    workloads: diff.workloads.map(workloadReport),
   };
 }

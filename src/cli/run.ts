@@ -2,11 +2,16 @@ import type { ClientIntents } from "../client-intents.js";
 import { diffEgress, hasFailingFindings, type EgressDiff, type NamespaceScope } from "../diff.js";
 import { InputError } from "../errors.js";
 import type { ObservedWorkload } from "../observed-egress.js";
-import { diffReport } from "../report.js";
+import { diffReport, diffReportParts } from "../report.js";
 import { renderDiffMarkdown } from "../render/diff-markdown.js";
 import { renderDiffTable } from "../render/diff-table.js";
 import { renderList, listReport } from "../render/list.js";
-import { renderJson, renderYaml, renderYamlStream } from "../render/serialize.js";
+import {
+  jsonWithStreamedArray,
+  renderJson,
+  renderYaml,
+  renderYamlStream,
+} from "../render/serialize.js";
 import type { Style } from "../render/style.js";
 import { observedWorkloads, suggestIntents } from "../suggest.js";
 import type { Listening } from "../verdicts.js";
@@ -27,7 +32,8 @@ export interface Gathered {
 }
 
 export interface Outcome {
-  readonly stdout: string;
+  /** What to write, in pieces: a big JSON report is produced one workload at a time. */
+  readonly stdout: Iterable<string>;
   readonly exitCode: 0 | 1;
 }
 
@@ -79,14 +85,16 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
   });
   const exitCode = hasFailingFindings(diff, inv.failOn) ? 1 : 0;
   switch (inv.output) {
-    case "json":
-      return { stdout: renderJson(diffReport(diff)), exitCode };
+    case "json": {
+      const { head, workloads } = diffReportParts(diff);
+      return { stdout: jsonWithStreamedArray(head, "workloads", workloads), exitCode };
+    }
     case "yaml":
-      return { stdout: renderYaml(diffReport(diff)), exitCode };
+      return { stdout: [renderYaml(diffReport(diff))], exitCode };
     case "markdown":
-      return { stdout: renderDiffMarkdown(diff, fixHints(inv, diff)), exitCode };
+      return { stdout: [renderDiffMarkdown(diff, fixHints(inv, diff))], exitCode };
     default:
-      return { stdout: renderDiffTable(diff, style, fixHints(inv, diff)), exitCode };
+      return { stdout: [renderDiffTable(diff, style, fixHints(inv, diff))], exitCode };
   }
 }
 
@@ -108,9 +116,9 @@ export function runSuggest(inv: Invocation, data: Gathered): Outcome {
   );
   if (inv.output === "json") {
     const body = docs.length === 1 ? docs[0] : { apiVersion: "v1", kind: "List", items: docs };
-    return { stdout: renderJson(body), exitCode: 0 };
+    return { stdout: [renderJson(body)], exitCode: 0 };
   }
-  return { stdout: renderYamlStream(docs), exitCode: 0 };
+  return { stdout: [renderYamlStream(docs)], exitCode: 0 };
 }
 
 export function runList(inv: Invocation, data: Gathered, style: Style): Outcome {
@@ -120,11 +128,11 @@ export function runList(inv: Invocation, data: Gathered, style: Style): Outcome 
   const opts = { now: data.now, windowMs: inv.windowMs };
   switch (inv.output) {
     case "json":
-      return { stdout: renderJson(listReport(chosen, opts)), exitCode: 0 };
+      return { stdout: [renderJson(listReport(chosen, opts))], exitCode: 0 };
     case "yaml":
-      return { stdout: renderYaml(listReport(chosen, opts)), exitCode: 0 };
+      return { stdout: [renderYaml(listReport(chosen, opts))], exitCode: 0 };
     default:
-      return { stdout: renderList(chosen, opts, style), exitCode: 0 };
+      return { stdout: [renderList(chosen, opts, style)], exitCode: 0 };
   }
 }
 
