@@ -41,25 +41,23 @@ const V2_TARGET_FIELDS = [
   "internet",
 ] as const;
 
-/** A Source whose line is looked up on first read. */
-class LazySource implements Source {
-  readonly file: string;
-  #line: number | undefined;
-  constructor(
-    private readonly reader: Reader,
-    private readonly path: readonly PathSegment[],
-  ) {
-    this.file = reader.doc.file;
-  }
-  get line(): number | undefined {
-    return (this.#line ??= this.reader.line(this.path));
-  }
-}
-
 export class IntentsReader extends Reader {
-  /** Where a node is; its line is found only when read (finding it walks the document). */
+  /** Lines of list items, found in one pass per list. */
+  private readonly itemLines = new Map<string, Array<number | undefined>>();
+
+  /**
+   * Where a list item (a target, a call) is written. Lines of a list's items are found in one
+   * pass and kept as numbers, so nothing read here keeps its document's parse alive.
+   */
   source(path: readonly PathSegment[]): Source {
-    return new LazySource(this, path);
+    const index = path[path.length - 1];
+    if (typeof index !== "number") return { file: this.doc.file };
+    const list = path.slice(0, -1);
+    const key = list.join("\u0000");
+    let lines = this.itemLines.get(key);
+    if (!lines) this.itemLines.set(key, (lines = this.doc.itemLines([...this.base, ...list])));
+    const line = lines[index];
+    return line === undefined ? { file: this.doc.file } : { file: this.doc.file, line };
   }
 
   kind(value: unknown, path: readonly PathSegment[]): string | undefined {
