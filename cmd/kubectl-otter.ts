@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseRequest, type Invocation } from "../src/cli/invocation.js";
-import { namespaceScope, runCommand, type Gathered } from "../src/cli/run.js";
+import { filesScope, namespaceScope, runCommand, type Gathered } from "../src/cli/run.js";
 import type { ClientIntents } from "../src/client-intents.js";
 import { isTypedError, UsageError } from "../src/errors.js";
 import type { Style } from "../src/render/style.js";
@@ -62,18 +62,11 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
         : new ClusterIntents(cluster as Cluster, namespaces);
     intents = await source.intents(defaultNamespace);
   }
-  let observedScope = namespaces;
-  if (
-    inv.command === "diff" &&
-    intentsFromFiles &&
-    !inv.kube.allNamespaces &&
-    inv.kube.namespace === undefined
-  ) {
-    observedScope = { all: false, names: [...new Set(intents.map((ci) => ci.namespace))] };
-  }
+  const scope =
+    inv.command === "diff" && intentsFromFiles ? filesScope(inv, namespaces, intents) : namespaces;
   const observed: ObservedSource = observedFromFile
     ? new ObservedSnapshot(inv.observed as string, io.stdin)
-    : new ClusterObserved(cluster as Cluster, observedScope, inv.collectorNamespace, now);
+    : new ClusterObserved(cluster as Cluster, scope, inv.collectorNamespace, now);
   const [observedList, listening] = await Promise.all([
     observed.observed(),
     inv.command === "diff" ? observed.listening() : Promise.resolve({ state: "snapshot" } as const),
@@ -84,10 +77,7 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
     observed: observedList,
     listening,
     now,
-    namespaces:
-      intentsFromFiles && inv.command === "diff" && cluster !== undefined
-        ? observedScope
-        : namespaces,
+    namespaces: scope,
   };
 }
 

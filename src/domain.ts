@@ -52,12 +52,20 @@ export function isWildcard(domain: string): boolean {
 }
 
 /**
- * Whether a declared domain covers an observed name. Both must already be normalised.
- * "*.example.com" covers any name below example.com at any depth, never example.com
- * itself nor a look-alike such as "badexample.com" or "example.com.attacker.net".
+ * The wildcard domains that cover a name, one per parent: "*.b.c" and "*.c" for "a.b.c".
+ * "*.example.com" covers any name below example.com at any depth, never example.com itself
+ * nor a look-alike such as "badexample.com" or "example.com.attacker.net".
  */
+export function wildcardsCovering(observed: string): string[] {
+  const out: string[] = [];
+  for (let dot = observed.indexOf("."); dot >= 0; dot = observed.indexOf(".", dot + 1)) {
+    if (dot + 1 < observed.length) out.push(`*${observed.slice(dot)}`);
+  }
+  return out;
+}
+
+/** Whether a declared domain covers an observed name. Both must already be normalised. */
 export function domainCovers(declared: string, observed: string): boolean {
   if (!isWildcard(declared)) return declared === observed;
-  const suffix = declared.slice(1); // ".example.com"
-  return observed.length > suffix.length && observed.endsWith(suffix);
+  return wildcardsCovering(observed).includes(declared);
 }

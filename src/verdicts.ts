@@ -1,4 +1,4 @@
-import { isWildcard } from "./domain.js";
+import { wildcardsCovering } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains, type IpAddress } from "./ip.js";
@@ -63,9 +63,8 @@ function ipKey(ip: IpAddress): string {
 }
 
 class Coverage {
-  /** Declared domains: exact names, and wildcards by the suffix they cover ("example.com"). */
-  private readonly exact = new Map<string, DomainItem[]>();
-  private readonly wildcards = new Map<string, DomainItem[]>();
+  /** Declared domains by name ("api.example.com", "*.example.com"). */
+  private readonly byDomain = new Map<string, DomainItem[]>();
   private readonly ips: IpItem[] = [];
   private readonly inCluster: DeclaredItem[] = [];
   /** IP → the DNS names that resolved to it for this workload (any time). */
@@ -74,12 +73,9 @@ class Coverage {
   constructor(items: readonly DeclaredItem[], destinations: readonly Destination[]) {
     for (const item of items) {
       if (item.kind === "domain") {
-        const wild = isWildcard(item.domain);
-        const index = wild ? this.wildcards : this.exact;
-        const key = wild ? item.domain.slice(2) : item.domain;
-        const list = index.get(key);
+        const list = this.byDomain.get(item.domain);
         if (list) list.push(item);
-        else index.set(key, [item]);
+        else this.byDomain.set(item.domain, [item]);
       } else if (item.kind === "ip") this.ips.push(item);
       else if (item.kind === "in-cluster") this.inCluster.push(item);
     }
@@ -110,12 +106,11 @@ class Coverage {
     return d.dnsName !== undefined ? this.coveringNamed(d, d.dnsName) : this.coveringIp(d);
   }
 
-  /** The declared domains that cover a name: the exact one, and wildcards of every parent. */
+  /** The declared domains that cover a name: the same name, and wildcards of every parent. */
   private domainsCovering(name: string): DomainItem[] {
-    const out: DomainItem[] = [...(this.exact.get(name) ?? [])];
-    if (this.wildcards.size === 0) return out;
-    for (let dot = name.indexOf("."); dot >= 0; dot = name.indexOf(".", dot + 1)) {
-      const hits = this.wildcards.get(name.slice(dot + 1));
+    const out: DomainItem[] = [...(this.byDomain.get(name) ?? [])];
+    for (const wildcard of wildcardsCovering(name)) {
+      const hits = this.byDomain.get(wildcard);
       if (hits) out.push(...hits);
     }
     return out;

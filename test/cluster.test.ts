@@ -78,6 +78,12 @@ interface Report {
   }>;
 }
 
+/** `egress diff -o json` against the test cluster, with more flags. */
+async function clusterDiff(...flags: string[]) {
+  const r = await runCli(["egress", "diff", "--kubeconfig", cp.kubeconfig, "-o", "json", ...flags]);
+  return { code: r.code, stderr: r.stderr, report: JSON.parse(r.stdout) as Report };
+}
+
 /** What must agree between modes: verdicts, targets and times (sources differ: file vs object). */
 function verdicts(report: Report) {
   return report.workloads.map((w) => ({
@@ -127,21 +133,8 @@ test("the same inputs give the same verdicts from files and from the cluster", a
 });
 
 test("a ClientIntents applied as v2alpha1 is read back and judged", async (t) => {
-  const r = await runCli([
-    "egress",
-    "diff",
-    "--kubeconfig",
-    cp.kubeconfig,
-    "-n",
-    "dev",
-    "--now",
-    NOW,
-    "-o",
-    "json",
-  ]);
-  const server = (JSON.parse(r.stdout) as Report).workloads.find(
-    (w) => w.workload.name === "joke-server",
-  );
+  const { report } = await clusterDiff("-n", "dev", "--now", NOW);
+  const server = report.workloads.find((w) => w.workload.name === "joke-server");
   t.deepEqual(
     server?.findings.map((f) => [f.verdict, f.target]),
     [["matched", { kubernetes: { name: "nats.dev", kind: "StatefulSet" } }]],
@@ -149,20 +142,13 @@ test("a ClientIntents applied as v2alpha1 is read back and judged", async (t) =>
 });
 
 test("committed files against the cluster's observations", async (t) => {
-  const r = await runCli([
-    "egress",
-    "diff",
-    "--kubeconfig",
-    cp.kubeconfig,
+  const { code, report } = await clusterDiff(
     "--intents",
     "examples/intents/joke-worker.yaml",
     "--now",
     NOW,
-    "-o",
-    "json",
-  ]);
-  t.is(r.code, 1);
-  const report = JSON.parse(r.stdout) as Report;
+  );
+  t.is(code, 1);
   t.is(report.summary.missing, 1);
   t.is(report.workloads[0]?.findings[0]?.source, undefined);
   t.regex(JSON.stringify(report), /examples\/intents\/joke-worker\.yaml/);
@@ -170,21 +156,14 @@ test("committed files against the cluster's observations", async (t) => {
 
 test("a stale collector Lease turns unnecessary into unverified", async (t) => {
   const later = "2026-11-25T10:30:00Z"; // the Lease was renewed at 09:59:30
-  const r = await runCli([
-    "egress",
-    "diff",
-    "--kubeconfig",
-    cp.kubeconfig,
+  const { code, report } = await clusterDiff(
     "-n",
     "dev",
     "--now",
     later,
-    "-o",
-    "json",
     "--fail-on",
     "unnecessary",
-  ]);
-  const report = JSON.parse(r.stdout) as Report;
+  );
   t.is(report.summary.unnecessary, 0);
   const old = report.workloads[1]?.findings.find(
     (f) =>
@@ -193,25 +172,18 @@ test("a stale collector Lease turns unnecessary into unverified", async (t) => {
   );
   t.is(old?.verdict, "unverified");
   t.regex(old?.reason ?? "", /no observations since 2026-11-25T09:59:30Z/);
-  t.is(r.code, 0);
+  t.is(code, 0);
 });
 
 test("without a Lease nothing is unnecessary", async (t) => {
-  const r = await runCli([
-    "egress",
-    "diff",
-    "--kubeconfig",
-    cp.kubeconfig,
+  const { report } = await clusterDiff(
     "-n",
     "dev",
     "--now",
     NOW,
-    "-o",
-    "json",
     "--collector-namespace",
     "elsewhere",
-  ]);
-  const report = JSON.parse(r.stdout) as Report;
+  );
   t.is(report.summary.unnecessary, 0);
   t.true(
     report.workloads[1]?.findings.some((f) =>

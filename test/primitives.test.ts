@@ -88,6 +88,18 @@ test("domains: wildcard coverage and validation", (t) => {
   }
 });
 
+test("property: a wildcard covers exactly the names strictly below its suffix", (t) => {
+  const label = fc.stringMatching(/^[a-z0-9]{1,4}$/);
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join("."));
+  fc.assert(
+    fc.property(name, name, (suffix, observed) => {
+      const below = observed.endsWith(`.${suffix}`);
+      return domainCovers(`*.${suffix}`, observed) === below;
+    }),
+  );
+  t.pass();
+});
+
 test("durations are Go durations plus days", (t) => {
   t.is(parseDuration("168h"), 168 * 3_600_000);
   t.is(parseDuration("1h30m"), 5_400_000);

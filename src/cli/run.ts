@@ -52,6 +52,19 @@ export function namespaceScope(
   return { all: false, names: [contextNamespace ?? "default"] };
 }
 
+/**
+ * A diff of intents files looks at the namespaces those files declare (unless -n or -A
+ * says otherwise): their observations are the ones to read from a cluster.
+ */
+export function filesScope(
+  inv: Invocation,
+  scope: NamespaceScope,
+  intents: readonly ClientIntents[],
+): NamespaceScope {
+  if (inv.kube.allNamespaces || inv.kube.namespace !== undefined) return scope;
+  return { all: false, names: [...new Set(intents.map((ci) => ci.namespace))] };
+}
+
 function inScope(scope: NamespaceScope, ns: string): boolean {
   return scope.all || scope.names.includes(ns);
 }

@@ -99,14 +99,7 @@ export async function applyLease(
   namespace: string,
   renewTime: string,
 ): Promise<void> {
-  await kubectl(kubeconfig, [
-    "create",
-    "namespace",
-    namespace,
-    "--dry-run=client",
-    "-o",
-    "yaml",
-  ]).then((ns) => kubectl(kubeconfig, ["apply", "-f", "-"], ns));
+  await ensureNamespace(kubeconfig, namespace);
   const lease = {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
