@@ -1,0 +1,220 @@
+import test from "ava";
+import fc from "fast-check";
+import { decide, type AdmissionContext } from "../src/admission/decide.js";
+import { parseReview, reviewResponse, type AdmissionRequest } from "../src/admission/review.js";
+import {
+  ago,
+  clientIntents,
+  DAY,
+  internet,
+  NOW,
+  observedEgress,
+  parseIntents,
+  parseObserved,
+  WINDOW,
+} from "./helpers/factories.js";
+
+const observed = parseObserved([
+  observedEgress({
+    destinations: [
+      internet("api.openai.com", ["104.18.7.192"], [443]),
+      internet("sts.amazonaws.com", [], [443], ago(DAY)),
+    ],
+    declared: [[{ internet: { domains: ["old.example.com"] } }, ago(60 * DAY)]],
+  }),
+]);
+
+function ctx(mode: string | undefined, extra: Partial<AdmissionContext> = {}): AdmissionContext {
+  return {
+    namespaceLabels: mode ? { "egress.otter.dev/gate": mode } : {},
+    intents: [],
+    observed,
+    listening: { state: "live" },
+    now: NOW,
+    windowMs: WINDOW,
+    denyOn: new Set(["missing", "unnecessary"]),
+    ...extra,
+  };
+}
+
+function review(
+  object: Record<string, unknown>,
+  kind: { group: string; version: string; kind: string },
+  operation = "CREATE",
+) {
+  const meta = object.metadata as { name: string; namespace?: string };
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: "u-1",
+      kind,
+      namespace: meta.namespace ?? "dev",
+      name: meta.name,
+      operation,
+      object,
+    },
+  };
+}
+
+function request(body: unknown): AdmissionRequest {
+  const r = parseReview(body);
+  if ("error" in r) throw new Error(r.error);
+  return r.request;
+}
+
+const CI_KIND = { group: "k8s.otterize.com", version: "v2beta1", kind: "ClientIntents" };
+const stale = clientIntents({
+  kind: "Deployment",
+  targets: [
+    { internet: { domains: ["api.openai.com"], ports: [443] } },
+    { internet: { domains: ["old.example.com"] } },
+  ],
+});
+const good = clientIntents({
+  kind: "Deployment",
+  targets: [{ internet: { domains: ["api.openai.com", "sts.amazonaws.com"], ports: [443] } }],
+});
+
+test("enforce denies intents that omit observed egress or keep unused egress, naming both and the fix", (t) => {
+  const answer = decide(request(review(stale, CI_KIND)), ctx("enforce"));
+  t.false(answer.allowed);
+  t.regex(answer.message ?? "", /dev\/joke-worker \(Deployment\)/);
+  t.regex(
+    answer.message ?? "",
+    /missing sts\.amazonaws\.com:443 \(last seen 2026-11-24T10:00:00Z\)/,
+  );
+  t.regex(answer.message ?? "", /unnecessary old\.example\.com \(not seen in 168h\)/);
+  t.regex(answer.message ?? "", /kubectl otter egress suggest -n dev joke-worker/);
+});
+
+test("correct intents pass; warn mode allows with short warnings; other namespaces are not judged", (t) => {
+  t.deepEqual(decide(request(review(good, CI_KIND)), ctx("enforce")), {
+    allowed: true,
+    warnings: [],
+  });
+  const warned = decide(request(review(stale, CI_KIND)), ctx("warn"));
+  t.true(warned.allowed);
+  t.true(warned.warnings.length >= 2);
+  t.true(
+    warned.warnings.every((w) => w.length <= 120),
+    "each warning is short",
+  );
+  t.deepEqual(decide(request(review(stale, CI_KIND)), ctx(undefined)), {
+    allowed: true,
+    warnings: [],
+  });
+});
+
+test("the skip annotation allows, with a warning", (t) => {
+  const skipped = {
+    ...stale,
+    metadata: {
+      name: "joke-worker",
+      namespace: "dev",
+      annotations: { "egress.otter.dev/skip": "migration" },
+    },
+  };
+  const answer = decide(request(review(skipped, CI_KIND)), ctx("enforce"));
+  t.true(answer.allowed);
+  t.deepEqual(answer.warnings, ["otter egress: check skipped (migration)"]);
+});
+
+test("a Deployment is judged with its ClientIntents from the cache", (t) => {
+  const deployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "joke-worker", namespace: "dev" },
+    spec: { template: {} },
+  };
+  const apps = { group: "apps", version: "v1", kind: "Deployment" };
+  t.false(
+    decide(request(review(deployment, apps)), ctx("enforce", { intents: parseIntents([stale]) }))
+      .allowed,
+  );
+  t.true(
+    decide(request(review(deployment, apps)), ctx("enforce", { intents: parseIntents([good]) }))
+      .allowed,
+  );
+  // With no ClientIntents at all, everything observed is missing.
+  t.false(decide(request(review(deployment, apps)), ctx("enforce")).allowed);
+  // The Otterize workload-name annotation on the pod template names the workload.
+  const renamed = {
+    ...deployment,
+    metadata: { name: "other", namespace: "dev" },
+    spec: {
+      template: {
+        metadata: { annotations: { "intents.otterize.com/workload-name": "joke-worker" } },
+      },
+    },
+  };
+  t.true(
+    decide(request(review(renamed, apps)), ctx("enforce", { intents: parseIntents([good]) }))
+      .allowed,
+  );
+});
+
+test("the webhook and the plugin agree: a stopped collector makes nothing unnecessary", (t) => {
+  const onlyOld = clientIntents({
+    kind: "Deployment",
+    targets: [
+      { internet: { domains: ["api.openai.com", "sts.amazonaws.com", "old.example.com"] } },
+    ],
+  });
+  t.false(decide(request(review(onlyOld, CI_KIND)), ctx("enforce")).allowed);
+  t.true(
+    decide(
+      request(review(onlyOld, CI_KIND)),
+      ctx("enforce", { listening: { state: "stopped", since: NOW - DAY } }),
+    ).allowed,
+  );
+});
+
+test("invalid ClientIntents are denied in enforce mode with the reason", (t) => {
+  const bad = clientIntents({ targets: [{ internet: {} }] });
+  const answer = decide(request(review(bad, CI_KIND)), ctx("enforce"));
+  t.false(answer.allowed);
+  t.regex(
+    answer.message ?? "",
+    /spec\.targets\[0\]\.internet: an internet target must contain ips or domains/,
+  );
+});
+
+test("the review answer is a well-formed AdmissionReview", (t) => {
+  t.deepEqual(reviewResponse("u-1", { allowed: false, message: "no", warnings: [] }), {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: {
+      uid: "u-1",
+      allowed: false,
+      status: { code: 403, reason: "Forbidden", message: "no" },
+    },
+  });
+  t.deepEqual(reviewResponse("u-2", { allowed: true, warnings: ["w"] }), {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: { uid: "u-2", allowed: true, warnings: ["w"] },
+  });
+});
+
+test("property: any JSON body is parsed to a request or an error, and deciding never throws", (t) => {
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.anything(), (body, object) => {
+      for (const candidate of [
+        body,
+        {
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          request: { uid: "x", kind: CI_KIND, operation: "CREATE", namespace: "dev", object },
+        },
+      ]) {
+        const r = parseReview(candidate);
+        if ("error" in r) continue;
+        decide(r.request, ctx("enforce"));
+      }
+      return true;
+    }),
+    { numRuns: 500 },
+  );
+  t.pass();
+});
