@@ -1,0 +1,267 @@
+import {
+  AdmissionregistrationV1Api,
+  KubeConfig,
+  type V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
+import { readFileSync, watchFile } from "node:fs";
+import { decide } from "../src/admission/decide.js";
+import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { parseDuration } from "../src/duration.js";
+import { isTypedError, UsageError } from "../src/errors.js";
+import { createCa, createServingCert, generateKeyPair, type Pem } from "../src/tls.js";
+import type { Verdict } from "../src/verdicts.js";
+import { Caches } from "../webhook/caches.js";
+import { createWebhookServer } from "../webhook/server.js";
+
+/**
+ * The admission webhook's entry point. Outside a cluster (development, tests):
+ *   node dist/cmd/webhook.js --kubeconfig K --port 8443 --register-url https://127.0.0.1:8443/validate
+ * generates its own CA and serving certificate and registers itself with that URL.
+ */
+
+const FLAGS: FlagSpec[] = [
+  { name: "kubeconfig", kind: "string", usage: "kubeconfig (default: in-cluster or $KUBECONFIG)" },
+  { name: "port", kind: "string", usage: "HTTPS port", placeholder: "8443" },
+  {
+    name: "tls-cert",
+    kind: "string",
+    usage: "serving certificate file (reloaded when it changes)",
+  },
+  { name: "tls-key", kind: "string", usage: "serving key file" },
+  {
+    name: "register-url",
+    kind: "string",
+    usage: "register a ValidatingWebhookConfiguration that calls this URL",
+  },
+  { name: "failure-policy", kind: "string", usage: "Fail or Ignore", placeholder: "Fail" },
+  {
+    name: "deny-on",
+    kind: "string",
+    usage: "verdicts that deny",
+    placeholder: "missing,unnecessary",
+  },
+  { name: "window", kind: "string", usage: "observation window", placeholder: "168h" },
+  {
+    name: "collector-namespace",
+    kind: "string",
+    usage: "namespace of the collector Lease",
+    placeholder: "otter-egress",
+  },
+  {
+    name: "cert-validity",
+    kind: "string",
+    usage: "lifetime of a generated serving certificate",
+    placeholder: "720h",
+  },
+];
+
+const CONFIG_NAME = "otter-egress";
+
+function log(entry: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+}
+
+function webhookConfiguration(
+  url: string,
+  caBundle: string,
+  failurePolicy: string,
+): V1ValidatingWebhookConfiguration {
+  const ops = ["CREATE", "UPDATE"];
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingWebhookConfiguration",
+    metadata: { name: CONFIG_NAME },
+    webhooks: [
+      {
+        name: "egress.otter.dev",
+        clientConfig: { url, caBundle: Buffer.from(caBundle).toString("base64") },
+        rules: [
+          {
+            apiGroups: ["k8s.otterize.com"],
+            apiVersions: ["*"],
+            operations: ops,
+            resources: ["clientintents"],
+          },
+          {
+            apiGroups: ["apps"],
+            apiVersions: ["v1"],
+            operations: ops,
+            resources: ["deployments", "statefulsets", "daemonsets"],
+          },
+          {
+            apiGroups: ["batch"],
+            apiVersions: ["v1"],
+            operations: ops,
+            resources: ["cronjobs", "jobs"],
+          },
+        ],
+        namespaceSelector: {
+          matchExpressions: [
+            { key: "egress.otter.dev/gate", operator: "In", values: ["enforce", "warn"] },
+          ],
+        },
+        failurePolicy,
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+        timeoutSeconds: 5,
+      },
+    ],
+  };
+}
+
+async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration): Promise<void> {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  try {
+    const existing = await api.readValidatingWebhookConfiguration({ name: CONFIG_NAME });
+    body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion };
+    await api.replaceValidatingWebhookConfiguration({ name: CONFIG_NAME, body });
+  } catch (e) {
+    if ((e as { code?: number }).code !== 404) throw e;
+    await api.createValidatingWebhookConfiguration({ body });
+  }
+}
+
+function selfSigned(validityMs: number): { ca: Pem; serving: Pem } {
+  const now = Date.now();
+  const ca = createCa(generateKeyPair(), {
+    commonName: "otter-egress-webhook-ca",
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 10 * 365 * 86_400_000),
+    serialSeed: now,
+  });
+  const serving = createServingCert(ca, generateKeyPair(), {
+    dnsNames: ["localhost", "otter-egress-webhook", "otter-egress-webhook.otter-egress.svc"],
+    ips: ["127.0.0.1"],
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + validityMs),
+    serialSeed: now + 1,
+  });
+  return { ca, serving };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, FLAGS, "webhook");
+  const str = (n: string) => flags.get(n) as string | undefined;
+  const port = Number(str("port") ?? "8443");
+  const failurePolicy = str("failure-policy") ?? "Fail";
+  if (failurePolicy !== "Fail" && failurePolicy !== "Ignore")
+    throw new UsageError("--failure-policy must be Fail or Ignore");
+  const denyOn = new Set((str("deny-on") ?? "missing,unnecessary").split(",") as Verdict[]);
+  const windowMs = parseDuration(str("window") ?? "168h");
+  const validityMs = parseDuration(str("cert-validity") ?? "720h", "--cert-validity");
+  const collectorNamespace = str("collector-namespace") ?? "otter-egress";
+
+  const kc = new KubeConfig();
+  if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
+  else kc.loadFromDefault();
+
+  let tls: Pem;
+  let ca: Pem | undefined;
+  const certFile = str("tls-cert");
+  const keyFile = str("tls-key");
+  if (certFile && keyFile) {
+    tls = { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") };
+  } else {
+    const generated = selfSigned(validityMs);
+    ca = generated.ca;
+    tls = generated.serving;
+  }
+
+  const caches = new Caches(kc, collectorNamespace, log);
+  const { server } = createWebhookServer({
+    tls,
+    failurePolicy,
+    isReady: () => caches.ready,
+    log,
+    decide: (req) =>
+      caches.ready
+        ? decide(req, {
+            namespaceLabels: caches.namespaceLabels(req.namespace),
+            intents: caches.intents.in(req.namespace),
+            observed: caches.observed.in(req.namespace),
+            listening: caches.listening(Date.now()),
+            now: Date.now(),
+            windowMs,
+            denyOn,
+          })
+        : undefined,
+  });
+
+  // New certificates without a restart: files when they change, generated ones before expiry.
+  const reload = (next: Pem) => {
+    tls = next;
+    server.setSecureContext({ cert: next.cert, key: next.key });
+    log({ level: "info", msg: "serving certificate reloaded" });
+  };
+  if (certFile && keyFile) {
+    for (const f of [certFile, keyFile]) {
+      watchFile(f, { interval: 1000 }, () => {
+        try {
+          reload({ cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") });
+        } catch (e) {
+          log({ level: "warn", msg: "could not reload the certificate", error: String(e) });
+        }
+      });
+    }
+  } else if (ca) {
+    const authority = ca;
+    const schedule = () => {
+      // Renew after two thirds of the certificate's life.
+      const wait = Math.max(1000, (validityMs * 2) / 3);
+      setTimeout(
+        () => {
+          const now = Date.now();
+          reload(
+            createServingCert(authority, generateKeyPair(), {
+              dnsNames: [
+                "localhost",
+                "otter-egress-webhook",
+                "otter-egress-webhook.otter-egress.svc",
+              ],
+              ips: ["127.0.0.1"],
+              notBefore: new Date(now - 60_000),
+              notAfter: new Date(now + validityMs),
+              serialSeed: now,
+            }),
+          );
+          schedule();
+        },
+        Math.min(wait, 2 ** 31 - 1),
+      ).unref();
+    };
+    schedule();
+  }
+
+  await new Promise<void>((resolve) => server.listen(port, resolve));
+  log({ level: "info", msg: "listening", port });
+  await caches.start();
+  await caches.waitReady(120_000);
+  log({ level: "info", msg: "caches synced" });
+  const url = str("register-url");
+  if (url) {
+    await register(kc, webhookConfiguration(url, ca?.cert ?? tls.cert, failurePolicy));
+    log({ level: "info", msg: "registered", url });
+  }
+
+  await new Promise<void>((resolve) => {
+    const shutdown = () => {
+      log({ level: "info", msg: "shutting down: finishing in-flight reviews" });
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    };
+    process.once("SIGTERM", shutdown);
+    process.once("SIGINT", shutdown);
+  });
+  await caches.stop();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(
+      `error: ${isTypedError(e) || e instanceof Error ? e.message : String(e)}\n`,
+    );
+    process.exit(2);
+  },
+);

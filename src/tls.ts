@@ -1,0 +1,101 @@
+import forge from "node-forge";
+
+/**
+ * Certificates as pure functions of their inputs (keys, names, times): a CA, and a serving
+ * certificate it signs for the webhook's Service names (and, outside the cluster, 127.0.0.1).
+ * Key generation is the caller's, so tests can use small fixed keys.
+ */
+
+export interface Pem {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface KeyPair {
+  readonly publicKey: forge.pki.PublicKey;
+  readonly privateKey: forge.pki.PrivateKey;
+}
+
+export function generateKeyPair(bits = 2048): KeyPair {
+  return forge.pki.rsa.generateKeyPair({ bits, e: 0x10001 });
+}
+
+function serial(seed: number): string {
+  // Positive, 16 hex digits.
+  return (0x1000000000000000 + (seed % 0xfffffffffffff)).toString(16);
+}
+
+export function createCa(
+  keys: KeyPair,
+  opts: { commonName: string; notBefore: Date; notAfter: Date; serialSeed: number },
+): Pem {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial(opts.serialSeed);
+  cert.validity.notBefore = opts.notBefore;
+  cert.validity.notAfter = opts.notAfter;
+  const subject = [{ name: "commonName", value: opts.commonName }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: true, critical: true },
+    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
+    { name: "subjectKeyIdentifier" },
+  ]);
+  cert.sign(keys.privateKey as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  return {
+    cert: forge.pki.certificateToPem(cert),
+    key: forge.pki.privateKeyToPem(keys.privateKey),
+  };
+}
+
+/** The DNS names a Service answers to inside the cluster. */
+export function serviceNames(service: string, namespace: string): string[] {
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
+}
+
+export function createServingCert(
+  ca: Pem,
+  keys: KeyPair,
+  opts: {
+    dnsNames: readonly string[];
+    ips: readonly string[];
+    notBefore: Date;
+    notAfter: Date;
+    serialSeed: number;
+  },
+): Pem {
+  const caCert = forge.pki.certificateFromPem(ca.cert);
+  const caKey = forge.pki.privateKeyFromPem(ca.key);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial(opts.serialSeed);
+  cert.validity.notBefore = opts.notBefore;
+  cert.validity.notAfter = opts.notAfter;
+  cert.setSubject([
+    { name: "commonName", value: opts.dnsNames[0] ?? opts.ips[0] ?? "otter-egress-webhook" },
+  ]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "extKeyUsage", serverAuth: true },
+    {
+      name: "subjectAltName",
+      altNames: [
+        ...opts.dnsNames.map((value) => ({ type: 2, value })),
+        ...opts.ips.map((ip) => ({ type: 7, ip })),
+      ],
+    },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return {
+    cert: forge.pki.certificateToPem(cert),
+    key: forge.pki.privateKeyToPem(keys.privateKey),
+  };
+}

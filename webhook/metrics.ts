@@ -1,0 +1,51 @@
+import type { AdmissionAnswer } from "../src/admission/review.js";
+
+/** Prometheus metrics of the webhook: decisions, rejected bodies, and a latency histogram. */
+
+const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export class Metrics {
+  private readonly decisions = new Map<string, number>();
+  private readonly rejects = new Map<string, number>();
+  private readonly buckets = new Array<number>(BUCKETS.length).fill(0);
+  private count = 0;
+  private sum = 0;
+
+  decided(answer: AdmissionAnswer, seconds: number): void {
+    const result = !answer.allowed ? "denied" : answer.warnings.length > 0 ? "warned" : "allowed";
+    this.decisions.set(result, (this.decisions.get(result) ?? 0) + 1);
+    this.count++;
+    this.sum += seconds;
+    BUCKETS.forEach((b, i) => {
+      if (seconds <= b) this.buckets[i] = (this.buckets[i] as number) + 1;
+    });
+  }
+
+  rejected(reason: string): void {
+    this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + 1);
+  }
+
+  render(): string {
+    const lines = [
+      "# HELP otter_egress_admission_decisions_total Admission decisions by result.",
+      "# TYPE otter_egress_admission_decisions_total counter",
+      ...[...this.decisions].map(
+        ([r, n]) => `otter_egress_admission_decisions_total{result="${r}"} ${n}`,
+      ),
+      "# HELP otter_egress_admission_rejected_total Request bodies refused before a decision.",
+      "# TYPE otter_egress_admission_rejected_total counter",
+      ...[...this.rejects].map(
+        ([r, n]) => `otter_egress_admission_rejected_total{reason="${r}"} ${n}`,
+      ),
+      "# HELP otter_egress_admission_duration_seconds Time to decide one review.",
+      "# TYPE otter_egress_admission_duration_seconds histogram",
+      ...BUCKETS.map(
+        (b, i) => `otter_egress_admission_duration_seconds_bucket{le="${b}"} ${this.buckets[i]}`,
+      ),
+      `otter_egress_admission_duration_seconds_bucket{le="+Inf"} ${this.count}`,
+      `otter_egress_admission_duration_seconds_sum ${this.sum}`,
+      `otter_egress_admission_duration_seconds_count ${this.count}`,
+    ];
+    return lines.join("\n") + "\n";
+  }
+}

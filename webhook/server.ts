@@ -1,0 +1,133 @@
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AdmissionAnswer, AdmissionRequest } from "../src/admission/review.js";
+import { parseReview, reviewResponse } from "../src/admission/review.js";
+import { Metrics } from "./metrics.js";
+
+/**
+ * The webhook's HTTPS server: /validate answers AdmissionReviews, /healthz, /readyz and
+ * /metrics serve probes and Prometheus. The body is read here, with a size limit; the
+ * decision comes from `decide`, which reads only in-memory caches.
+ */
+
+export interface WebhookServerOptions {
+  readonly tls: { cert: string; key: string };
+  /** Undefined while the caches have not synced. */
+  readonly decide: (req: AdmissionRequest) => AdmissionAnswer | undefined;
+  readonly isReady: () => boolean;
+  /** How to answer before the caches are synced: Fail denies, Ignore allows (with a warning). */
+  readonly failurePolicy: "Fail" | "Ignore";
+  readonly bodyLimit?: number;
+  readonly requestTimeoutMs?: number;
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_BODY_LIMIT = 4 << 20;
+
+function send(res: ServerResponse, code: number, body: string, type = "application/json") {
+  res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      resolve("too-large");
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.destroy();
+        resolve("too-large");
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
+  const why =
+    "otter egress webhook is starting: its caches of ObservedEgress, ClientIntents and Namespaces have not synced yet";
+  return policy === "Fail"
+    ? { allowed: false, message: `${why} (failurePolicy Fail)`, warnings: [] }
+    : { allowed: true, warnings: [`${why}; allowed unchecked (failurePolicy Ignore)`] };
+}
+
+export function createWebhookServer(opts: WebhookServerOptions): {
+  server: Server;
+  metrics: Metrics;
+} {
+  const metrics = new Metrics();
+  const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const log = opts.log ?? (() => undefined);
+  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
+    const url = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
+    if (req.method === "GET" && url === "/readyz") {
+      return opts.isReady()
+        ? send(res, 200, "ok", "text/plain")
+        : send(res, 503, "caches not synced", "text/plain");
+    }
+    if (req.method === "GET" && url === "/metrics")
+      return send(res, 200, metrics.render(), "text/plain; version=0.0.4");
+    if (req.method !== "POST" || !url?.startsWith("/validate"))
+      return send(res, 404, '{"error":"not found"}');
+    const started = process.hrtime.bigint();
+    readBody(req, limit)
+      .then((body) => {
+        if (body === "too-large") {
+          metrics.rejected("too-large");
+          return send(res, 413, JSON.stringify({ error: `body larger than ${limit} bytes` }));
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString("utf8"));
+        } catch {
+          metrics.rejected("bad-json");
+          return send(res, 400, JSON.stringify({ error: "the body is not JSON" }));
+        }
+        const parsed = parseReview(json);
+        if ("error" in parsed) {
+          metrics.rejected("bad-review");
+          return send(res, 400, JSON.stringify({ error: parsed.error }));
+        }
+        const request = parsed.request;
+        let answer: AdmissionAnswer;
+        try {
+          answer = opts.decide(request) ?? notReadyAnswer(opts.failurePolicy);
+        } catch (e) {
+          // A bug must not take the server down: answer by the failure policy, and say why.
+          log({ level: "error", msg: "decision failed", uid: request.uid, error: String(e) });
+          answer = notReadyAnswer(opts.failurePolicy);
+        }
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.decided(answer, seconds);
+        log({
+          level: "info",
+          msg: "admission",
+          uid: request.uid,
+          kind: request.kind.kind,
+          namespace: request.namespace,
+          name: request.name,
+          allowed: answer.allowed,
+          dryRun: request.dryRun,
+          ms: Math.round(seconds * 1000),
+        });
+        send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
+      })
+      .catch(() => {
+        if (!res.headersSent) send(res, 400, JSON.stringify({ error: "could not read the body" }));
+      });
+  });
+  server.requestTimeout = opts.requestTimeoutMs ?? 10_000;
+  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  return { server, metrics };
+}
