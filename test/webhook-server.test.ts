@@ -1,0 +1,166 @@
+import { X509Certificate } from "node:crypto";
+import { request } from "node:https";
+import type { AddressInfo } from "node:net";
+import test from "ava";
+import fc from "fast-check";
+import { createCa, createServingCert, generateKeyPair, serviceNames } from "../src/tls.js";
+import { createWebhookServer } from "../webhook/server.js";
+
+/** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */
+
+const keys = generateKeyPair(1024);
+const now = Date.now();
+const ca = createCa(keys, {
+  commonName: "test-ca",
+  notBefore: new Date(now - 60_000),
+  notAfter: new Date(now + 3_600_000),
+  serialSeed: 1,
+});
+const serving = createServingCert(ca, keys, {
+  dnsNames: [...serviceNames("otter-egress-webhook", "otter-egress"), "localhost"],
+  ips: ["127.0.0.1"],
+  notBefore: new Date(now - 60_000),
+  notAfter: new Date(now + 3_600_000),
+  serialSeed: 2,
+});
+
+test("the serving certificate is signed by the CA and names the Service and loopback", (t) => {
+  const cert = new X509Certificate(serving.cert);
+  const authority = new X509Certificate(ca.cert);
+  t.true(cert.verify(authority.publicKey));
+  t.true(authority.ca);
+  t.false(cert.ca);
+  t.is(
+    cert.checkHost("otter-egress-webhook.otter-egress.svc"),
+    "otter-egress-webhook.otter-egress.svc",
+  );
+  t.is(
+    cert.checkHost("otter-egress-webhook.otter-egress.svc.cluster.local"),
+    "otter-egress-webhook.otter-egress.svc.cluster.local",
+  );
+  t.is(cert.checkIP("127.0.0.1"), "127.0.0.1");
+  t.is(cert.checkHost("evil.example.com"), undefined);
+});
+
+let ready = true;
+const { server } = createWebhookServer({
+  tls: serving,
+  failurePolicy: "Fail",
+  isReady: () => ready,
+  bodyLimit: 64 * 1024,
+  decide: () => (ready ? { allowed: true, warnings: [] } : undefined),
+});
+
+test.before(() => new Promise<void>((done) => server.listen(0, "127.0.0.1", done)));
+test.after.always(() => new Promise<void>((done) => server.close(() => done())));
+
+function call(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+): Promise<{ status: number; body: string }> {
+  const port = (server.address() as AddressInfo).port;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method,
+        ca: ca.cert,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const review = (uid: string) =>
+  JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid,
+      kind: { group: "apps", version: "v1", kind: "Deployment" },
+      operation: "CREATE",
+      namespace: "dev",
+      object: { metadata: { name: "x" } },
+    },
+  });
+
+test.serial("probes answer, and a review gets a review back with its uid", async (t) => {
+  t.is((await call("GET", "/healthz")).status, 200);
+  t.is((await call("GET", "/readyz")).status, 200);
+  const r = await call("POST", "/validate", review("abc"));
+  t.is(r.status, 200);
+  t.deepEqual(JSON.parse(r.body), {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: { uid: "abc", allowed: true },
+  });
+  t.regex(
+    (await call("GET", "/metrics")).body,
+    /otter_egress_admission_decisions_total\{result="allowed"\} \d+/,
+  );
+});
+
+test.serial(
+  "before the caches sync, readyz fails and reviews follow the failure policy, saying why",
+  async (t) => {
+    ready = false;
+    try {
+      t.is((await call("GET", "/readyz")).status, 503);
+      const r = JSON.parse((await call("POST", "/validate", review("u2"))).body) as {
+        response: { allowed: boolean; status: { message: string } };
+      };
+      t.false(r.response.allowed);
+      t.regex(r.response.status.message, /caches .* have not synced yet \(failurePolicy Fail\)/);
+    } finally {
+      ready = true;
+    }
+  },
+);
+
+test.serial("bad bodies get 400 or 413 and the server keeps serving", async (t) => {
+  t.is((await call("POST", "/validate", "{not json")).status, 400);
+  t.is((await call("POST", "/validate", JSON.stringify({ kind: "Pod" }))).status, 400);
+  t.is(
+    (
+      await call(
+        "POST",
+        "/validate",
+        JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }),
+      )
+    ).status,
+    400,
+  );
+  t.is((await call("POST", "/validate", Buffer.alloc(200 * 1024, "a"))).status, 413);
+  t.is((await call("GET", "/nope")).status, 404);
+  t.is((await call("POST", "/validate", review("still-alive"))).status, 200);
+});
+
+test.serial("property: random and mutated bodies never crash the server", async (t) => {
+  const base = review("fuzz");
+  const bodies = fc.sample(
+    fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc
+        .tuple(fc.nat(base.length), fc.string({ maxLength: 5 }))
+        .map(([i, s]) => base.slice(0, i) + s + base.slice(i + s.length)),
+    ),
+    300,
+  );
+  for (const body of bodies) {
+    const r = await call("POST", "/validate", body);
+    t.true(r.status === 200 || r.status === 400, `status ${r.status} for ${body.slice(0, 80)}`);
+    if (r.status === 200) t.is((JSON.parse(r.body) as { kind: string }).kind, "AdmissionReview");
+  }
+  t.is((await call("GET", "/healthz")).status, 200);
+});
