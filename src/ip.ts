@@ -82,10 +82,20 @@ function bits(family: 4 | 6): number {
   return family === 4 ? 32 : 128;
 }
 
-function mask(family: 4 | 6, prefix: number): bigint {
+function computeMask(family: 4 | 6, prefix: number): bigint {
   const width = BigInt(bits(family));
   const hostBits = width - BigInt(prefix);
   return ((1n << width) - 1n) ^ ((1n << hostBits) - 1n);
+}
+
+/** Every prefix's mask, computed once. */
+const MASKS = {
+  4: Array.from({ length: 33 }, (_, p) => computeMask(4, p)),
+  6: Array.from({ length: 129 }, (_, p) => computeMask(6, p)),
+};
+
+function mask(family: 4 | 6, prefix: number): bigint {
+  return MASKS[family][prefix] as bigint;
 }
 
 /** Parses an address or a CIDR block; a bare address is a /32 or /128. Host bits are allowed, as the operator allows them. */

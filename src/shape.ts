@@ -62,10 +62,12 @@ export class Reader {
   }
 
   strings(value: unknown, path: readonly PathSegment[]): string[] {
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
     return this.array(value, path).map((v, i) => this.string(v, [...path, i]));
   }
 
   ports(value: unknown, path: readonly PathSegment[]): number[] {
+    if (Array.isArray(value) && value.every(isPort)) return value as number[];
     return this.array(value, path).map((v, i) => {
       if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 65535) {
         this.fail([...path, i], `expected a port number from 1 to 65535, got ${describe(v)}`);
@@ -82,6 +84,10 @@ export class Reader {
       }
     }
   }
+}
+
+function isPort(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 65535;
 }
 
 export function describe(value: unknown): string {

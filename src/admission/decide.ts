@@ -83,10 +83,14 @@ function judge(
   ctx: AdmissionContext,
   mode: string,
 ): AdmissionAnswer {
+  // Only this workload's observations: the rest of the namespace cannot change its verdicts.
+  const observed = ctx.observed.filter(
+    (o) => o.name === workload.name && o.namespace === workload.namespace,
+  );
   const diff = diffEgress({
     intents,
     intentsFromFiles: intents.length > 0,
-    observed: ctx.observed,
+    observed,
     namespaces: { all: false, names: [workload.namespace] },
     includeUndeclared: false,
     now: ctx.now,

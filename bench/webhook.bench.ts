@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { load } from "js-yaml";
+import { generate } from "./generate.js";
+
+/**
+ * `npm run bench:webhook`: the webhook server (caches of 10,000 workloads) and a bare
+ * node:https floor, each pinned to core 0, loaded by autocannon pinned to core 1, over HTTPS
+ * with keep-alive and ~1.5 KB AdmissionReview bodies. Prints throughput at saturation,
+ * p50/p99 at a fixed 2,000 req/s, and the server's peak memory.
+ */
+
+const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const dir = mkdtempSync(join(tmpdir(), "otter-webhook-bench-"));
+
+function lines(child: ChildProcess): AsyncIterable<string> {
+  const queue: string[] = [];
+  let wake: (() => void) | undefined;
+  let buf = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      queue.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      wake?.();
+    }
+  });
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift() as string;
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
+}
+
+async function next(it: AsyncIterator<string>): Promise<string> {
+  return (await it.next()).value as string;
+}
+
+function load_(
+  port: number,
+  body: string,
+  extra: string[],
+): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      "taskset",
+      [
+        "-c",
+        "1",
+        process.execPath,
+        "dist/bench/webhook-load.js",
+        String(port),
+        String(SECONDS),
+        ...extra,
+      ],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+        env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: "0" },
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("exit", () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    child.stdin.end(body);
+  });
+}
+
+async function run(mode: "engine" | "floor", port: number, body: string) {
+  const server = spawn(
+    "taskset",
+    ["-c", "0", process.execPath, "dist/bench/webhook-server.js", mode, String(port), dir],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const it = lines(server)[Symbol.asyncIterator]();
+  if ((await next(it)) !== "ready") throw new Error("server did not start");
+  const saturated = await load_(port, body, ["--connections", "64"]);
+  const fixed = await load_(port, body, ["--connections", "32", "--rate", "2000"]);
+  server.kill("SIGTERM");
+  const { maxRssMb } = JSON.parse(await next(it)) as { maxRssMb: number };
+  return { saturated, fixed, maxRssMb };
+}
+
+try {
+  generate(dir, WORKLOADS);
+  const ci = load(readFileSync(join(dir, "intents", "svc-42.yaml"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  const body = JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: "5f2b6a0e-8d1c-4f6a-9a47-2f0c9b1d3e11",
+      kind: { group: "k8s.otterize.com", version: "v2beta1", kind: "ClientIntents" },
+      resource: { group: "k8s.otterize.com", version: "v2beta1", resource: "clientintents" },
+      name: "svc-42",
+      namespace: "team-42",
+      operation: "UPDATE",
+      userInfo: {
+        username: "kubernetes-admin",
+        groups: ["system:masters", "system:authenticated"],
+      },
+      object: ci,
+      dryRun: false,
+    },
+  });
+  console.log(
+    `AdmissionReview body: ${body.length} bytes; caches: ${WORKLOADS} workloads × 30 destinations`,
+  );
+  const floor = await run("floor", 19443, body);
+  const engine = await run("engine", 19444, body);
+  for (const [name, r] of [
+    ["bare node:https (floor)", floor],
+    ["otter egress webhook", engine],
+  ] as const) {
+    console.log(`${name}:`);
+    console.log(
+      `  saturation: ${r.saturated.rps.toFixed(0)} req/s (errors ${r.saturated.errors}, non-2xx ${r.saturated.non2xx})`,
+    );
+    console.log(`  at 2,000 req/s: p50 ${r.fixed.p50} ms, p99 ${r.fixed.p99} ms`);
+    console.log(`  peak RSS ${r.maxRssMb.toFixed(0)} MiB`);
+  }
+  console.log(
+    `throughput webhook/floor: ${(engine.saturated.rps / floor.saturated.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.fixed.p99} ms (goal < 5 ms)`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
