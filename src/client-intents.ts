@@ -51,7 +51,8 @@ export class IntentsReader extends Reader {
    */
   source(path: readonly PathSegment[]): Source {
     const index = path[path.length - 1];
-    if (typeof index !== "number") return { file: this.doc.file };
+    // Objects from the API server have no lines.
+    if (typeof index !== "number" || this.doc.line === undefined) return { file: this.doc.file };
     const list = path.slice(0, -1);
     const key = list.join("\u0000");
     let lines = this.itemLines.get(key);

@@ -25,6 +25,18 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * host name, optionally behind a leading "*." wildcard.
  */
 export function domainProblem(raw: string): string | undefined {
+  // The same few names are checked over and over (every admission review, every file).
+  if (known.has(raw)) return known.get(raw);
+  const problem = findDomainProblem(raw);
+  if (known.size >= KNOWN_MAX) known.clear();
+  known.set(raw, problem);
+  return problem;
+}
+
+const KNOWN_MAX = 50_000;
+const known = new Map<string, string | undefined>();
+
+function findDomainProblem(raw: string): string | undefined {
   let name = raw;
   if (name.startsWith("*.")) name = name.slice(2);
   if (name.includes("*"))
