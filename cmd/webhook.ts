@@ -11,7 +11,7 @@ import { isTypedError, UsageError } from "../src/errors.js";
 import { createCa, createServingCert, generateKeyPair, type Pem } from "../src/tls.js";
 import type { Verdict } from "../src/verdicts.js";
 import { Caches } from "../webhook/caches.js";
-import { createWebhookServer } from "../webhook/server.js";
+import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 /**
  * The admission webhook's entry point. Outside a cluster (development, tests):
@@ -244,13 +244,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   await new Promise<void>((resolve) => {
-    const shutdown = () => {
+    const stop = () => {
       log({ level: "info", msg: "shutting down: finishing in-flight reviews" });
-      server.close(() => resolve());
-      server.closeIdleConnections();
+      void shutdown(server).then(resolve);
     };
-    process.once("SIGTERM", shutdown);
-    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
   });
   await caches.stop();
   return 0;

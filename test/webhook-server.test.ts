@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import test from "ava";
 import fc from "fast-check";
 import { createCa, createServingCert, generateKeyPair, serviceNames } from "../src/tls.js";
-import { createWebhookServer } from "../webhook/server.js";
+import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 /** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */
 
@@ -163,4 +163,40 @@ test.serial("property: random and mutated bodies never crash the server", async 
     if (r.status === 200) t.is((JSON.parse(r.body) as { kind: string }).kind, "AdmissionReview");
   }
   t.is((await call("GET", "/healthz")).status, 200);
+});
+
+test.serial("shutdown lets a review in flight finish", async (t) => {
+  const other = createWebhookServer({
+    tls: serving,
+    failurePolicy: "Fail",
+    isReady: () => true,
+    decide: () => ({ allowed: true, warnings: [] }),
+  }).server;
+  await new Promise<void>((done) => other.listen(0, "127.0.0.1", done));
+  const port = (other.address() as AddressInfo).port;
+  const body = review("in-flight");
+  const answered = new Promise<number>((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/validate",
+        method: "POST",
+        ca: ca.cert,
+        headers: { "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.write(body.slice(0, 20));
+    setTimeout(() => {
+      const stopped = shutdown(other);
+      setTimeout(() => req.end(body.slice(20)), 200);
+      void stopped;
+    }, 200);
+  });
+  t.is(await answered, 200);
 });

@@ -275,3 +275,10 @@ test.serial("with the webhook stopped, the API server follows failurePolicy Fail
   const ungated = await apply(changed(inNamespace(worker, "ungated")), "--dry-run=server");
   t.is(ungated.code, 0, "namespaces that are not gated never depend on the webhook");
 });
+
+test.serial("with failurePolicy Ignore, a stopped webhook lets requests through", async (t) => {
+  webhook = await startWebhook(["--failure-policy", "Ignore"]);
+  await stopWebhook(webhook);
+  const r = await apply(changed(inNamespace(worker, "gate-enforce")), "--dry-run=server");
+  t.is(r.code, 0, r.stderr);
+});

@@ -131,3 +131,14 @@ export function createWebhookServer(opts: WebhookServerOptions): {
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
   return { server, metrics };
 }
+
+/**
+ * Stops taking connections and resolves once the reviews in flight have been answered:
+ * idle keep-alive connections are closed now, busy ones when their response is sent.
+ */
+export function shutdown(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
