@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { decide } from "../src/admission/decide.js";
 import { clientIntentsFromDocuments, type ClientIntents } from "../src/client-intents.js";
 import { observedFromDocuments, type ObservedWorkload } from "../src/observed-egress.js";
-import { createCa, createServingCert, generateKeyPair } from "../src/tls.js";
+import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
 import { parseYamlDocuments } from "../src/yaml-documents.js";
 import { createWebhookServer } from "../webhook/server.js";
 
@@ -18,19 +18,14 @@ import { createWebhookServer } from "../webhook/server.js";
 const [mode, portText, dir] = process.argv.slice(2) as [string, string, string];
 const now = Date.now();
 const keys = generateKeyPair(2048);
-const ca = createCa(keys, {
-  commonName: "bench",
-  notBefore: new Date(now - 60_000),
-  notAfter: new Date(now + 86_400_000),
-  serialSeed: 1,
-});
-const tls = createServingCert(ca, keys, {
-  dnsNames: ["localhost"],
-  ips: ["127.0.0.1"],
-  notBefore: new Date(now - 60_000),
-  notAfter: new Date(now + 86_400_000),
-  serialSeed: 2,
-});
+const ca = webhookCa(keys, now);
+const tls = issueServing(
+  ca,
+  keys,
+  { dnsNames: ["localhost"], ips: ["127.0.0.1"] },
+  now,
+  86_400_000,
+);
 
 function byNamespace<T extends { namespace: string }>(items: T[]): Map<string, T[]> {
   const m = new Map<string, T[]>();

@@ -8,7 +8,14 @@ import { decide } from "../src/admission/decide.js";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
 import { parseDuration } from "../src/duration.js";
 import { isTypedError, UsageError } from "../src/errors.js";
-import { createCa, createServingCert, generateKeyPair, type Pem } from "../src/tls.js";
+import {
+  generateKeyPair,
+  issueServing,
+  serviceNames,
+  webhookCa,
+  type Pem,
+  type ServingNames,
+} from "../src/tls.js";
 import type { Verdict } from "../src/verdicts.js";
 import { Caches } from "../webhook/caches.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
@@ -121,23 +128,11 @@ async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration):
   }
 }
 
-function selfSigned(validityMs: number): { ca: Pem; serving: Pem } {
-  const now = Date.now();
-  const ca = createCa(generateKeyPair(), {
-    commonName: "otter-egress-webhook-ca",
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 10 * 365 * 86_400_000),
-    serialSeed: now,
-  });
-  const serving = createServingCert(ca, generateKeyPair(), {
-    dnsNames: ["localhost", "otter-egress-webhook", "otter-egress-webhook.otter-egress.svc"],
-    ips: ["127.0.0.1"],
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + validityMs),
-    serialSeed: now + 1,
-  });
-  return { ca, serving };
-}
+/** Names of a generated serving certificate: the chart's Service, and loopback for development. */
+const SERVING_NAMES: ServingNames = {
+  dnsNames: ["localhost", ...serviceNames("otter-egress-webhook", "otter-egress")],
+  ips: ["127.0.0.1"],
+};
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { flags } = parseFlags(argv, FLAGS, "webhook");
@@ -162,9 +157,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (certFile && keyFile) {
     tls = { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") };
   } else {
-    const generated = selfSigned(validityMs);
-    ca = generated.ca;
-    tls = generated.serving;
+    ca = webhookCa(generateKeyPair(), Date.now());
+    tls = issueServing(ca, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs);
   }
 
   const caches = new Caches(kc, collectorNamespace, log);
@@ -210,20 +204,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const wait = Math.max(1000, (validityMs * 2) / 3);
       setTimeout(
         () => {
-          const now = Date.now();
-          reload(
-            createServingCert(authority, generateKeyPair(), {
-              dnsNames: [
-                "localhost",
-                "otter-egress-webhook",
-                "otter-egress-webhook.otter-egress.svc",
-              ],
-              ips: ["127.0.0.1"],
-              notBefore: new Date(now - 60_000),
-              notAfter: new Date(now + validityMs),
-              serialSeed: now,
-            }),
-          );
+          reload(issueServing(authority, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs));
           schedule();
         },
         Math.min(wait, 2 ** 31 - 1),

@@ -99,3 +99,36 @@ export function createServingCert(
     key: forge.pki.privateKeyToPem(keys.privateKey),
   };
 }
+
+const MINUTE = 60_000;
+
+export interface ServingNames {
+  readonly dnsNames: readonly string[];
+  readonly ips: readonly string[];
+}
+
+/** A CA for the webhook, valid ten years from a minute before `now`. */
+export function webhookCa(keys: KeyPair, now: number): Pem {
+  return createCa(keys, {
+    commonName: "otter-egress-webhook-ca",
+    notBefore: new Date(now - MINUTE),
+    notAfter: new Date(now + 10 * 365 * 24 * 60 * MINUTE),
+    serialSeed: now,
+  });
+}
+
+/** A serving certificate signed by `ca`, valid for `validityMs` (from a minute before `now`). */
+export function issueServing(
+  ca: Pem,
+  keys: KeyPair,
+  names: ServingNames,
+  now: number,
+  validityMs: number,
+): Pem {
+  return createServingCert(ca, keys, {
+    ...names,
+    notBefore: new Date(now - MINUTE),
+    notAfter: new Date(now + validityMs),
+    serialSeed: now + 1,
+  });
+}

@@ -10,6 +10,7 @@ import {
   applyObserved,
   ensureNamespace,
   exec,
+  freePort,
   KUBECTL,
   kubectl,
   kubeconfigWithToken,
@@ -429,14 +430,6 @@ test("the API server refuses a malformed ObservedEgress, and status only moves t
   t.is(stored.status, undefined);
   await kubectl(cp.kubeconfig, ["delete", "oe", "bad", "bad3", "-n", "dev"]);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((done) => s.listen(0, "127.0.0.1", done));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((done) => s.close(() => done()));
-  return port;
-}
 
 function kubeconfigFor(server: string): string {
   const base = kubeconfigWithToken(cp.kubeconfig, "x");

@@ -3,26 +3,24 @@ import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import test from "ava";
 import fc from "fast-check";
-import { createCa, createServingCert, generateKeyPair, serviceNames } from "../src/tls.js";
+import { generateKeyPair, issueServing, serviceNames, webhookCa } from "../src/tls.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 /** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */
 
 const keys = generateKeyPair(1024);
 const now = Date.now();
-const ca = createCa(keys, {
-  commonName: "test-ca",
-  notBefore: new Date(now - 60_000),
-  notAfter: new Date(now + 3_600_000),
-  serialSeed: 1,
-});
-const serving = createServingCert(ca, keys, {
-  dnsNames: [...serviceNames("otter-egress-webhook", "otter-egress"), "localhost"],
-  ips: ["127.0.0.1"],
-  notBefore: new Date(now - 60_000),
-  notAfter: new Date(now + 3_600_000),
-  serialSeed: 2,
-});
+const ca = webhookCa(keys, now);
+const serving = issueServing(
+  ca,
+  keys,
+  {
+    dnsNames: [...serviceNames("otter-egress-webhook", "otter-egress"), "localhost"],
+    ips: ["127.0.0.1"],
+  },
+  now,
+  3_600_000,
+);
 
 test("the serving certificate is signed by the CA and names the Service and loopback", (t) => {
   const cert = new X509Certificate(serving.cert);

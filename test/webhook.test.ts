@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import test from "ava";
 import { dump, load } from "js-yaml";
 import type { ControlPlane } from "./controlplane/controlplane.js";
@@ -10,6 +9,7 @@ import {
   applyObserved,
   ensureNamespace,
   exec,
+  freePort,
   KUBECTL,
   kubectl,
   startCluster,
@@ -48,14 +48,6 @@ function goodIntents(ns: string): Obj {
   );
   targets.push({ internet: { domains: ["sts.eu-west-2.amazonaws.com"], ports: [443] } });
   return inNamespace({ ...worker, spec: { ...spec, targets } }, ns);
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((done) => s.listen(0, "127.0.0.1", done));
-  const p = (s.address() as { port: number }).port;
-  await new Promise<void>((done) => s.close(() => done()));
-  return p;
 }
 
 function startWebhook(args: string[] = []): Promise<ChildProcess> {

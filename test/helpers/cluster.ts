@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createServer } from "node:net";
 import {
   mkdirSync,
   mkdtempSync,
@@ -145,4 +146,13 @@ export function pluginPath(): string {
   mkdirSync(dir, { recursive: true });
   symlinkSync(resolve("bin", "kubectl-otter.js"), join(dir, "kubectl-otter"));
   return dir;
+}
+
+/** A loopback port that nothing listens on (at the moment of asking). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((done) => s.listen(0, "127.0.0.1", done));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((done) => s.close(() => done()));
+  return port;
 }
