@@ -18,6 +18,7 @@ import {
 } from "../src/tls.js";
 import type { Verdict } from "../src/verdicts.js";
 import { Caches } from "../webhook/caches.js";
+import { TlsSecret } from "../webhook/tls-secret.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 /**
@@ -59,6 +60,16 @@ const FLAGS: FlagSpec[] = [
     kind: "string",
     usage: "lifetime of a generated serving certificate",
     placeholder: "720h",
+  },
+  {
+    name: "tls-secret",
+    kind: "string",
+    usage: "NAMESPACE/NAME of a Secret holding the CA and serving certificate shared by replicas",
+  },
+  {
+    name: "patch-ca-bundle",
+    kind: "string",
+    usage: "put the CA into this ValidatingWebhookConfiguration's caBundle",
   },
 ];
 
@@ -116,6 +127,15 @@ function webhookConfiguration(
   };
 }
 
+/** Puts the CA into every webhook of an existing ValidatingWebhookConfiguration (one installed by Helm). */
+async function patchCaBundle(kc: KubeConfig, name: string, caPem: string): Promise<void> {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  const config = await api.readValidatingWebhookConfiguration({ name });
+  const caBundle = Buffer.from(caPem).toString("base64");
+  for (const w of config.webhooks ?? []) w.clientConfig = { ...w.clientConfig, caBundle };
+  await api.replaceValidatingWebhookConfiguration({ name, body: config });
+}
+
 async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration): Promise<void> {
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
   try {
@@ -154,8 +174,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   let ca: Pem | undefined;
   const certFile = str("tls-cert");
   const keyFile = str("tls-key");
+  const secretRef = str("tls-secret");
+  let shared: TlsSecret | undefined;
   if (certFile && keyFile) {
     tls = { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") };
+  } else if (secretRef) {
+    const [namespace, name] = secretRef.split("/");
+    if (!namespace || !name) throw new UsageError("--tls-secret must be NAMESPACE/NAME");
+    shared = new TlsSecret(kc, namespace, name, SERVING_NAMES, validityMs);
+    const current = await shared.current();
+    ca = current.ca;
+    tls = current.serving;
   } else {
     ca = webhookCa(generateKeyPair(), Date.now());
     tls = issueServing(ca, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs);
@@ -197,6 +226,19 @@ export async function main(argv: readonly string[]): Promise<number> {
         }
       });
     }
+  } else if (shared) {
+    // Every replica reads the shared Secret; whichever finds the certificate due renews it.
+    const secret = shared;
+    const every = Math.max(1000, Math.min(validityMs / 6, 30_000));
+    setInterval(() => {
+      secret.current().then(
+        (next) => {
+          if (next.serving.cert !== tls.cert) reload(next.serving);
+        },
+        (e: unknown) =>
+          log({ level: "warn", msg: "could not read the TLS Secret", error: String(e) }),
+      );
+    }, every).unref();
   } else if (ca) {
     const authority = ca;
     const schedule = () => {
@@ -213,11 +255,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     schedule();
   }
 
-  await new Promise<void>((resolve) => server.listen(port, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   log({ level: "info", msg: "listening", port });
   await caches.start();
   await caches.waitReady(120_000);
   log({ level: "info", msg: "caches synced" });
+  const patchName = str("patch-ca-bundle");
+  if (patchName && ca) {
+    await patchCaBundle(kc, patchName, ca.cert);
+    log({ level: "info", msg: "caBundle patched", configuration: patchName });
+  }
   const url = str("register-url");
   if (url) {
     await register(kc, webhookConfiguration(url, ca?.cert ?? tls.cert, failurePolicy));

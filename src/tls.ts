@@ -132,3 +132,8 @@ export function issueServing(
     serialSeed: now + 1,
   });
 }
+
+/** Whether a serving certificate that ends at `notAfter` should be renewed: in its last third. */
+export function renewalDue(notAfter: number, now: number, validityMs: number): boolean {
+  return notAfter - now < validityMs / 3;
+}

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
+import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import { dump, load } from "js-yaml";
 import type { ControlPlane } from "./controlplane/controlplane.js";
@@ -50,7 +51,7 @@ function goodIntents(ns: string): Obj {
   return inNamespace({ ...worker, spec: { ...spec, targets } }, ns);
 }
 
-function startWebhook(args: string[] = []): Promise<ChildProcess> {
+function startWebhook(args: string[] = [], at = port, register = true): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -58,9 +59,8 @@ function startWebhook(args: string[] = []): Promise<ChildProcess> {
       "--kubeconfig",
       cp.kubeconfig,
       "--port",
-      String(port),
-      "--register-url",
-      `https://127.0.0.1:${port}/validate`,
+      String(at),
+      ...(register ? ["--register-url", `https://127.0.0.1:${at}/validate`] : []),
       ...args,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
@@ -72,7 +72,7 @@ function startWebhook(args: string[] = []): Promise<ChildProcess> {
     );
     const onData = (d: Buffer) => {
       logs.push(d.toString());
-      if (d.toString().includes('"msg":"registered"')) {
+      if (d.toString().includes(register ? '"msg":"registered"' : '"msg":"caches synced"')) {
         clearTimeout(timer);
         resolve(child);
       }
@@ -274,3 +274,79 @@ test.serial("with failurePolicy Ignore, a stopped webhook lets requests through"
   const r = await apply(changed(inNamespace(worker, "gate-enforce")), "--dry-run=server");
   t.is(r.code, 0, r.stderr);
 });
+
+/** The fingerprint of the certificate a server on loopback presents. */
+function servedCert(at: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port: at, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? "");
+      socket.end();
+    });
+    socket.on("error", reject);
+  });
+}
+
+test.serial(
+  "replicas share a CA and serving certificate through a Secret, renew it, and patch the caBundle",
+  async (t) => {
+    const secretArgs = ["--tls-secret", "otter-egress/webhook-tls", "--cert-validity", "12s"];
+    const portB = await freePort();
+    const portA = await freePort();
+    const a = await startWebhook(secretArgs, portA);
+    // Spoil the caBundle A registered: B, started with --patch-ca-bundle, must put the CA back.
+    const spoiled = Buffer.from("not a CA").toString("base64");
+    const spoil = [{ op: "replace", path: "/webhooks/0/clientConfig/caBundle", value: spoiled }];
+    await kubectl(cp.kubeconfig, [
+      "patch",
+      "validatingwebhookconfiguration",
+      "otter-egress",
+      "--type=json",
+      "-p",
+      JSON.stringify(spoil),
+    ]);
+    const b = await startWebhook(
+      [...secretArgs, "--patch-ca-bundle", "otter-egress"],
+      portB,
+      false,
+    );
+    try {
+      const first = await servedCert(portA);
+      t.is(await servedCert(portB), first, "both replicas serve the Secret's certificate");
+      const secret = JSON.parse(
+        await kubectl(cp.kubeconfig, [
+          "get",
+          "secret",
+          "webhook-tls",
+          "-n",
+          "otter-egress",
+          "-o",
+          "json",
+        ]),
+      ) as { data: Record<string, string> };
+      const config = JSON.parse(
+        await kubectl(cp.kubeconfig, [
+          "get",
+          "validatingwebhookconfiguration",
+          "otter-egress",
+          "-o",
+          "json",
+        ]),
+      ) as { webhooks: Array<{ clientConfig: { caBundle: string } }> };
+      t.is(
+        config.webhooks[0]?.clientConfig.caBundle,
+        secret.data["ca.crt"],
+        "the caBundle is the shared CA",
+      );
+      // Renewed in its last third (after ~8 s); replicas poll every 2 s.
+      await new Promise((done) => setTimeout(done, 13_000));
+      const renewed = await servedCert(portA);
+      t.not(renewed, first);
+      t.is(await servedCert(portB), renewed);
+      const r = await apply(changed(goodIntents("gate-enforce")), "--dry-run=server");
+      t.notRegex(r.stderr, /failed calling webhook/);
+    } finally {
+      await stopWebhook(a);
+      await stopWebhook(b);
+    }
+  },
+);
