@@ -7,23 +7,27 @@ import {
 import { existsSync } from "node:fs";
 import type { KubeFlags } from "../src/cli/invocation.js";
 import {
-  clientIntentsFromDocuments,
+  clientIntentsFromObject,
   INTENTS_GROUP,
   type ClientIntents,
 } from "../src/client-intents.js";
-import { listeningFromLease, LEASE_NAME, type LeaseReading } from "../src/collector-lease.js";
+import {
+  leaseReading,
+  listeningFromLease,
+  LEASE_NAME,
+  type LeaseReading,
+} from "../src/collector-lease.js";
 import type { NamespaceScope } from "../src/diff.js";
 import { ClusterError, InputError, UsageError } from "../src/errors.js";
 import { formatDuration } from "../src/duration.js";
 import {
   OBSERVED_GROUP,
-  observedFromDocuments,
+  observedFromObject,
   type ObservedWorkload,
 } from "../src/observed-egress.js";
 import type { Obj } from "../src/shape.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import type { Listening } from "../src/verdicts.js";
-import { objectDocument } from "../src/yaml-documents.js";
 
 /**
  * Reading ObservedEgress, ClientIntents and the collector's Lease from a cluster, with
@@ -183,10 +187,7 @@ export class Cluster {
       const lease: V1Lease = await this.call("read the collector Lease", () =>
         this.coordination.readNamespacedLease({ name: LEASE_NAME, namespace }),
       );
-      const renew = lease.spec?.renewTime ?? lease.spec?.acquireTime;
-      return renew
-        ? { found: true, renewTime: new Date(renew as unknown as string).getTime() }
-        : { found: true };
+      return leaseReading(lease);
     } catch (e) {
       if (e instanceof ClusterError && /^Forbidden/.test(e.message))
         return { found: false, why: "forbidden" };
@@ -195,11 +196,6 @@ export class Cluster {
       throw e;
     }
   }
-}
-
-function label(kind: string, o: Obj): string {
-  const m = (o.metadata ?? {}) as { name?: string; namespace?: string };
-  return `${kind} ${m.namespace ?? ""}/${m.name ?? ""}`;
 }
 
 export class ClusterObserved implements ObservedSource {
@@ -218,7 +214,7 @@ export class ClusterObserved implements ObservedSource {
       "observedegresses",
       this.scope,
     );
-    return observedFromDocuments(items.map((o) => objectDocument(o, label("ObservedEgress", o))));
+    return items.map(observedFromObject);
   }
 
   async listening(): Promise<Listening> {
@@ -242,8 +238,7 @@ export class ClusterIntents implements IntentsSource {
     for (const version of INTENTS_LIST_VERSIONS) {
       try {
         const items = await this.cluster.list(INTENTS_GROUP, version, "clientintents", this.scope);
-        const docs = items.map((o) => objectDocument(o, label("ClientIntents", o)));
-        return clientIntentsFromDocuments(docs, defaultNamespace);
+        return items.map((o) => clientIntentsFromObject(o, defaultNamespace));
       } catch (e) {
         // A version this cluster's CRD does not serve: try the next one.
         if (e instanceof ClusterError && /^NotFound|404|not found/i.test(e.message)) {

@@ -6,6 +6,7 @@ import {
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { parseVerdictList } from "../src/cli/invocation.js";
 import { parseDuration } from "../src/duration.js";
 import { isTypedError, UsageError } from "../src/errors.js";
 import {
@@ -16,7 +17,6 @@ import {
   type Pem,
   type ServingNames,
 } from "../src/tls.js";
-import type { Verdict } from "../src/verdicts.js";
 import { Caches } from "../webhook/caches.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
@@ -161,7 +161,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const failurePolicy = str("failure-policy") ?? "Fail";
   if (failurePolicy !== "Fail" && failurePolicy !== "Ignore")
     throw new UsageError("--failure-policy must be Fail or Ignore");
-  const denyOn = new Set((str("deny-on") ?? "missing,unnecessary").split(",") as Verdict[]);
+  const denyOn = parseVerdictList(str("deny-on"), "--deny-on");
   const windowMs = parseDuration(str("window") ?? "168h");
   const validityMs = parseDuration(str("cert-validity") ?? "720h", "--cert-validity");
   const collectorNamespace = str("collector-namespace") ?? "otter-egress";

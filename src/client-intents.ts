@@ -1,7 +1,7 @@
 import { domainProblem, normalizeDomain } from "./domain.js";
 import type { Source } from "./errors.js";
 import { parseNetwork } from "./ip.js";
-import { findObjects, ofKind } from "./k8s-objects.js";
+import { apiObjectDocument, findObjects, ofKind } from "./k8s-objects.js";
 import { Reader, type Obj } from "./shape.js";
 import type { CloudForm, DeclaredItem, InClusterForm } from "./targets.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
@@ -288,6 +288,11 @@ export function readClientIntents(
     items,
     source: { file: doc.file, line },
   };
+}
+
+/** One ClientIntents object from the API server (errors name the object). */
+export function clientIntentsFromObject(value: Obj, defaultNamespace: string): ClientIntents {
+  return readClientIntents(apiObjectDocument(value), value, [], defaultNamespace, undefined);
 }
 
 /**

@@ -13,6 +13,15 @@ export type LeaseReading =
   | { readonly found: true; readonly renewTime?: number }
   | { readonly found: false; readonly why: "missing" | "forbidden" };
 
+/** What a Lease object says: when it was last renewed (or first acquired). */
+export function leaseReading(lease: {
+  spec?: { renewTime?: unknown; acquireTime?: unknown };
+}): LeaseReading {
+  const t = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+  const ms = t instanceof Date ? t.getTime() : typeof t === "string" ? Date.parse(t) : NaN;
+  return Number.isNaN(ms) ? { found: true } : { found: true, renewTime: ms };
+}
+
 export function listeningFromLease(lease: LeaseReading, namespace: string, now: number): Listening {
   if (!lease.found) {
     return {

@@ -1,5 +1,5 @@
 import type { Obj } from "./shape.js";
-import type { PathSegment, YamlDocument } from "./yaml-documents.js";
+import { objectDocument, type PathSegment, type YamlDocument } from "./yaml-documents.js";
 
 export interface FoundObject {
   readonly doc: YamlDocument;
@@ -41,4 +41,16 @@ export function findObjects(
 export function ofKind(group: string, kind: string): (value: Obj) => boolean {
   return (v) =>
     v.kind === kind && typeof v.apiVersion === "string" && v.apiVersion.startsWith(`${group}/`);
+}
+
+/**
+ * An object from the API server as a document whose "file" names it ("ClientIntents
+ * dev/joke-worker"): it has no lines, so errors and findings point at the object.
+ */
+export function apiObjectDocument(value: Obj): YamlDocument {
+  const m = (value.metadata ?? {}) as { name?: unknown; namespace?: unknown };
+  return objectDocument(
+    value,
+    `${String(value.kind ?? "object")} ${String(m.namespace ?? "")}/${String(m.name ?? "")}`,
+  );
 }

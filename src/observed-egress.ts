@@ -4,7 +4,7 @@ import { parseTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
 import { itemKey } from "./targets.js";
-import { findObjects, ofKind } from "./k8s-objects.js";
+import { apiObjectDocument, findObjects, ofKind } from "./k8s-objects.js";
 import type { Obj } from "./shape.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
 
@@ -190,6 +190,11 @@ function readObservedEgress(
     // A plain source: nothing read from a snapshot keeps its (large) parse alive.
     source: { file: doc.file, line },
   };
+}
+
+/** One ObservedEgress object from the API server (errors name the object). */
+export function observedFromObject(value: Obj): ObservedWorkload {
+  return readObservedEgress(apiObjectDocument(value), value, [], undefined);
 }
 
 /** Every ObservedEgress in the documents: plain objects and the items of a List. */

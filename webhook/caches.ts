@@ -7,13 +7,17 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { readClientIntents, type ClientIntents } from "../src/client-intents.js";
-import { LEASE_NAME, listeningFromLease, type LeaseReading } from "../src/collector-lease.js";
+import { clientIntentsFromObject, type ClientIntents } from "../src/client-intents.js";
+import {
+  LEASE_NAME,
+  leaseReading,
+  listeningFromLease,
+  type LeaseReading,
+} from "../src/collector-lease.js";
 import { InputError } from "../src/errors.js";
-import { observedFromDocuments, type ObservedWorkload } from "../src/observed-egress.js";
+import { observedFromObject, type ObservedWorkload } from "../src/observed-egress.js";
 import type { Obj } from "../src/shape.js";
 import type { Listening } from "../src/verdicts.js";
-import { objectDocument } from "../src/yaml-documents.js";
 
 /**
  * In-memory caches of ObservedEgress, ClientIntents, Namespaces and the collector's Lease,
@@ -135,14 +139,7 @@ export class Caches {
     const coordination = this.kc.makeApiClient(CoordinationV1Api);
     const parseIntents = (o: KubernetesObject) => {
       try {
-        const obj = o as unknown as Obj;
-        return readClientIntents(
-          objectDocument(obj, `ClientIntents ${key(o)}`),
-          obj,
-          [],
-          o.metadata?.namespace ?? "default",
-          undefined,
-        );
+        return clientIntentsFromObject(o as unknown as Obj, o.metadata?.namespace ?? "default");
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
         this.log({
@@ -156,7 +153,7 @@ export class Caches {
     };
     const parseObserved = (o: KubernetesObject) => {
       try {
-        return observedFromDocuments([objectDocument(o, `ObservedEgress ${key(o)}`)])[0];
+        return observedFromObject(o as unknown as Obj);
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
         this.log({
@@ -210,11 +207,7 @@ export class Caches {
           }) as unknown as ReturnType<Listed>,
         (o) => {
           if (o.metadata?.name !== LEASE_NAME) return;
-          const spec = (o as { spec?: { renewTime?: unknown; acquireTime?: unknown } }).spec;
-          const t = spec?.renewTime ?? spec?.acquireTime;
-          this.lease = t
-            ? { found: true, renewTime: new Date(t as string).getTime() }
-            : { found: true };
+          this.lease = leaseReading(o as { spec?: { renewTime?: unknown } });
         },
         (o) => {
           if (o.metadata?.name === LEASE_NAME) this.lease = { found: false, why: "missing" };

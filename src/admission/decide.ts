@@ -1,4 +1,4 @@
-import { readClientIntents, type ClientIntents } from "../client-intents.js";
+import { clientIntentsFromObject, type ClientIntents } from "../client-intents.js";
 import { diffEgress, type WorkloadRef } from "../diff.js";
 import { formatDuration, formatTimestamp } from "../duration.js";
 import { InputError } from "../errors.js";
@@ -6,7 +6,6 @@ import type { ObservedWorkload } from "../observed-egress.js";
 import { targetLabel, targetPorts } from "../render/target-label.js";
 import type { Obj } from "../shape.js";
 import type { Finding, Listening, Verdict } from "../verdicts.js";
-import { objectDocument } from "../yaml-documents.js";
 import type { AdmissionAnswer, AdmissionRequest } from "./review.js";
 
 /**
@@ -136,12 +135,8 @@ export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionA
   if (req.kind.group === "k8s.otterize.com" && req.kind.kind === "ClientIntents") {
     let ci: ClientIntents;
     try {
-      const label = `ClientIntents ${req.namespace}/${req.name}`;
-      const obj = {
-        ...req.object,
-        metadata: { ...(req.object.metadata as Obj), namespace: req.namespace },
-      };
-      ci = readClientIntents(objectDocument(obj, label), obj, [], req.namespace, undefined);
+      const meta = { ...(req.object.metadata as Obj), name: req.name, namespace: req.namespace };
+      ci = clientIntentsFromObject({ ...req.object, metadata: meta }, req.namespace);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       const message = `otter egress: cannot judge invalid ClientIntents: ${e.message}`;

@@ -224,7 +224,12 @@ function str(flags: FlagValues, name: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-function parseFailOn(text: string | undefined, command: string): Set<Verdict> {
+/** A list of failing verdicts (--fail-on, the webhook's --deny-on): missing,unnecessary by default. */
+export function parseVerdictList(
+  text: string | undefined,
+  flag = "--fail-on",
+  command?: string,
+): Set<Verdict> {
   if (text === undefined) return new Set<Verdict>(["missing", "unnecessary"]);
   if (text === "none" || text === "") return new Set();
   const allowed: Verdict[] = ["missing", "unnecessary", "unverified"];
@@ -232,7 +237,7 @@ function parseFailOn(text: string | undefined, command: string): Set<Verdict> {
   for (const part of text.split(",").map((p) => p.trim())) {
     if (!(allowed as string[]).includes(part)) {
       throw new UsageError(
-        `invalid value "${part}" for --fail-on: expected a list of ${allowed.join(",")}, or none`,
+        `invalid value "${part}" for ${flag}: expected a list of ${allowed.join(",")}, or none`,
         command,
       );
     }
@@ -316,7 +321,7 @@ export function parseRequest(argv: readonly string[]): Request {
     ...(observed !== undefined ? { observed } : {}),
     windowMs: parseDuration(str(flags, "window") ?? DEFAULT_WINDOW, "--window"),
     ...(now !== undefined ? { now } : {}),
-    failOn: parseFailOn(str(flags, "fail-on"), where),
+    failOn: parseVerdictList(str(flags, "fail-on"), "--fail-on", where),
     output: out,
     includeUndeclared: flags.get("include-undeclared") === true,
     apiVersion: apiVersion as SuggestVersion,
