@@ -1,12 +1,14 @@
-import { readdirSync, readFileSync } from "node:fs";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { load } from "js-yaml";
+import { readdirSync, readFileSync, writeSync } from "node:fs";
 import { createServer } from "node:https";
 import { join } from "node:path";
 import { decide } from "../src/admission/decide.js";
-import { clientIntentsFromDocuments, type ClientIntents } from "../src/client-intents.js";
-import { observedFromDocuments, type ObservedWorkload } from "../src/observed-egress.js";
 import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
-import { parseYamlDocuments } from "../src/yaml-documents.js";
+import type { Verdict } from "../src/verdicts.js";
+import { log } from "../webhook/log.js";
 import { createWebhookServer } from "../webhook/server.js";
+import { CacheStore } from "../webhook/store.js";
 
 /**
  * A server for `npm run bench:webhook`, run pinned to one core:
@@ -26,16 +28,6 @@ const tls = issueServing(
   now,
   86_400_000,
 );
-
-function byNamespace<T extends { namespace: string }>(items: T[]): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const i of items) {
-    const list = m.get(i.namespace);
-    if (list) list.push(i);
-    else m.set(i.namespace, [i]);
-  }
-  return m;
-}
 
 let server;
 if (mode === "floor") {
@@ -61,37 +53,48 @@ if (mode === "floor") {
     });
   });
 } else {
+  // The caches are filled as the informers fill them: object by object, from JSON as the API
+  // server sends it, through the same CacheStore.
+  const store = new CacheStore("otter-egress");
+  const fromApi = (o: unknown) => JSON.parse(JSON.stringify(o)) as KubernetesObject;
   const intentsDir = join(dir, "intents");
-  const intents: ClientIntents[] = readdirSync(intentsDir).flatMap((f) =>
-    clientIntentsFromDocuments(
-      parseYamlDocuments(readFileSync(join(intentsDir, f), "utf8"), f),
-      "default",
-    ),
-  );
-  const observed: ObservedWorkload[] = observedFromDocuments(
-    parseYamlDocuments(readFileSync(join(dir, "observed.yaml"), "utf8"), "observed.yaml"),
-  );
-  const intentsIn = byNamespace(intents);
-  const observedIn = byNamespace(observed);
-  const labels = { "egress.otter.dev/gate": "warn" };
+  for (const f of readdirSync(intentsDir)) {
+    store.setIntents(fromApi(load(readFileSync(join(intentsDir, f), "utf8"))));
+  }
+  const snapshot = load(readFileSync(join(dir, "observed.yaml"), "utf8")) as { items: unknown[] };
+  const namespaces = new Set<string>();
+  for (const o of snapshot.items.splice(0)) {
+    const object = fromApi(o);
+    store.setObserved(object);
+    namespaces.add(object.metadata?.namespace ?? "");
+  }
+  for (const name of namespaces) {
+    store.setNamespace({ metadata: { name, labels: { "egress.otter.dev/gate": "warn" } } });
+  }
+  const settings = {
+    windowMs: 168 * 3_600_000,
+    denyOn: new Set<Verdict>(["missing", "unnecessary"]),
+  };
+  const asOf = Date.parse("2026-11-25T10:00:00Z");
   server = createWebhookServer({
     tls,
     failurePolicy: "Fail",
     isReady: () => true,
-    decide: (req) =>
-      decide(req, {
-        namespaceLabels: labels,
-        intents: intentsIn.get(req.namespace) ?? [],
-        observed: observedIn.get(req.namespace) ?? [],
-        listening: { state: "live" },
-        now: Date.parse("2026-11-25T10:00:00Z"),
-        windowMs: 168 * 3_600_000,
-        denyOn: new Set(["missing", "unnecessary"]),
-      }),
+    log,
+    decide: (req) => decide(req, store.context(req.namespace, asOf, settings)),
   }).server;
 }
-server.listen(Number(portText), "127.0.0.1", () => process.stdout.write("ready\n"));
+// Logs go to stdout, as in the cluster; the benchmark's own messages go to fd 3.
+// The caches' live size: the heap after a full collection, once everything is loaded.
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const heapMb = process.memoryUsage().heapUsed / 1048576;
+server.listen(Number(portText), "127.0.0.1", () => writeSync(3, "ready\n"));
 process.on("SIGTERM", () => {
-  process.stdout.write(`${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  const rssMb = process.memoryUsage().rss / 1048576;
+  writeSync(
+    3,
+    `${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb, heapMb })}\n`,
+  );
   process.exit(0);
 });

@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { load } from "js-yaml";
 import { generate } from "./generate.js";
+import { endToEnd } from "./webhook-e2e.js";
 
 /**
  * `npm run bench:webhook`: the webhook server (caches of 10,000 workloads) and a bare
@@ -16,11 +18,11 @@ const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const dir = mkdtempSync(join(tmpdir(), "otter-webhook-bench-"));
 
-function lines(child: ChildProcess): AsyncIterable<string> {
+function lines(stream: Readable): AsyncIterable<string> {
   const queue: string[] = [];
   let wake: (() => void) | undefined;
   let buf = "";
-  child.stdout?.on("data", (d: Buffer) => {
+  stream.on("data", (d: Buffer) => {
     buf += d.toString();
     let i;
     while ((i = buf.indexOf("\n")) >= 0) {
@@ -81,16 +83,31 @@ function load_(
 async function run(mode: "engine" | "floor", port: number, body: string) {
   const server = spawn(
     "taskset",
-    ["-c", "0", process.execPath, "dist/bench/webhook-server.js", mode, String(port), dir],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    [
+      "-c",
+      "0",
+      process.execPath,
+      "--expose-gc",
+      "dist/bench/webhook-server.js",
+      mode,
+      String(port),
+      dir,
+    ],
+    // stdout carries the server's logs (counted, as a check that every review was logged);
+    // fd 3 carries "ready" and its peak memory.
+    { stdio: ["ignore", "pipe", "inherit", "pipe"] },
   );
-  const it = lines(server)[Symbol.asyncIterator]();
+  let logLines = 0;
+  (server.stdout as Readable).on("data", (d: Buffer) => {
+    for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) logLines++;
+  });
+  const it = lines(server.stdio[3] as Readable)[Symbol.asyncIterator]();
   if ((await next(it)) !== "ready") throw new Error("server did not start");
   const saturated = await load_(port, body, ["--connections", "64"]);
   const fixed = await load_(port, body, ["--connections", "32", "--rate", "2000"]);
   server.kill("SIGTERM");
-  const { maxRssMb } = JSON.parse(await next(it)) as { maxRssMb: number };
-  return { saturated, fixed, maxRssMb };
+  const memory = JSON.parse(await next(it)) as { maxRssMb: number; rssMb: number; heapMb: number };
+  return { saturated, fixed, ...memory, logLines };
 }
 
 try {
@@ -131,7 +148,9 @@ try {
       `  saturation: ${r.saturated.rps.toFixed(0)} req/s (errors ${r.saturated.errors}, non-2xx ${r.saturated.non2xx})`,
     );
     console.log(`  at 2,000 req/s: p50 ${r.fixed.p50} ms, p99 ${r.fixed.p99} ms`);
-    console.log(`  peak RSS ${r.maxRssMb.toFixed(0)} MiB`);
+    console.log(
+      `  memory: live heap after loading ${r.heapMb.toFixed(0)} MiB, RSS at the end ${r.rssMb.toFixed(0)} MiB (peak ${r.maxRssMb.toFixed(0)} MiB, while loading); ${r.logLines} log lines`,
+    );
   }
   console.log(
     `throughput webhook/floor: ${(engine.saturated.rps / floor.saturated.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.fixed.p99} ms (goal < 5 ms)`,
@@ -139,3 +158,21 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
+const PER_CLIENT = Number(process.env.BENCH_PER_CLIENT ?? 20);
+console.log(
+  `\nThrough the API server: ${CLIENTS} concurrent clients, each creating (and deleting) its ClientIntents ${PER_CLIENT} times per phase`,
+);
+const phases = await endToEnd(CLIENTS, PER_CLIENT);
+for (const p of phases) {
+  console.log(
+    `  ${p.webhook ? "with webhook   " : "without webhook"}: ${p.creates} creates, ${p.perSecond.toFixed(0)}/s, p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (failed ${p.failed}, reviewed by the webhook ${p.reviewed})`,
+  );
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pick = (webhook: boolean, k: "p50" | "p99") =>
+  mean(phases.filter((p) => p.webhook === webhook).map((p) => p[k]));
+console.log(
+  `  the webhook adds: p50 ${(pick(true, "p50") - pick(false, "p50")).toFixed(1)} ms, p99 ${(pick(true, "p99") - pick(false, "p99")).toFixed(1)} ms (goal < 2 ms at p99)`,
+);

@@ -18,6 +18,7 @@ import {
   type ServingNames,
 } from "../src/tls.js";
 import { Caches } from "../webhook/caches.js";
+import { log } from "../webhook/log.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
 
@@ -74,10 +75,6 @@ const FLAGS: FlagSpec[] = [
 ];
 
 const CONFIG_NAME = "otter-egress";
-
-function log(entry: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
-}
 
 function webhookConfiguration(
   url: string,
@@ -191,6 +188,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const caches = new Caches(kc, collectorNamespace, log);
+  const settings = { windowMs, denyOn };
   const { server } = createWebhookServer({
     tls,
     failurePolicy,
@@ -198,15 +196,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     log,
     decide: (req) =>
       caches.ready
-        ? decide(req, {
-            namespaceLabels: caches.namespaceLabels(req.namespace),
-            intents: caches.intents.in(req.namespace),
-            observed: caches.observed.in(req.namespace),
-            listening: caches.listening(Date.now()),
-            now: Date.now(),
-            windowMs,
-            denyOn,
-          })
+        ? decide(req, caches.store.context(req.namespace, Date.now(), settings))
         : undefined,
   });
 

@@ -1,6 +1,7 @@
 import { domainProblem, normalizeDomain } from "./domain.js";
 import type { Source } from "./errors.js";
 import { parseNetwork } from "./ip.js";
+import { sharedPorts } from "./ports.js";
 import { apiObjectDocument, findObjects, ofKind } from "./k8s-objects.js";
 import { Reader, type Obj } from "./shape.js";
 import type { CloudForm, DeclaredItem, InClusterForm } from "./targets.js";
@@ -30,6 +31,16 @@ const V1_CALL_TYPES: Record<string, readonly string[]> = {
   v1beta1: ["", "http", "kafka", "database", "aws", "gcp", "azure", "internet"],
 };
 
+const INTERNET_FIELDS = ["domains", "ips", "ports"];
+
+/** A list of strings that needs no further checking, or undefined (then the Reader explains). */
+function plainStrings(v: unknown): readonly string[] | undefined {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return undefined;
+  for (const x of v) if (typeof x !== "string") return undefined;
+  return v as string[];
+}
+
 const V2_TARGET_FIELDS = [
   "kubernetes",
   "service",
@@ -44,6 +55,8 @@ const V2_TARGET_FIELDS = [
 export class IntentsReader extends Reader {
   /** Lines of list items, found in one pass per list. */
   private readonly itemLines = new Map<string, Array<number | undefined>>();
+  /** One Source for every item of an object without lines (kept by caches: one, not many). */
+  private fileOnly: Source | undefined;
 
   /**
    * Where a list item (a target, a call) is written. Lines of a list's items are found in one
@@ -52,7 +65,9 @@ export class IntentsReader extends Reader {
   source(path: readonly PathSegment[]): Source {
     const index = path[path.length - 1];
     // Objects from the API server have no lines.
-    if (typeof index !== "number" || this.doc.line === undefined) return { file: this.doc.file };
+    if (typeof index !== "number" || this.doc.line === undefined) {
+      return (this.fileOnly ??= { file: this.doc.file });
+    }
     const list = path.slice(0, -1);
     const key = list.join("\u0000");
     let lines = this.itemLines.get(key);
@@ -81,28 +96,34 @@ export class IntentsReader extends Reader {
     return { name: parts[0] as string, namespace: parts[1] ?? namespace };
   }
 
-  internet(value: unknown, path: readonly PathSegment[], itemPath: readonly PathSegment[]) {
+  /** Adds the items of an internet target to `into`. */
+  internet(
+    value: unknown,
+    path: readonly PathSegment[],
+    itemPath: readonly PathSegment[],
+    into: DeclaredItem[],
+  ): void {
     const obj = this.object(value, path);
-    this.onlyFields(obj, ["domains", "ips", "ports"], path);
-    const domains = this.strings(obj.domains, [...path, "domains"]);
-    const ips = this.strings(obj.ips, [...path, "ips"]);
-    const ports = this.ports(obj.ports, [...path, "ports"]);
+    this.onlyFields(obj, INTERNET_FIELDS, path);
+    const domains = plainStrings(obj.domains) ?? this.strings(obj.domains, [...path, "domains"]);
+    const ips = plainStrings(obj.ips) ?? this.strings(obj.ips, [...path, "ips"]);
+    const ports = sharedPorts(this.ports(obj.ports, [...path, "ports"]));
     if (domains.length === 0 && ips.length === 0) {
       this.fail(path, "an internet target must contain ips or domains");
     }
     const source = this.source(itemPath);
-    const items: DeclaredItem[] = [];
-    domains.forEach((domain, i) => {
+    for (let i = 0; i < domains.length; i++) {
+      const domain = domains[i] as string;
       const problem = domainProblem(domain);
       if (problem) this.fail([...path, "domains", i], problem);
-      items.push({ kind: "domain", domain: normalizeDomain(domain), ports, source });
-    });
-    ips.forEach((text, i) => {
+      into.push({ kind: "domain", domain: normalizeDomain(domain), ports, source });
+    }
+    for (let i = 0; i < ips.length; i++) {
+      const text = ips[i] as string;
       const network = parseNetwork(text);
       if (!network) this.fail([...path, "ips", i], `"${text}" is not a valid IP address or CIDR`);
-      items.push({ kind: "ip", text, network, ports, source });
-    });
-    return items;
+      into.push({ kind: "ip", text, network, ports, source });
+    }
   }
 }
 
@@ -135,24 +156,33 @@ function cloud(
   return { kind: "cloud", form, name, source: r.source(itemPath) };
 }
 
+/** Reads one v2 target and adds its items to `into`. */
 export function v2Target(
   r: IntentsReader,
   value: unknown,
   path: readonly PathSegment[],
   namespace: string,
-): DeclaredItem[] {
+  into: DeclaredItem[],
+): void {
   const target = r.object(value, path);
   r.onlyFields(target, V2_TARGET_FIELDS, path);
-  const set = V2_TARGET_FIELDS.filter((f) => target[f] !== undefined && target[f] !== null);
-  if (set.length !== 1) {
+  let field: (typeof V2_TARGET_FIELDS)[number] | undefined;
+  let count = 0;
+  for (const f of V2_TARGET_FIELDS) {
+    if (target[f] !== undefined && target[f] !== null) {
+      field ??= f;
+      count++;
+    }
+  }
+  if (field === undefined || count !== 1) {
+    const set = V2_TARGET_FIELDS.filter((f) => target[f] !== undefined && target[f] !== null);
     r.fail(
       path,
       `each target must have exactly one field set (one of ${V2_TARGET_FIELDS.join(", ")}; found ${set.length === 0 ? "none" : set.join(", ")})`,
     );
   }
-  const field = set[0] as (typeof V2_TARGET_FIELDS)[number];
   const fieldPath = [...path, field];
-  if (field === "internet") return r.internet(target.internet, fieldPath, path);
+  if (field === "internet") return r.internet(target.internet, fieldPath, path, into);
   const body: Obj = r.object(target[field], fieldPath);
   const required = (key: string) => {
     const v = r.optionalString(body[key], [...fieldPath, key]);
@@ -163,21 +193,27 @@ export function v2Target(
     case "kubernetes": {
       const kind = r.kind(body.kind, [...fieldPath, "kind"]);
       const name = required("name");
-      return [inCluster(r, "kubernetes", name, namespace, kind, [...fieldPath, "name"], path)];
+      into.push(inCluster(r, "kubernetes", name, namespace, kind, [...fieldPath, "name"], path));
+      return;
     }
     case "service":
     case "kafka":
-      return [
+      into.push(
         inCluster(r, field, required("name"), namespace, undefined, [...fieldPath, "name"], path),
-      ];
+      );
+      return;
     case "sql":
-      return [cloud(r, "sql", required("name"), path)];
+      into.push(cloud(r, "sql", required("name"), path));
+      return;
     case "aws":
-      return [cloud(r, "aws", required("arn"), path)];
+      into.push(cloud(r, "aws", required("arn"), path));
+      return;
     case "gcp":
-      return [cloud(r, "gcp", required("resource"), path)];
+      into.push(cloud(r, "gcp", required("resource"), path));
+      return;
     case "azure":
-      return [cloud(r, "azure", required("scope"), path)];
+      into.push(cloud(r, "azure", required("scope"), path));
+      return;
   }
 }
 
@@ -187,7 +223,8 @@ function v1Call(
   value: unknown,
   index: number,
   namespace: string,
-): DeclaredItem[] {
+  into: DeclaredItem[],
+): void {
   const path = ["spec", "calls", index];
   const call = r.object(value, path);
   const type = r.optionalString(call.type, [...path, "type"]) ?? "";
@@ -204,7 +241,7 @@ function v1Call(
     if (call.internet === undefined || call.internet === null) {
       r.fail(path, "type internet must contain an internet object");
     }
-    return r.internet(call.internet, [...path, "internet"], path);
+    return r.internet(call.internet, [...path, "internet"], path, into);
   }
   if (rawName === "") r.fail(namePath, "field name is required");
   // The operator refuses more than one dot in every v1 call name, cloud ones included.
@@ -213,22 +250,25 @@ function v1Call(
   }
   switch (type) {
     case "database":
-      return [cloud(r, "sql", rawName, path)];
+      into.push(cloud(r, "sql", rawName, path));
+      return;
     case "aws":
     case "gcp":
     case "azure":
-      return [cloud(r, type, rawName, path)];
+      into.push(cloud(r, type, rawName, path));
+      return;
     case "kafka":
-      return [inCluster(r, "kafka", rawName, namespace, undefined, namePath, path)];
+      into.push(inCluster(r, "kafka", rawName, namespace, undefined, namePath, path));
+      return;
     default: {
       const callKind = version === "v1alpha2" ? undefined : r.kind(call.kind, [...path, "kind"]);
       const isService = rawName.startsWith("svc:") || callKind === "Service";
       const name = rawName.startsWith("svc:") ? rawName.slice(4) : rawName;
-      return [
+      into.push(
         isService
           ? inCluster(r, "kubernetes", name, namespace, "Service", namePath, path)
           : inCluster(r, "kubernetes", name, namespace, callKind, namePath, path),
-      ];
+      );
     }
   }
 }
@@ -275,11 +315,11 @@ export function readClientIntents(
     r.fail(["spec"], `field ${listField} is required`);
   }
   const list = r.array(spec[listField], ["spec", listField]);
-  const items = list.flatMap((entry, i) =>
-    isV2
-      ? v2Target(r, entry, ["spec", "targets", i], namespace)
-      : v1Call(r, version, entry, i, namespace),
-  );
+  const items: DeclaredItem[] = [];
+  for (let i = 0; i < list.length; i++) {
+    if (isV2) v2Target(r, list[i], ["spec", "targets", i], namespace, items);
+    else v1Call(r, version, list[i], i, namespace, items);
+  }
   return {
     apiVersion,
     name,

@@ -1,3 +1,4 @@
+import { concatAll } from "./concat.js";
 import type { ClientIntents } from "./client-intents.js";
 import type { Source } from "./errors.js";
 import type { ObservedWorkload } from "./observed-egress.js";
@@ -121,7 +122,7 @@ export function diffEgress(input: DiffInput): EgressDiff {
     const workload: WorkloadRef = kind
       ? { namespace: g.namespace, name: g.name, kind }
       : { namespace: g.namespace, name: g.name };
-    const items = g.intents.flatMap((ci) => ci.items);
+    const items = concatAll(g.intents.map((ci) => ci.items));
     const first = g.intents[0];
     return {
       workload,

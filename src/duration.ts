@@ -81,6 +81,14 @@ export function parseTimestamp(text: string): number | undefined {
 
 /** Formats epoch milliseconds as RFC 3339 in UTC, without fractional seconds when whole. */
 export function formatTimestamp(ms: number): string {
+  // The same few instants (last-seen times, the window's start) are formatted over and over.
+  const known = formatted.get(ms);
+  if (known !== undefined) return known;
   const iso = new Date(ms).toISOString();
-  return iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
+  const text = iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
+  if (formatted.size >= 10_000) formatted.clear();
+  formatted.set(ms, text);
+  return text;
 }
+
+const formatted = new Map<number, string>();

@@ -6,6 +6,8 @@
 export interface IpAddress {
   readonly family: 4 | 6;
   readonly value: bigint;
+  /** Canonical text (dotted v4, compressed lower-case v6): equal addresses, equal texts. */
+  readonly text: string;
 }
 
 export interface IpNetwork {
@@ -15,6 +17,8 @@ export interface IpNetwork {
   readonly prefix: number;
   /** The prefix as a bit mask. */
   readonly mask: bigint;
+  /** For a single address (/32, /128): its canonical text, as IpAddress.text. */
+  readonly host?: string;
 }
 
 const V4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
@@ -72,10 +76,11 @@ function parseV6(text: string): bigint | undefined {
 export function parseIp(text: string): IpAddress | undefined {
   if (text.includes(":")) {
     const value = parseV6(text);
-    return value === undefined ? undefined : { family: 6, value };
+    return value === undefined ? undefined : { family: 6, value, text: formatV6(value) };
   }
   const value = parseV4(text);
-  return value === undefined ? undefined : { family: 4, value };
+  // parseV4 takes only the canonical spelling (no leading zeros), so the text is kept as is.
+  return value === undefined ? undefined : { family: 4, value, text };
 }
 
 function bits(family: 4 | 6): number {
@@ -112,7 +117,10 @@ export function parseNetwork(text: string): IpNetwork | undefined {
     if (prefix > bits(addr.family)) return undefined;
   }
   const m = mask(addr.family, prefix);
-  return { family: addr.family, base: addr.value & m, prefix, mask: m };
+  const base = addr.value & m;
+  return prefix === bits(addr.family)
+    ? { family: addr.family, base, prefix, mask: m, host: addr.text }
+    : { family: addr.family, base, prefix, mask: m };
 }
 
 export function networkContains(net: IpNetwork, ip: IpAddress): boolean {
@@ -121,12 +129,19 @@ export function networkContains(net: IpNetwork, ip: IpAddress): boolean {
 
 /** A stable text for an address (used as a key and in suggestions): dotted v4, compressed lower-case v6. */
 export function formatIp(ip: IpAddress): string {
-  if (ip.family === 4) {
-    const v = ip.value;
-    return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 0xffn).toString()).join(".");
+  return ip.text;
+}
+
+function formatAddress(family: 4 | 6, value: bigint): string {
+  if (family === 4) {
+    return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 0xffn).toString()).join(".");
   }
+  return formatV6(value);
+}
+
+function formatV6(value: bigint): string {
   const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
+  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
   // Longest run of zero groups (length >= 2) becomes "::".
   let bestStart = -1;
   let bestLen = 0;
@@ -151,6 +166,6 @@ export function formatIp(ip: IpAddress): string {
 }
 
 export function formatNetwork(net: IpNetwork): string {
-  const addr = formatIp({ family: net.family, value: net.base });
+  const addr = net.host ?? formatAddress(net.family, net.base);
   return net.prefix === bits(net.family) ? addr : `${addr}/${net.prefix}`;
 }

@@ -3,7 +3,8 @@ import { normalizeDomain } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
-import { itemKey } from "./targets.js";
+import { sharedPorts } from "./ports.js";
+import { itemKey, type DeclaredItem } from "./targets.js";
 import { apiObjectDocument, findObjects, ofKind } from "./k8s-objects.js";
 import type { Obj } from "./shape.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
@@ -26,8 +27,6 @@ export interface InternetDestination extends Seen {
   /** Normalised DNS name, when the IPs came from a DNS answer. */
   readonly dnsName?: string;
   readonly ips: readonly IpAddress[];
-  /** The IPs as written, in the same order as `ips`. */
-  readonly ipTexts: readonly string[];
   readonly ports: readonly number[];
 }
 
@@ -120,8 +119,8 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
       return ip;
     });
     if (!dnsName && ips.length === 0) r.fail(p(), "an internet destination needs a dnsName or ips");
-    const ports = fastPorts(i.ports) ?? r.ports(i.ports, [...p(), "ports"]);
-    const base = { kind: "internet" as const, ips, ipTexts, ports, lastSeen };
+    const ports = sharedPorts(fastPorts(i.ports) ?? r.ports(i.ports, [...p(), "ports"]));
+    const base = { kind: "internet" as const, ips, ports, lastSeen };
     const withName = dnsName ? { ...base, dnsName: normalizeDomain(dnsName) } : base;
     return firstSeen === undefined ? withName : { ...withName, firstSeen };
   }
@@ -138,7 +137,7 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
     namespace,
     ...(workloadKind ? { workloadKind } : {}),
     ...(service ? { service } : {}),
-    ports: fastPorts(k.ports) ?? r.ports(k.ports, [...p, "ports"]),
+    ports: sharedPorts(fastPorts(k.ports) ?? r.ports(k.ports, [...p, "ports"])),
     lastSeen,
     ...(firstSeen === undefined ? {} : { firstSeen }),
   };
@@ -174,7 +173,9 @@ function readObservedEgress(
     const path = ["status", "declared", i];
     const e = r.object(entry, path);
     const since = timestamp(r, e.since, [...path, "since"]);
-    for (const item of v2Target(r, e.target, [...path, "target"], namespace)) {
+    const items: DeclaredItem[] = [];
+    v2Target(r, e.target, [...path, "target"], namespace, items);
+    for (const item of items) {
       const key = itemKey(item);
       const known = declaredSince.get(key);
       if (known === undefined || since < known) declaredSince.set(key, since);

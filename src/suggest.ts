@@ -1,3 +1,4 @@
+import { concatAll } from "./concat.js";
 import type { WorkloadRef } from "./diff.js";
 import { domainProblem } from "./domain.js";
 import { formatIp } from "./ip.js";
@@ -126,7 +127,7 @@ export function suggestIntents(
   w: SuggestedWorkload,
   opts: { now: number; windowMs: number; apiVersion: SuggestVersion },
 ): Record<string, unknown> {
-  const all = w.observed.flatMap((o) => o.destinations);
+  const all = concatAll(w.observed.map((o) => o.destinations));
   const recent = all.filter((d) => d.lastSeen >= opts.now - opts.windowMs);
   const p = plan(recent, all);
   const inCluster = [...p.inCluster.values()].sort((a, b) => a.name.localeCompare(b.name));

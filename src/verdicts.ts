@@ -1,4 +1,5 @@
-import { wildcardsCovering } from "./domain.js";
+import { concatAll } from "./concat.js";
+import { isWildcard } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains, type IpAddress } from "./ip.js";
@@ -9,6 +10,7 @@ import {
   qualifiedName,
   type DeclaredItem,
   type DomainItem,
+  type InClusterItem,
   type IpItem,
   type TargetV2,
 } from "./targets.js";
@@ -21,6 +23,7 @@ import {
 
 export const VERDICTS = ["missing", "unnecessary", "unverified", "matched", "n/a"] as const;
 export type Verdict = (typeof VERDICTS)[number];
+const RANK = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<Verdict, number>;
 
 export interface Finding {
   readonly verdict: Verdict;
@@ -53,38 +56,50 @@ function maxDefined(a: number | undefined, b: number): number {
 }
 
 /** Internet destinations are judged IP by IP when they have no DNS name. */
-function splitIpOnly(d: Destination): Destination[] {
-  if (d.kind !== "internet" || d.dnsName !== undefined || d.ips.length <= 1) return [d];
-  return d.ips.map((ip, i) => ({ ...d, ips: [ip], ipTexts: [d.ipTexts[i] as string] }));
+function needsSplit(d: Destination): boolean {
+  return d.kind === "internet" && d.dnsName === undefined && d.ips.length > 1;
 }
 
-function ipKey(ip: IpAddress): string {
-  return `${ip.family}:${ip.value.toString(16)}`;
+function splitIpOnly(d: Destination): readonly Destination[] {
+  if (!needsSplit(d) || d.kind !== "internet") return [d];
+  return d.ips.map((ip) => ({ ...d, ips: [ip] }));
+}
+
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 class Coverage {
   /** Declared domains by name ("api.example.com", "*.example.com"). */
   private readonly byDomain = new Map<string, DomainItem[]>();
-  private readonly ips: IpItem[] = [];
-  private readonly inCluster: DeclaredItem[] = [];
+  /** Declared wildcards by the suffix they cover ("*.example.com" → ".example.com"). */
+  private readonly wildcards = new Map<string, DomainItem[]>();
+  /** Declared single addresses by their canonical text; CIDRs are scanned. */
+  private readonly hostIps = new Map<string, IpItem[]>();
+  private readonly rangeIps: IpItem[] = [];
+  private readonly inCluster: InClusterItem[] = [];
   /** IP → the DNS names that resolved to it for this workload (any time). */
   private readonly namesOf = new Map<string, Set<string>>();
 
   constructor(items: readonly DeclaredItem[], destinations: readonly Destination[]) {
     for (const item of items) {
       if (item.kind === "domain") {
-        const list = this.byDomain.get(item.domain);
-        if (list) list.push(item);
-        else this.byDomain.set(item.domain, [item]);
-      } else if (item.kind === "ip") this.ips.push(item);
-      else if (item.kind === "in-cluster") this.inCluster.push(item);
+        if (isWildcard(item.domain)) addTo(this.wildcards, item.domain.slice(1), item);
+        else addTo(this.byDomain, item.domain, item);
+      } else if (item.kind === "ip") {
+        if (item.network.host !== undefined) addTo(this.hostIps, item.network.host, item);
+        else this.rangeIps.push(item);
+      } else if (item.kind === "in-cluster") this.inCluster.push(item);
     }
+    // Only a declared domain can cover an IP through the names it resolved from.
+    if (this.byDomain.size === 0 && this.wildcards.size === 0) return;
     for (const d of destinations) {
       if (d.kind !== "internet" || d.dnsName === undefined) continue;
       for (const ip of d.ips) {
-        const key = ipKey(ip);
-        let names = this.namesOf.get(key);
-        if (!names) this.namesOf.set(key, (names = new Set()));
+        let names = this.namesOf.get(ip.text);
+        if (!names) this.namesOf.set(ip.text, (names = new Set()));
         names.add(d.dnsName);
       }
     }
@@ -93,40 +108,50 @@ class Coverage {
   /** The declared items that cover a destination (empty: not covered). */
   covering(d: Destination): DeclaredItem[] {
     if (d.kind === "kubernetes") {
-      return this.inCluster.filter(
-        (item) =>
-          item.kind === "in-cluster" &&
+      const out: DeclaredItem[] = [];
+      for (const item of this.inCluster) {
+        const hit =
           item.namespace === d.namespace &&
           (item.targetKind === "Service" || item.form === "service"
             ? item.name === d.service
             : (item.name === d.name || item.name === d.service) &&
-              (item.targetKind === undefined || item.targetKind === d.workloadKind)),
-      );
+              (item.targetKind === undefined || item.targetKind === d.workloadKind));
+        if (hit) out.push(item);
+      }
+      return out;
     }
     return d.dnsName !== undefined ? this.coveringNamed(d, d.dnsName) : this.coveringIp(d);
   }
 
   /** The declared domains that cover a name: the same name, and wildcards of every parent. */
-  private domainsCovering(name: string): DomainItem[] {
-    const out: DomainItem[] = [...(this.byDomain.get(name) ?? [])];
-    for (const wildcard of wildcardsCovering(name)) {
-      const hits = this.byDomain.get(wildcard);
-      if (hits) out.push(...hits);
+  private addDomainsCovering(name: string, out: DeclaredItem[]): void {
+    const exact = this.byDomain.get(name);
+    if (exact) for (const item of exact) out.push(item);
+    // "*.example.com" covers every name that ends in ".example.com" (not example.com itself).
+    for (const [suffix, items] of this.wildcards) {
+      if (name.endsWith(suffix)) for (const item of items) out.push(item);
     }
-    return out;
+  }
+
+  /** The declared IPs and CIDRs that contain an address. */
+  private addIpsContaining(ip: IpAddress, out: DeclaredItem[]): void {
+    const exact = this.hostIps.get(ip.text);
+    if (exact) for (const item of exact) out.push(item);
+    for (const item of this.rangeIps) if (networkContains(item.network, ip)) out.push(item);
   }
 
   private coveringNamed(d: InternetDestination, name: string): DeclaredItem[] {
-    const out: DeclaredItem[] = this.domainsCovering(name);
+    const out: DeclaredItem[] = [];
+    this.addDomainsCovering(name, out);
     // Declared IPs cover a named destination only when together they contain every IP of it.
-    if (d.ips.length > 0 && this.ips.length > 0) {
-      const used = new Set<IpItem>();
-      const all = d.ips.every((ip) => {
-        const hits = this.ips.filter((item) => networkContains(item.network, ip));
-        hits.forEach((h) => used.add(h));
-        return hits.length > 0;
-      });
-      if (all) out.push(...used);
+    if (d.ips.length > 0 && (this.hostIps.size > 0 || this.rangeIps.length > 0)) {
+      const used: DeclaredItem[] = [];
+      for (const ip of d.ips) {
+        const before = used.length;
+        this.addIpsContaining(ip, used);
+        if (used.length === before) return out;
+      }
+      for (const item of new Set(used)) out.push(item);
     }
     return out;
   }
@@ -134,12 +159,13 @@ class Coverage {
   private coveringIp(d: InternetDestination): DeclaredItem[] {
     const ip = d.ips[0];
     if (!ip) return [];
-    const out: DeclaredItem[] = this.ips.filter((item) => networkContains(item.network, ip));
-    const names = this.namesOf.get(ipKey(ip));
+    const out: DeclaredItem[] = [];
+    this.addIpsContaining(ip, out);
+    const names = this.namesOf.get(ip.text);
     if (names) {
-      const hits = new Set<DomainItem>();
-      for (const name of names) this.domainsCovering(name).forEach((item) => hits.add(item));
-      out.push(...hits);
+      const viaNames: DeclaredItem[] = [];
+      for (const name of names) this.addDomainsCovering(name, viaNames);
+      for (const item of new Set(viaNames)) out.push(item);
     }
     return out;
   }
@@ -167,7 +193,7 @@ export function destinationTarget(d: Destination, ports: readonly number[] = d.p
 
 export function destinationLabel(d: Destination): string {
   if (d.kind === "kubernetes") return `kubernetes ${qualifiedName(d.name, d.namespace)}`;
-  return d.dnsName ?? d.ipTexts.join(", ");
+  return d.dnsName ?? d.ips.map((ip) => ip.text).join(", ");
 }
 
 function silenceReason(
@@ -237,7 +263,7 @@ export function judgeWorkload(
   opts: JudgeOptions,
 ): Finding[] {
   const horizon = opts.now - opts.windowMs;
-  const all = observed.flatMap((o) => o.destinations);
+  const all = concatAll(observed.map((o) => o.destinations));
   const coverage = new Coverage(items, all);
   const used = new Map<DeclaredItem, Usage>();
   // The same destination may be reported by several ObservedEgress objects: one finding each.
@@ -250,37 +276,35 @@ export function judgeWorkload(
     }
   };
 
+  const judge = (d: Destination) => {
+    const covering = coverage.covering(d);
+    if (covering.length === 0) {
+      addMissing(destinationTarget(d), "observed but not declared", d.lastSeen);
+      return;
+    }
+    let anyPort = false;
+    for (const item of covering) {
+      const u = used.get(item);
+      if (u) u.lastSeen = Math.max(u.lastSeen, d.lastSeen);
+      else used.set(item, { lastSeen: d.lastSeen });
+      if ((item.kind !== "domain" && item.kind !== "ip") || item.ports.length === 0) anyPort = true;
+    }
+    if (anyPort) return;
+    for (const port of d.ports) {
+      if (covering.some((item) => "ports" in item && item.ports.includes(port))) continue;
+      const allowed = new Set(covering.flatMap((item) => ("ports" in item ? item.ports : [])));
+      const declaredPorts = [...allowed].sort((a, b) => a - b).join(", ");
+      addMissing(
+        destinationTarget(d, [port]),
+        `port ${port} is outside the declared ports ${declaredPorts}`,
+        d.lastSeen,
+      );
+    }
+  };
   for (const dest of all) {
     if (dest.lastSeen < horizon) continue;
-    for (const d of splitIpOnly(dest)) {
-      const covering = coverage.covering(d);
-      if (covering.length === 0) {
-        addMissing(destinationTarget(d), "observed but not declared", d.lastSeen);
-        continue;
-      }
-      for (const item of covering) {
-        const u = used.get(item);
-        if (u) u.lastSeen = Math.max(u.lastSeen, d.lastSeen);
-        else used.set(item, { lastSeen: d.lastSeen });
-      }
-      const allowed = new Set<number>();
-      let anyPort = false;
-      for (const item of covering) {
-        if (item.kind !== "domain" && item.kind !== "ip") anyPort = true;
-        else if (item.ports.length === 0) anyPort = true;
-        else item.ports.forEach((p) => allowed.add(p));
-      }
-      if (anyPort) continue;
-      for (const port of d.ports) {
-        if (allowed.has(port)) continue;
-        const declaredPorts = [...allowed].sort((a, b) => a - b).join(", ");
-        addMissing(
-          destinationTarget(d, [port]),
-          `port ${port} is outside the declared ports ${declaredPorts}`,
-          d.lastSeen,
-        );
-      }
-    }
+    if (needsSplit(dest)) for (const d of splitIpOnly(dest)) judge(d);
+    else judge(dest);
   }
 
   const declared: Finding[] = items.map((item) => {
@@ -317,7 +341,5 @@ export function judgeWorkload(
     };
   });
 
-  return [...missing.values(), ...declared].sort(
-    (a, b) => VERDICTS.indexOf(a.verdict) - VERDICTS.indexOf(b.verdict),
-  );
+  return [...missing.values(), ...declared].sort((a, b) => RANK[a.verdict] - RANK[b.verdict]);
 }

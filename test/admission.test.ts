@@ -1,6 +1,6 @@
 import test from "ava";
 import fc from "fast-check";
-import { decide, type AdmissionContext } from "../src/admission/decide.js";
+import { decide, namespaceContents, type AdmissionContext } from "../src/admission/decide.js";
 import { parseReview, reviewResponse, type AdmissionRequest } from "../src/admission/review.js";
 import {
   ago,
@@ -27,8 +27,7 @@ const observed = parseObserved([
 function ctx(mode: string | undefined, extra: Partial<AdmissionContext> = {}): AdmissionContext {
   return {
     namespaceLabels: mode ? { "egress.otter.dev/gate": mode } : {},
-    intents: [],
-    observed,
+    ...namespaceContents([], observed),
     listening: { state: "live" },
     now: NOW,
     windowMs: WINDOW,
@@ -92,9 +91,12 @@ test("correct intents pass; warn mode allows with short warnings; other namespac
   t.deepEqual(decide(request(review(good, CI_KIND)), ctx("enforce")), {
     allowed: true,
     warnings: [],
+    mode: "enforce",
   });
   const warned = decide(request(review(stale, CI_KIND)), ctx("warn"));
   t.true(warned.allowed);
+  t.is(warned.mode, "warn");
+  t.deepEqual(warned.failing, ["missing", "unnecessary"], "what the metrics count");
   t.true(warned.warnings.length >= 2);
   t.true(
     warned.warnings.every((w) => w.length <= 120),
@@ -129,12 +131,16 @@ test("a Deployment is judged with its ClientIntents from the cache", (t) => {
   };
   const apps = { group: "apps", version: "v1", kind: "Deployment" };
   t.false(
-    decide(request(review(deployment, apps)), ctx("enforce", { intents: parseIntents([stale]) }))
-      .allowed,
+    decide(
+      request(review(deployment, apps)),
+      ctx("enforce", namespaceContents(parseIntents([stale]), observed)),
+    ).allowed,
   );
   t.true(
-    decide(request(review(deployment, apps)), ctx("enforce", { intents: parseIntents([good]) }))
-      .allowed,
+    decide(
+      request(review(deployment, apps)),
+      ctx("enforce", namespaceContents(parseIntents([good]), observed)),
+    ).allowed,
   );
   // With no ClientIntents at all, everything observed is missing.
   t.false(decide(request(review(deployment, apps)), ctx("enforce")).allowed);
@@ -149,8 +155,10 @@ test("a Deployment is judged with its ClientIntents from the cache", (t) => {
     },
   };
   t.true(
-    decide(request(review(renamed, apps)), ctx("enforce", { intents: parseIntents([good]) }))
-      .allowed,
+    decide(
+      request(review(renamed, apps)),
+      ctx("enforce", namespaceContents(parseIntents([good]), observed)),
+    ).allowed,
   );
 });
 

@@ -6,7 +6,7 @@ import { UsageError } from "../src/errors.js";
 import { formatIp, formatNetwork, networkContains, parseIp, parseNetwork } from "../src/ip.js";
 
 test("IPv4 and IPv6 parse strictly", (t) => {
-  t.deepEqual(parseIp("104.18.7.192"), { family: 4, value: 0x681207c0n });
+  t.deepEqual(parseIp("104.18.7.192"), { family: 4, value: 0x681207c0n, text: "104.18.7.192" });
   t.is(parseIp("2606:4700::6812:7c0")?.family, 6);
   t.is(formatIp(parseIp("::ffff:1.2.3.4")!), "::ffff:102:304");
   for (const bad of [

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { request } from "node:https";
 import type { AddressInfo } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import fc from "fast-check";
 import { generateKeyPair, issueServing, serviceNames, webhookCa } from "../src/tls.js";
@@ -104,7 +105,7 @@ test.serial("probes answer, and a review gets a review back with its uid", async
   });
   t.regex(
     (await call("GET", "/metrics")).body,
-    /otter_egress_admission_decisions_total\{result="allowed"\} \d+/,
+    /otter_egress_admission_decisions_total\{result="allowed",mode="none"\} \d+/,
   );
 });
 
@@ -163,15 +164,20 @@ test.serial("property: random and mutated bodies never crash the server", async 
   t.is((await call("GET", "/healthz")).status, 200);
 });
 
-test.serial("shutdown lets a review in flight finish", async (t) => {
-  const other = createWebhookServer({
+/** A second server, answering "allowed" to every review, on a free loopback port. */
+async function allowingServer() {
+  const server = createWebhookServer({
     tls: serving,
     failurePolicy: "Fail",
     isReady: () => true,
     decide: () => ({ allowed: true, warnings: [] }),
   }).server;
-  await new Promise<void>((done) => other.listen(0, "127.0.0.1", done));
-  const port = (other.address() as AddressInfo).port;
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+test.serial("shutdown lets a review in flight finish", async (t) => {
+  const { server: other, port } = await allowingServer();
   const body = review("in-flight");
   const answered = new Promise<number>((resolve, reject) => {
     const req = request(
@@ -197,4 +203,16 @@ test.serial("shutdown lets a review in flight finish", async (t) => {
     }, 200);
   });
   t.is(await answered, 200);
+});
+
+test.serial("shutdown does not wait for a connection that never sends a request", async (t) => {
+  const { server: other, port } = await allowingServer();
+  // As the API server does: a connection opened and kept, with nothing sent on it.
+  const idle = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
+  await new Promise<void>((done) => idle.once("secureConnect", () => done()));
+  const closed = new Promise<void>((done) => idle.once("close", () => done()));
+  const started = Date.now();
+  await shutdown(other);
+  await closed;
+  t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
 });

@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { request } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import { dump, load } from "js-yaml";
+import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
 import type { ControlPlane } from "./controlplane/controlplane.js";
 import {
   applyLease,
@@ -118,10 +122,9 @@ function metrics(): Promise<string> {
 }
 
 const decisions = (m: string) =>
-  [...m.matchAll(/otter_egress_admission_decisions_total\{result="\w+"\} (\d+)/g)].reduce(
-    (a, x) => a + Number(x[1]),
-    0,
-  );
+  [
+    ...m.matchAll(/otter_egress_admission_decisions_total\{result="\w+",mode="\w+"\} (\d+)/g),
+  ].reduce((a, x) => a + Number(x[1]), 0);
 
 test.before(async () => {
   cp = await startCluster();
@@ -157,6 +160,13 @@ test.serial(
     );
     t.regex(r.stderr, /unnecessary api\.jokes\.example\.com/);
     t.regex(r.stderr, /kubectl otter egress suggest -n gate-enforce joke-worker/);
+    const m = await metrics();
+    t.regex(m, /otter_egress_admission_decisions_total\{result="denied",mode="enforce"\} [1-9]/);
+    t.regex(m, /otter_egress_admission_findings_total\{verdict="missing",mode="enforce"\} [1-9]/);
+    t.regex(
+      m,
+      /otter_egress_admission_findings_total\{verdict="unnecessary",mode="enforce"\} [1-9]/,
+    );
     const ok = await apply(goodIntents("gate-enforce"));
     t.is(ok.code, 0, ok.stderr);
   },
@@ -347,6 +357,45 @@ test.serial(
     } finally {
       await stopWebhook(a);
       await stopWebhook(b);
+    }
+  },
+);
+
+test.serial(
+  "certificate files given with --tls-cert/--tls-key are served, and reloaded when they change",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "otter-tls-"));
+    const certFile = join(dir, "tls.crt");
+    const keyFile = join(dir, "tls.key");
+    const names = { dnsNames: ["localhost"], ips: ["127.0.0.1"] };
+    const issue = () => {
+      const keys = generateKeyPair(1024);
+      const ca = webhookCa(keys, Date.now());
+      return issueServing(ca, keys, names, Date.now(), 3_600_000);
+    };
+    const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+    const first = issue();
+    writeFileSync(certFile, first.cert);
+    writeFileSync(keyFile, first.key);
+    const at = await freePort();
+    const child = await startWebhook(["--tls-cert", certFile, "--tls-key", keyFile], at, false);
+    try {
+      t.is(await servedCert(at), fingerprint(first.cert));
+      // As cert-manager renews a Secret's files: both are replaced while the server runs.
+      const next = issue();
+      writeFileSync(keyFile, next.key);
+      writeFileSync(certFile, next.cert);
+      const deadline = Date.now() + 15_000;
+      let served = await servedCert(at);
+      while (served !== fingerprint(next.cert) && Date.now() < deadline) {
+        await new Promise((done) => setTimeout(done, 250));
+        served = await servedCert(at);
+      }
+      t.is(served, fingerprint(next.cert), "the new certificate is served without a restart");
+      t.is(child.exitCode, null);
+    } finally {
+      await stopWebhook(child);
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );

@@ -7,86 +7,32 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { clientIntentsFromObject, type ClientIntents } from "../src/client-intents.js";
-import {
-  LEASE_NAME,
-  leaseReading,
-  listeningFromLease,
-  type LeaseReading,
-} from "../src/collector-lease.js";
-import { InputError } from "../src/errors.js";
-import { observedFromObject, type ObservedWorkload } from "../src/observed-egress.js";
-import type { Obj } from "../src/shape.js";
-import type { Listening } from "../src/verdicts.js";
+import { LEASE_NAME } from "../src/collector-lease.js";
+import { CacheStore, type Log } from "./store.js";
 
 /**
  * In-memory caches of ObservedEgress, ClientIntents, Namespaces and the collector's Lease,
- * kept by informers (list, then watch). Objects are parsed once, when they change, so a
+ * kept by informers (list, then watch) and parsed into a CacheStore as they change, so a
  * request only reads maps.
  */
 
 type Listed = () => Promise<KubernetesListObject<KubernetesObject>>;
 
-function key(o: KubernetesObject): string {
-  return `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-}
-
-/** Parsed objects by namespace, updated per object. */
-class ByNamespace<T> {
-  private readonly byKey = new Map<string, { ns: string; value: T }>();
-  private readonly index = new Map<string, Map<string, T>>();
-
-  set(o: KubernetesObject, value: T | undefined): void {
-    this.delete(o);
-    if (value === undefined) return;
-    const ns = o.metadata?.namespace ?? "";
-    this.byKey.set(key(o), { ns, value });
-    let m = this.index.get(ns);
-    if (!m) this.index.set(ns, (m = new Map()));
-    m.set(key(o), value);
-  }
-
-  delete(o: KubernetesObject): void {
-    const k = key(o);
-    const old = this.byKey.get(k);
-    if (!old) return;
-    this.byKey.delete(k);
-    this.index.get(old.ns)?.delete(k);
-  }
-
-  in(ns: string): T[] {
-    return [...(this.index.get(ns)?.values() ?? [])];
-  }
-
-  get size(): number {
-    return this.byKey.size;
-  }
-}
-
 export class Caches {
-  readonly intents = new ByNamespace<ClientIntents>();
-  readonly observed = new ByNamespace<ObservedWorkload>();
-  private readonly labels = new Map<string, Record<string, string>>();
-  private lease: LeaseReading = { found: false, why: "missing" };
+  readonly store: CacheStore;
   private readonly synced = new Set<string>();
   private readonly stops: Array<() => Promise<void>> = [];
 
   constructor(
     private readonly kc: KubeConfig,
     private readonly collectorNamespace: string,
-    private readonly log: (entry: Record<string, unknown>) => void,
-  ) {}
+    private readonly log: Log,
+  ) {
+    this.store = new CacheStore(collectorNamespace, log);
+  }
 
   get ready(): boolean {
     return this.synced.size === 4;
-  }
-
-  namespaceLabels(ns: string): Record<string, string> | undefined {
-    return this.labels.get(ns);
-  }
-
-  listening(now: number): Listening {
-    return listeningFromLease(this.lease, this.collectorNamespace, now);
   }
 
   private watch(
@@ -137,34 +83,7 @@ export class Caches {
     const custom = this.kc.makeApiClient(CustomObjectsApi);
     const core = this.kc.makeApiClient(CoreV1Api);
     const coordination = this.kc.makeApiClient(CoordinationV1Api);
-    const parseIntents = (o: KubernetesObject) => {
-      try {
-        return clientIntentsFromObject(o as unknown as Obj, o.metadata?.namespace ?? "default");
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        this.log({
-          level: "warn",
-          msg: "ignoring invalid ClientIntents",
-          object: key(o),
-          error: e.message,
-        });
-        return undefined;
-      }
-    };
-    const parseObserved = (o: KubernetesObject) => {
-      try {
-        return observedFromObject(o as unknown as Obj);
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        this.log({
-          level: "warn",
-          msg: "ignoring invalid ObservedEgress",
-          object: key(o),
-          error: e.message,
-        });
-        return undefined;
-      }
-    };
+    const store = this.store;
     await Promise.all([
       this.watch(
         "clientintents",
@@ -175,8 +94,8 @@ export class Caches {
             version: "v2beta1",
             plural: "clientintents",
           }) as ReturnType<Listed>,
-        (o) => this.intents.set(o, parseIntents(o)),
-        (o) => this.intents.delete(o),
+        (o) => store.setIntents(o),
+        (o) => store.deleteIntents(o),
       ),
       this.watch(
         "observedegresses",
@@ -187,15 +106,15 @@ export class Caches {
             version: "v1alpha1",
             plural: "observedegresses",
           }) as ReturnType<Listed>,
-        (o) => this.observed.set(o, parseObserved(o)),
-        (o) => this.observed.delete(o),
+        (o) => store.setObserved(o),
+        (o) => store.deleteObserved(o),
       ),
       this.watch(
         "namespaces",
         "/api/v1/namespaces",
         () => core.listNamespace() as unknown as ReturnType<Listed>,
-        (o) => this.labels.set(o.metadata?.name ?? "", { ...(o.metadata?.labels ?? {}) }),
-        (o) => this.labels.delete(o.metadata?.name ?? ""),
+        (o) => store.setNamespace(o),
+        (o) => store.deleteNamespace(o),
       ),
       this.watch(
         "leases",
@@ -205,13 +124,8 @@ export class Caches {
             namespace: this.collectorNamespace,
             fieldSelector: `metadata.name=${LEASE_NAME}`,
           }) as unknown as ReturnType<Listed>,
-        (o) => {
-          if (o.metadata?.name !== LEASE_NAME) return;
-          this.lease = leaseReading(o as { spec?: { renewTime?: unknown } });
-        },
-        (o) => {
-          if (o.metadata?.name === LEASE_NAME) this.lease = { found: false, why: "missing" };
-        },
+        (o) => store.setLease(o),
+        (o) => store.deleteLease(o),
       ),
     ]);
   }

@@ -5,7 +5,10 @@ import type { AdmissionAnswer } from "../src/admission/review.js";
 const BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 export class Metrics {
+  /** Decisions by their label set: result (allowed, warned, denied) and the namespace's mode. */
   private readonly decisions = new Map<string, number>();
+  /** Failing findings by verdict and mode. */
+  private readonly findings = new Map<string, number>();
   private readonly rejects = new Map<string, number>();
   private readonly buckets = new Array<number>(BUCKETS.length).fill(0);
   private count = 0;
@@ -13,12 +16,18 @@ export class Metrics {
 
   decided(answer: AdmissionAnswer, seconds: number): void {
     const result = !answer.allowed ? "denied" : answer.warnings.length > 0 ? "warned" : "allowed";
-    this.decisions.set(result, (this.decisions.get(result) ?? 0) + 1);
+    const mode = answer.mode ?? "none";
+    const labels = `result="${result}",mode="${mode}"`;
+    this.decisions.set(labels, (this.decisions.get(labels) ?? 0) + 1);
+    for (const verdict of answer.failing ?? []) {
+      const key = `verdict="${verdict}",mode="${mode}"`;
+      this.findings.set(key, (this.findings.get(key) ?? 0) + 1);
+    }
     this.count++;
     this.sum += seconds;
-    BUCKETS.forEach((b, i) => {
-      if (seconds <= b) this.buckets[i] = (this.buckets[i] as number) + 1;
-    });
+    for (let i = 0; i < BUCKETS.length; i++) {
+      if (seconds <= (BUCKETS[i] as number)) this.buckets[i] = (this.buckets[i] as number) + 1;
+    }
   }
 
   rejected(reason: string): void {
@@ -27,11 +36,12 @@ export class Metrics {
 
   render(): string {
     const lines = [
-      "# HELP otter_egress_admission_decisions_total Admission decisions by result.",
+      "# HELP otter_egress_admission_decisions_total Admission decisions by result and the namespace's gate mode.",
       "# TYPE otter_egress_admission_decisions_total counter",
-      ...[...this.decisions].map(
-        ([r, n]) => `otter_egress_admission_decisions_total{result="${r}"} ${n}`,
-      ),
+      ...[...this.decisions].map(([l, n]) => `otter_egress_admission_decisions_total{${l}} ${n}`),
+      "# HELP otter_egress_admission_findings_total Findings that failed a check, by verdict and mode.",
+      "# TYPE otter_egress_admission_findings_total counter",
+      ...[...this.findings].map(([l, n]) => `otter_egress_admission_findings_total{${l}} ${n}`),
       "# HELP otter_egress_admission_rejected_total Request bodies refused before a decision.",
       "# TYPE otter_egress_admission_rejected_total counter",
       ...[...this.rejects].map(

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { AdmissionAnswer, AdmissionRequest } from "../src/admission/review.js";
 import { parseReview, reviewResponse } from "../src/admission/review.js";
 import { Metrics } from "./metrics.js";
@@ -69,6 +70,8 @@ export function createWebhookServer(opts: WebhookServerOptions): {
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const log = opts.log ?? (() => undefined);
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
+    track.started(req.socket);
+    res.once("finish", () => track.finished(req.socket));
     const url = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
     if (req.method === "GET" && url === "/readyz") {
@@ -127,18 +130,70 @@ export function createWebhookServer(opts: WebhookServerOptions): {
         if (!res.headersSent) send(res, 400, JSON.stringify({ error: "could not read the body" }));
       });
   });
+  const track = new Connections();
+  server.on("connection", (socket: Socket) => track.accepted(socket));
+  server.on("secureConnection", (socket: Socket) => track.opened(socket));
+  connections.set(server, track);
   server.requestTimeout = opts.requestTimeoutMs ?? 10_000;
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
   return { server, metrics };
 }
 
 /**
- * Stops taking connections and resolves once the reviews in flight have been answered:
- * idle keep-alive connections are closed now, busy ones when their response is sent.
+ * The server's TLS connections and how many requests each has in flight. Node's own
+ * closeIdleConnections misses connections that never sent a request (the API server keeps
+ * some open), and those would hold a shutdown until the client gives up on them.
  */
-export function shutdown(server: Server): Promise<void> {
+class Connections {
+  private readonly inFlight = new Map<Socket, number>();
+  private readonly handshaking = new Set<Socket>();
+  private closing = false;
+
+  /** A TCP connection, still in its TLS handshake. */
+  accepted(socket: Socket): void {
+    this.handshaking.add(socket);
+    socket.once("close", () => this.handshaking.delete(socket));
+  }
+
+  opened(socket: Socket): void {
+    this.inFlight.set(socket, 0);
+    socket.once("close", () => this.inFlight.delete(socket));
+    if (this.closing) socket.end();
+  }
+
+  started(socket: Socket): void {
+    this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
+  }
+
+  finished(socket: Socket): void {
+    const n = (this.inFlight.get(socket) ?? 1) - 1;
+    this.inFlight.set(socket, n);
+    if (this.closing && n === 0) socket.end();
+  }
+
+  /** Ends idle connections now and busy ones once their response is sent. */
+  close(graceMs: number): void {
+    this.closing = true;
+    for (const [socket, n] of this.inFlight) if (n === 0) socket.end();
+    // A client that neither finishes nor closes does not keep the process alive.
+    setTimeout(() => {
+      for (const socket of this.inFlight.keys()) socket.destroy();
+      for (const socket of this.handshaking) socket.destroy();
+    }, graceMs).unref();
+  }
+}
+
+const connections = new WeakMap<Server, Connections>();
+
+/**
+ * Stops taking connections and resolves once the reviews in flight have been answered:
+ * idle connections are closed now, busy ones when their response is sent, and any still open
+ * after `graceMs` are cut.
+ */
+export function shutdown(server: Server, graceMs = 20_000): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
+    connections.get(server)?.close(graceMs);
   });
 }

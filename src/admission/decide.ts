@@ -21,12 +21,25 @@ export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "CronJo
 /** What the caches know about one namespace, and the webhook's settings. */
 export interface AdmissionContext {
   readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
-  readonly intents: readonly ClientIntents[];
-  readonly observed: readonly ObservedWorkload[];
+  /** The ClientIntents in the namespace whose workload has this name (any kind). */
+  intentsOf(workload: string): readonly ClientIntents[];
+  /** The observations in the namespace of the workload with this name (any kind). */
+  observedOf(workload: string): readonly ObservedWorkload[];
   readonly listening: Listening;
   readonly now: number;
   readonly windowMs: number;
   readonly denyOn: ReadonlySet<Verdict>;
+}
+
+/** Lookups over the ClientIntents and observations of one namespace, given as lists. */
+export function namespaceContents(
+  intents: readonly ClientIntents[],
+  observed: readonly ObservedWorkload[],
+): Pick<AdmissionContext, "intentsOf" | "observedOf"> {
+  return {
+    intentsOf: (workload) => intents.filter((ci) => ci.workload.name === workload),
+    observedOf: (workload) => observed.filter((o) => o.name === workload),
+  };
 }
 
 const ALLOW: AdmissionAnswer = { allowed: true, warnings: [] };
@@ -80,12 +93,10 @@ function judge(
   workload: WorkloadRef,
   intents: readonly ClientIntents[],
   ctx: AdmissionContext,
-  mode: string,
+  mode: "enforce" | "warn",
 ): AdmissionAnswer {
   // Only this workload's observations: the rest of the namespace cannot change its verdicts.
-  const observed = ctx.observed.filter(
-    (o) => o.name === workload.name && o.namespace === workload.namespace,
-  );
+  const observed = ctx.observedOf(workload.name);
   const diff = diffEgress({
     intents,
     intentsFromFiles: intents.length > 0,
@@ -100,7 +111,8 @@ function judge(
     (w) => w.workload.name === workload.name && w.workload.namespace === workload.namespace,
   );
   const failing = (found?.findings ?? []).filter((f) => ctx.denyOn.has(f.verdict));
-  if (failing.length === 0) return ALLOW;
+  if (failing.length === 0) return { allowed: true, warnings: [], mode };
+  const verdicts = failing.map((f) => f.verdict);
   const title = `${workload.namespace}/${workload.name}${found?.workload.kind ? ` (${found.workload.kind})` : ""}`;
   const fix = `kubectl otter egress suggest -n ${workload.namespace} ${workload.name}`;
   const items = failing.map((f) => describeFinding(f, ctx.windowMs));
@@ -109,6 +121,8 @@ function judge(
       allowed: false,
       message: `otter egress: the intents of ${title} do not match its observed egress: ${items.join("; ")}. To print intents that match: ${fix}`,
       warnings: [],
+      mode,
+      failing: verdicts,
     };
   }
   return {
@@ -117,6 +131,8 @@ function judge(
       `otter egress: ${title} intents drift (fix: ${fix})`,
       ...items.map((i) => `otter egress: ${i}`),
     ],
+    mode,
+    failing: verdicts,
   };
 }
 
@@ -130,6 +146,7 @@ export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionA
     return {
       allowed: true,
       warnings: [`otter egress: check skipped (${skip || "no reason given"})`],
+      mode,
     };
   }
   if (req.kind.group === "k8s.otterize.com" && req.kind.kind === "ClientIntents") {
@@ -141,20 +158,20 @@ export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionA
       if (!(e instanceof InputError)) throw e;
       const message = `otter egress: cannot judge invalid ClientIntents: ${e.message}`;
       return mode === "enforce"
-        ? { allowed: false, message, warnings: [] }
-        : { allowed: true, warnings: [message] };
+        ? { allowed: false, message, warnings: [], mode }
+        : { allowed: true, warnings: [message], mode };
     }
     const w: WorkloadRef = ci.workload.kind
       ? { namespace: ci.namespace, name: ci.workload.name, kind: ci.workload.kind }
       : { namespace: ci.namespace, name: ci.workload.name };
     // This object replaces its stored version; other ClientIntents of the workload add up.
-    const others = ctx.intents.filter((o) => o.name !== ci.name && sameWorkload(o, w));
+    const others = ctx.intentsOf(w.name).filter((o) => o.name !== ci.name && sameWorkload(o, w));
     return judge(w, [ci, ...others], ctx, mode);
   }
   if (req.kind.group === "apps" || req.kind.group === "batch") {
     if (!WORKLOAD_KINDS.includes(req.kind.kind)) return ALLOW;
     const w = workloadOf(req);
-    const intents = ctx.intents.filter((ci) => sameWorkload(ci, w));
+    const intents = ctx.intentsOf(w.name).filter((ci) => sameWorkload(ci, w));
     return judge(w, intents, ctx, mode);
   }
   return ALLOW;

@@ -1,4 +1,5 @@
 import type { Obj } from "../shape.js";
+import type { Verdict } from "../verdicts.js";
 
 /**
  * AdmissionReview (admission.k8s.io/v1) in and out, as plain data. Parsing never throws: a
@@ -20,6 +21,10 @@ export interface AdmissionAnswer {
   /** Why it is denied (shown by kubectl), or undefined when allowed. */
   readonly message?: string;
   readonly warnings: readonly string[];
+  /** The namespace's gate, when it has one (for metrics). */
+  readonly mode?: "enforce" | "warn";
+  /** The verdicts of the findings that failed the check, one per finding (for metrics). */
+  readonly failing?: readonly Verdict[];
 }
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);

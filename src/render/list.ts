@@ -32,7 +32,7 @@ function destinationReport(d: Destination, opts: ListOptions) {
   return {
     internet: {
       ...(d.dnsName ? { dnsName: d.dnsName } : {}),
-      ...(d.ipTexts.length > 0 ? { ips: [...d.ipTexts] } : {}),
+      ...(d.ips.length > 0 ? { ips: d.ips.map((ip) => ip.text) } : {}),
       ...(d.ports.length > 0 ? { ports: [...d.ports] } : {}),
     },
     ...seen,
@@ -69,7 +69,7 @@ export function renderList(
         w.workload.name,
         w.workload.kind ?? "-",
         destinationLabel(d),
-        d.kind === "internet" && d.dnsName ? d.ipTexts.join(",") || "-" : "-",
+        d.kind === "internet" && d.dnsName ? d.ips.map((ip) => ip.text).join(",") || "-" : "-",
         d.ports.length > 0 ? d.ports.join(",") : "-",
         stale ? paint(style, "dim", `${lastSeen} (outside window)`) : lastSeen,
       ]);
