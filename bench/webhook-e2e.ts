@@ -21,6 +21,8 @@ export interface PhaseResult {
   readonly failed: number;
   /** Reviews the webhook logged during the phase (a check that it was called at all). */
   readonly reviewed: number;
+  /** The webhook's own time per review (body read to answer), from its /metrics. */
+  readonly decisionMs?: number;
 }
 
 interface Api {
@@ -190,6 +192,26 @@ function startWebhook(kubeconfig: string, port: number): Promise<ChildProcess> {
   });
 }
 
+/** Mean seconds per review so far, from the webhook's latency histogram. */
+function meanDecision(port: number): Promise<{ sum: number; count: number }> {
+  return new Promise((resolve, reject) => {
+    request({ host: "127.0.0.1", port, path: "/metrics", rejectUnauthorized: false }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => {
+        const value = (name: string) =>
+          Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+        resolve({
+          sum: value("otter_egress_admission_duration_seconds_sum"),
+          count: value("otter_egress_admission_duration_seconds_count"),
+        });
+      });
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
 export async function endToEnd(clients: number, perClient: number): Promise<PhaseResult[]> {
   const cp = await startCluster();
   const api = apiClient(cp.server, cp.token, clients * 2);
@@ -204,13 +226,22 @@ export async function endToEnd(clients: number, perClient: number): Promise<Phas
     const results: PhaseResult[] = [];
     for (const webhook of [false, true, false, true]) {
       let child: ChildProcess | undefined;
+      const port = await freePort();
       if (webhook) {
-        child = await startWebhook(cp.kubeconfig, await freePort());
+        child = await startWebhook(cp.kubeconfig, port);
         // The API server picks a new configuration up within a second.
         await new Promise((r) => setTimeout(r, 2000));
       }
       await phase(api, clients, 2, webhook); // warm-up
-      results.push(await phase(api, clients, perClient, webhook));
+      const before = webhook ? await meanDecision(port) : undefined;
+      const result = await phase(api, clients, perClient, webhook);
+      if (before) {
+        const after = await meanDecision(port);
+        const decisionMs = ((after.sum - before.sum) / (after.count - before.count)) * 1000;
+        results.push({ ...result, decisionMs });
+      } else {
+        results.push(result);
+      }
       if (child) {
         await must(
           api,

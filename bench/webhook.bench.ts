@@ -147,13 +147,15 @@ try {
     console.log(
       `  saturation: ${r.saturated.rps.toFixed(0)} req/s (errors ${r.saturated.errors}, non-2xx ${r.saturated.non2xx})`,
     );
-    console.log(`  at 2,000 req/s: p50 ${r.fixed.p50} ms, p99 ${r.fixed.p99} ms`);
+    console.log(
+      `  at 2,000 req/s: p50 ${r.fixed.p50.toFixed(1)} ms, p99 ${r.fixed.p99.toFixed(1)} ms`,
+    );
     console.log(
       `  memory: live heap after loading ${r.heapMb.toFixed(0)} MiB, RSS at the end ${r.rssMb.toFixed(0)} MiB (peak ${r.maxRssMb.toFixed(0)} MiB, while loading); ${r.logLines} log lines`,
     );
   }
   console.log(
-    `throughput webhook/floor: ${(engine.saturated.rps / floor.saturated.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.fixed.p99} ms (goal < 5 ms)`,
+    `throughput webhook/floor: ${(engine.saturated.rps / floor.saturated.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.fixed.p99.toFixed(1)} ms (goal < 5 ms)`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -167,7 +169,7 @@ console.log(
 const phases = await endToEnd(CLIENTS, PER_CLIENT);
 for (const p of phases) {
   console.log(
-    `  ${p.webhook ? "with webhook   " : "without webhook"}: ${p.creates} creates, ${p.perSecond.toFixed(0)}/s, p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (failed ${p.failed}, reviewed by the webhook ${p.reviewed})`,
+    `  ${p.webhook ? "with webhook   " : "without webhook"}: ${p.creates} creates, ${p.perSecond.toFixed(0)}/s, p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (failed ${p.failed}, reviewed by the webhook ${p.reviewed}${p.decisionMs === undefined ? "" : `, ${p.decisionMs.toFixed(2)} ms each inside it`})`,
   );
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
