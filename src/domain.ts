@@ -25,16 +25,30 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * host name, optionally behind a leading "*." wildcard.
  */
 export function domainProblem(raw: string): string | undefined {
-  // The same few names are checked over and over (every admission review, every file).
-  if (known.has(raw)) return known.get(raw);
-  const problem = findDomainProblem(raw);
-  if (known.size >= KNOWN_MAX) known.clear();
-  known.set(raw, problem);
-  return problem;
+  return declaredDomain(raw).problem;
+}
+
+/** A declared domain: why it is invalid, or its normalised form. */
+export type DeclaredDomain =
+  { readonly problem: string } | { readonly problem?: undefined; readonly domain: string };
+
+/**
+ * domainProblem and normalizeDomain in one, remembered: the same few names are checked over
+ * and over (every admission review, every file).
+ */
+export function declaredDomain(raw: string): DeclaredDomain {
+  let d = known.get(raw);
+  if (d === undefined) {
+    const problem = findDomainProblem(raw);
+    d = problem === undefined ? { domain: normalizeDomain(raw) } : { problem };
+    if (known.size >= KNOWN_MAX) known.clear();
+    known.set(raw, d);
+  }
+  return d;
 }
 
 const KNOWN_MAX = 50_000;
-const known = new Map<string, string | undefined>();
+const known = new Map<string, DeclaredDomain>();
 
 function findDomainProblem(raw: string): string | undefined {
   let name = raw;

@@ -1,4 +1,4 @@
-import { IntentsReader, v2Target } from "./client-intents.js";
+import { fastV2Target, IntentsReader, v2Target } from "./client-intents.js";
 import { normalizeDomain } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
@@ -174,7 +174,9 @@ function readObservedEgress(
     const e = r.object(entry, path);
     const since = timestamp(r, e.since, [...path, "since"]);
     const items: DeclaredItem[] = [];
-    v2Target(r, e.target, [...path, "target"], namespace, items);
+    if (!fastV2Target(e.target, namespace, r.fileSource(), items)) {
+      v2Target(r, e.target, [...path, "target"], namespace, items);
+    }
     for (const item of items) {
       const key = itemKey(item);
       const known = declaredSince.get(key);

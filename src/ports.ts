@@ -5,8 +5,16 @@
 
 const MAX_SHARED = 4096;
 const shared = new Map<string, readonly number[]>();
+const NONE: readonly number[] = Object.freeze([]);
+/** Single-port lists by port (the common case), without building a key. */
+const single: Array<readonly number[] | undefined> = [];
 
 export function sharedPorts(ports: readonly number[]): readonly number[] {
+  if (ports.length === 0) return NONE;
+  if (ports.length === 1) {
+    const port = ports[0] as number;
+    return (single[port] ??= Object.freeze([port]));
+  }
   if (ports.length > 8) return ports;
   const key = ports.join(",");
   const known = shared.get(key);

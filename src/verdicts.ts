@@ -72,7 +72,7 @@ function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 class Coverage {
-  /** Declared domains by name ("api.example.com", "*.example.com"). */
+  /** Declared domains by name ("api.example.com"); wildcards are kept apart. */
   private readonly byDomain = new Map<string, DomainItem[]>();
   /** Declared wildcards by the suffix they cover ("*.example.com" → ".example.com"). */
   private readonly wildcards = new Map<string, DomainItem[]>();
@@ -80,10 +80,13 @@ class Coverage {
   private readonly hostIps = new Map<string, IpItem[]>();
   private readonly rangeIps: IpItem[] = [];
   private readonly inCluster: InClusterItem[] = [];
-  /** IP → the DNS names that resolved to it for this workload (any time). */
-  private readonly namesOf = new Map<string, Set<string>>();
+  /** IP → the DNS names that resolved to it for this workload (any time), built when needed. */
+  private namesOf: Map<string, string[]> | undefined;
 
-  constructor(items: readonly DeclaredItem[], destinations: readonly Destination[]) {
+  constructor(
+    items: readonly DeclaredItem[],
+    private readonly destinations: readonly Destination[],
+  ) {
     for (const item of items) {
       if (item.kind === "domain") {
         if (isWildcard(item.domain)) addTo(this.wildcards, item.domain.slice(1), item);
@@ -93,16 +96,24 @@ class Coverage {
         else this.rangeIps.push(item);
       } else if (item.kind === "in-cluster") this.inCluster.push(item);
     }
-    // Only a declared domain can cover an IP through the names it resolved from.
-    if (this.byDomain.size === 0 && this.wildcards.size === 0) return;
-    for (const d of destinations) {
-      if (d.kind !== "internet" || d.dnsName === undefined) continue;
-      for (const ip of d.ips) {
-        let names = this.namesOf.get(ip.text);
-        if (!names) this.namesOf.set(ip.text, (names = new Set()));
-        names.add(d.dnsName);
+  }
+
+  /** The names an IP was resolved from (only a declared domain can cover an IP through them). */
+  private namesFor(ip: IpAddress): readonly string[] | undefined {
+    if (this.byDomain.size === 0 && this.wildcards.size === 0) return undefined;
+    if (!this.namesOf) {
+      const namesOf = new Map<string, string[]>();
+      for (const d of this.destinations) {
+        if (d.kind !== "internet" || d.dnsName === undefined) continue;
+        for (const address of d.ips) {
+          const names = namesOf.get(address.text);
+          if (!names) namesOf.set(address.text, [d.dnsName]);
+          else if (!names.includes(d.dnsName)) names.push(d.dnsName);
+        }
       }
+      this.namesOf = namesOf;
     }
+    return this.namesOf.get(ip.text);
   }
 
   /** The declared items that cover a destination (empty: not covered). */
@@ -161,7 +172,7 @@ class Coverage {
     if (!ip) return [];
     const out: DeclaredItem[] = [];
     this.addIpsContaining(ip, out);
-    const names = this.namesOf.get(ip.text);
+    const names = this.namesFor(ip);
     if (names) {
       const viaNames: DeclaredItem[] = [];
       for (const name of names) this.addDomainsCovering(name, viaNames);

@@ -2,8 +2,15 @@ import test, { type ExecutionContext } from "ava";
 import { InputError, plainSource } from "../src/errors.js";
 import { itemLabel, itemTarget } from "../src/targets.js";
 import { clientIntents, parseIntents } from "./helpers/factories.js";
-import { clientIntentsFromDocuments } from "../src/client-intents.js";
-import { parseYamlDocuments } from "../src/yaml-documents.js";
+import fc from "fast-check";
+import {
+  clientIntentsFromDocuments,
+  fastV2Target,
+  IntentsReader,
+  v2Target,
+} from "../src/client-intents.js";
+import type { DeclaredItem } from "../src/targets.js";
+import { objectDocument, parseYamlDocuments } from "../src/yaml-documents.js";
 
 type Obj = Record<string, unknown>;
 
@@ -254,4 +261,104 @@ test("unknown versions and malformed documents are refused", (t) => {
   rejects(t, [{ ...ci, spec: "nope" }], /spec: expected an object/);
   rejects(t, [{ ...ci, spec: { workload: { name: "w" } } }], /field targets is required/);
   rejects(t, [{ ...ci, metadata: {} }], /metadata\.name: expected a string/);
+});
+
+test("property: the fast path for v2 targets reads exactly what the full reader reads", (t) => {
+  const text = fc.constantFrom(
+    "redis",
+    "nats.messaging",
+    "a.b.c",
+    ".x",
+    "x.",
+    "",
+    "api.openai.com",
+    "*.example.com",
+    "bad*.example.com",
+    "under_score.io",
+    "10.0.0.0/8",
+    "2606:4700::1",
+    "300.1.1.1",
+    "StatefulSet",
+    "service",
+    "arn:aws:s3:::b",
+  );
+  const value = fc.oneof(
+    text,
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.integer({ min: -1, max: 70000 }),
+    fc.array(text, { maxLength: 3 }),
+    fc.array(fc.oneof(fc.integer({ min: 0, max: 70000 }), text), { maxLength: 3 }),
+  );
+  const body = fc.dictionary(
+    fc.constantFrom("name", "kind", "arn", "resource", "scope", "domains", "ips", "ports", "x"),
+    value,
+    { maxKeys: 4 },
+  );
+  const target = fc.dictionary(
+    fc.constantFrom(
+      "kubernetes",
+      "service",
+      "kafka",
+      "sql",
+      "aws",
+      "gcp",
+      "azure",
+      "internet",
+      "bogus",
+    ),
+    fc.oneof(body, value),
+    { minKeys: 1, maxKeys: 2 },
+  );
+  const name = fc.constantFrom("redis", "nats.messaging", "kafka");
+  const valid = fc.oneof(
+    fc
+      .record(
+        { name, kind: fc.constantFrom("Deployment", "StatefulSet", "", null) },
+        { requiredKeys: ["name"] },
+      )
+      .map((kubernetes) => ({ kubernetes })),
+    name.map((n) => ({ service: { name: n } })),
+    name.map((n) => ({ kafka: { name: n } })),
+    fc.constantFrom(
+      { aws: { arn: "arn:aws:s3:::b" } },
+      { gcp: { resource: "projects/p" } },
+      { azure: { scope: "/subscriptions/s" } },
+      { sql: { name: "db" } },
+    ),
+    fc
+      .record(
+        {
+          domains: fc.subarray(["api.openai.com", "*.example.com", "API.Example.com."]),
+          ips: fc.subarray(["10.0.0.0/8", "2606:4700::1", "1.2.3.4"]),
+          ports: fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: 2 }),
+        },
+        { requiredKeys: [] },
+      )
+      .map((internet) => ({ internet })),
+  );
+  const doc = objectDocument({}, "ClientIntents dev/x");
+  let fast = 0;
+  fc.assert(
+    fc.property(fc.oneof(valid, target), (raw) => {
+      const r = new IntentsReader(doc);
+      const source = r.itemSource(["spec", "targets"], 0);
+      const quick: DeclaredItem[] = [];
+      const handled = fastV2Target(raw, "dev", source, quick);
+      let full: DeclaredItem[] | InputError;
+      try {
+        full = [];
+        v2Target(r, raw, ["spec", "targets", 0], "dev", full);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        full = e;
+      }
+      if (!handled) return quick.length === 0;
+      fast++;
+      t.deepEqual(quick, full);
+      return true;
+    }),
+    { numRuns: 3000 },
+  );
+  t.true(fast > 1000, `the fast path handled ${fast} of 3000 targets`);
 });
