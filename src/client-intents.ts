@@ -41,7 +41,7 @@ function plainStrings(v: unknown): readonly string[] | undefined {
   return v as string[];
 }
 
-const V2_TARGET_FIELDS = [
+export const V2_TARGET_FIELDS = [
   "kubernetes",
   "service",
   "kafka",

@@ -7,6 +7,7 @@ import {
   clientIntentsFromDocuments,
   fastV2Target,
   IntentsReader,
+  V2_TARGET_FIELDS,
   v2Target,
 } from "../src/client-intents.js";
 import type { DeclaredItem } from "../src/targets.js";
@@ -296,17 +297,7 @@ test("property: the fast path for v2 targets reads exactly what the full reader 
     { maxKeys: 4 },
   );
   const target = fc.dictionary(
-    fc.constantFrom(
-      "kubernetes",
-      "service",
-      "kafka",
-      "sql",
-      "aws",
-      "gcp",
-      "azure",
-      "internet",
-      "bogus",
-    ),
+    fc.constantFrom(...V2_TARGET_FIELDS, "bogus"),
     fc.oneof(body, value),
     { minKeys: 1, maxKeys: 2 },
   );
