@@ -77,21 +77,22 @@ export function isWildcard(domain: string): boolean {
   return domain.startsWith("*.");
 }
 
+/** What a wildcard covers the names ending in: "*.example.com" → ".example.com". */
+export function wildcardSuffix(wildcard: string): string {
+  return wildcard.slice(1);
+}
+
 /**
- * The wildcard domains that cover a name, one per parent: "*.b.c" and "*.c" for "a.b.c".
- * "*.example.com" covers any name below example.com at any depth, never example.com itself
- * nor a look-alike such as "badexample.com" or "example.com.attacker.net".
+ * Whether a name is below a wildcard's suffix. "*.example.com" covers any name below
+ * example.com at any depth, never example.com itself nor a look-alike such as
+ * "badexample.com" or "example.com.attacker.net".
  */
-export function wildcardsCovering(observed: string): string[] {
-  const out: string[] = [];
-  for (let dot = observed.indexOf("."); dot >= 0; dot = observed.indexOf(".", dot + 1)) {
-    if (dot + 1 < observed.length) out.push(`*${observed.slice(dot)}`);
-  }
-  return out;
+export function belowSuffix(name: string, suffix: string): boolean {
+  return name.length > suffix.length && name.endsWith(suffix);
 }
 
 /** Whether a declared domain covers an observed name. Both must already be normalised. */
 export function domainCovers(declared: string, observed: string): boolean {
   if (!isWildcard(declared)) return declared === observed;
-  return wildcardsCovering(observed).includes(declared);
+  return belowSuffix(observed, wildcardSuffix(declared));
 }

@@ -1,5 +1,5 @@
 import { concatAll } from "./concat.js";
-import { isWildcard } from "./domain.js";
+import { belowSuffix, isWildcard, wildcardSuffix } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains, type IpAddress } from "./ip.js";
@@ -89,7 +89,7 @@ class Coverage {
   ) {
     for (const item of items) {
       if (item.kind === "domain") {
-        if (isWildcard(item.domain)) addTo(this.wildcards, item.domain.slice(1), item);
+        if (isWildcard(item.domain)) addTo(this.wildcards, wildcardSuffix(item.domain), item);
         else addTo(this.byDomain, item.domain, item);
       } else if (item.kind === "ip") {
         if (item.network.host !== undefined) addTo(this.hostIps, item.network.host, item);
@@ -138,9 +138,8 @@ class Coverage {
   private addDomainsCovering(name: string, out: DeclaredItem[]): void {
     const exact = this.byDomain.get(name);
     if (exact) for (const item of exact) out.push(item);
-    // "*.example.com" covers every name that ends in ".example.com" (not example.com itself).
     for (const [suffix, items] of this.wildcards) {
-      if (name.endsWith(suffix)) for (const item of items) out.push(item);
+      if (belowSuffix(name, suffix)) for (const item of items) out.push(item);
     }
   }
 
