@@ -14,6 +14,8 @@ const DOMAINS = 10;
 
 export interface PhaseResult {
   readonly webhook: boolean;
+  /** Creates a second on a fixed schedule (open loop); absent: closed loop. */
+  readonly rate?: number;
   readonly creates: number;
   readonly perSecond: number;
   readonly p50: number;
@@ -125,7 +127,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-async function phase(api: Api, clients: number, perClient: number, webhook: boolean) {
+/**
+ * Closed loop: each client creates as soon as its last delete is done. With `rate`, open loop:
+ * the clients' creates are due at `rate` per second in turn, and each is timed from when it was
+ * due, so a slow answer also counts against the creates it delays.
+ */
+async function phase(
+  api: Api,
+  clients: number,
+  perClient: number,
+  webhook: boolean,
+  rate?: number,
+): Promise<PhaseResult> {
   const path = `/apis/k8s.otterize.com/v2beta1/namespaces/${NAMESPACE}/clientintents`;
   const latencies: number[] = [];
   let failed = 0;
@@ -134,7 +147,12 @@ async function phase(api: Api, clients: number, perClient: number, webhook: bool
   await Promise.all(
     Array.from({ length: clients }, async (_, w) => {
       for (let i = 0; i < perClient; i++) {
-        const t = performance.now();
+        let t = performance.now();
+        if (rate) {
+          const due = started + ((i * clients + w) * 1000) / rate;
+          if (due > t) await new Promise((r) => setTimeout(r, due - t));
+          t = due;
+        }
         const r = await api.call("POST", path, intents(w));
         if (r.code === 201) latencies.push(performance.now() - t);
         else failed++;
@@ -146,6 +164,7 @@ async function phase(api: Api, clients: number, perClient: number, webhook: bool
   latencies.sort((a, b) => a - b);
   return {
     webhook,
+    ...(rate ? { rate } : {}),
     creates: latencies.length,
     perSecond: latencies.length / seconds,
     p50: percentile(latencies, 0.5),
@@ -212,7 +231,11 @@ function meanDecision(port: number): Promise<{ sum: number; count: number }> {
   });
 }
 
-export async function endToEnd(clients: number, perClient: number): Promise<PhaseResult[]> {
+export async function endToEnd(
+  clients: number,
+  perClient: number,
+  openRate: number,
+): Promise<PhaseResult[]> {
   const cp = await startCluster();
   const api = apiClient(cp.server, cp.token, clients * 2);
   try {
@@ -233,14 +256,16 @@ export async function endToEnd(clients: number, perClient: number): Promise<Phas
         await new Promise((r) => setTimeout(r, 2000));
       }
       await phase(api, clients, 2, webhook); // warm-up
-      const before = webhook ? await meanDecision(port) : undefined;
-      const result = await phase(api, clients, perClient, webhook);
-      if (before) {
-        const after = await meanDecision(port);
-        const decisionMs = ((after.sum - before.sum) / (after.count - before.count)) * 1000;
-        results.push({ ...result, decisionMs });
-      } else {
-        results.push(result);
+      for (const rate of [undefined, openRate]) {
+        const before = webhook ? await meanDecision(port) : undefined;
+        const result = await phase(api, clients, rate ? 5 : perClient, webhook, rate);
+        if (before) {
+          const after = await meanDecision(port);
+          const decisionMs = ((after.sum - before.sum) / (after.count - before.count)) * 1000;
+          results.push({ ...result, decisionMs });
+        } else {
+          results.push(result);
+        }
       }
       if (child) {
         await must(
