@@ -5,8 +5,11 @@
 
 export interface IpAddress {
   readonly family: 4 | 6;
-  readonly value: bigint;
-  /** Canonical text (dotted v4, compressed lower-case v6): equal addresses, equal texts. */
+  /**
+   * Canonical text (dotted v4, compressed lower-case v6): equal addresses, equal texts. The
+   * number (ipValue) is computed only for CIDR checks: the webhook keeps hundreds of thousands
+   * of addresses in memory, and most are only ever compared as texts.
+   */
   readonly text: string;
 }
 
@@ -23,7 +26,7 @@ export interface IpNetwork {
 
 const V4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
-function parseV4(text: string): bigint | undefined {
+function parseV4(text: string): number | undefined {
   const m = V4.exec(text);
   if (!m) return undefined;
   const a = Number(m[1]);
@@ -31,7 +34,7 @@ function parseV4(text: string): bigint | undefined {
   const c = Number(m[3]);
   const d = Number(m[4]);
   if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
-  return BigInt(a * 16777216 + b * 65536 + c * 256 + d);
+  return a * 16777216 + b * 65536 + c * 256 + d;
 }
 
 function parseGroups(text: string): bigint[] | undefined {
@@ -43,7 +46,7 @@ function parseGroups(text: string): bigint[] | undefined {
     if (i === parts.length - 1 && part.includes(".")) {
       const v4 = parseV4(part);
       if (v4 === undefined) return undefined;
-      groups.push(v4 >> 16n, v4 & 0xffffn);
+      groups.push(BigInt(Math.floor(v4 / 65536)), BigInt(v4 % 65536));
     } else {
       if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return undefined;
       groups.push(BigInt(parseInt(part, 16)));
@@ -76,11 +79,15 @@ function parseV6(text: string): bigint | undefined {
 export function parseIp(text: string): IpAddress | undefined {
   if (text.includes(":")) {
     const value = parseV6(text);
-    return value === undefined ? undefined : { family: 6, value, text: formatV6(value) };
+    return value === undefined ? undefined : { family: 6, text: formatV6(value) };
   }
-  const value = parseV4(text);
   // parseV4 takes only the canonical spelling (no leading zeros), so the text is kept as is.
-  return value === undefined ? undefined : { family: 4, value, text };
+  return parseV4(text) === undefined ? undefined : { family: 4, text };
+}
+
+/** The address as a number (of 32 or 128 bits). */
+export function ipValue(ip: IpAddress): bigint {
+  return ip.family === 4 ? BigInt(parseV4(ip.text) ?? 0) : (parseV6(ip.text) ?? 0n);
 }
 
 function bits(family: 4 | 6): number {
@@ -117,14 +124,14 @@ export function parseNetwork(text: string): IpNetwork | undefined {
     if (prefix > bits(addr.family)) return undefined;
   }
   const m = mask(addr.family, prefix);
-  const base = addr.value & m;
+  const base = ipValue(addr) & m;
   return prefix === bits(addr.family)
     ? { family: addr.family, base, prefix, mask: m, host: addr.text }
     : { family: addr.family, base, prefix, mask: m };
 }
 
 export function networkContains(net: IpNetwork, ip: IpAddress): boolean {
-  return net.family === ip.family && (ip.value & net.mask) === net.base;
+  return net.family === ip.family && (ipValue(ip) & net.mask) === net.base;
 }
 
 /** A stable text for an address (used as a key and in suggestions): dotted v4, compressed lower-case v6. */

@@ -3,10 +3,17 @@ import fc from "fast-check";
 import { domainCovers, domainProblem, normalizeDomain } from "../src/domain.js";
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from "../src/duration.js";
 import { UsageError } from "../src/errors.js";
-import { formatIp, formatNetwork, networkContains, parseIp, parseNetwork } from "../src/ip.js";
+import {
+  formatIp,
+  formatNetwork,
+  ipValue,
+  networkContains,
+  parseIp,
+  parseNetwork,
+} from "../src/ip.js";
 
 test("IPv4 and IPv6 parse strictly", (t) => {
-  t.deepEqual(parseIp("104.18.7.192"), { family: 4, value: 0x681207c0n, text: "104.18.7.192" });
+  t.deepEqual(parseIp("104.18.7.192"), { family: 4, text: "104.18.7.192" });
   t.is(parseIp("2606:4700::6812:7c0")?.family, 6);
   t.is(formatIp(parseIp("::ffff:1.2.3.4")!), "::ffff:102:304");
   for (const bad of [
@@ -44,7 +51,9 @@ test("property: formatted addresses parse back to themselves", (t) => {
       const ip = parseIp(text);
       if (!ip) return false;
       const again = parseIp(formatIp(ip));
-      return again !== undefined && again.value === ip.value && again.family === ip.family;
+      // The canonical text names the same address as the text it came from.
+      const written = ipValue({ family: ip.family, text });
+      return again !== undefined && ipValue(again) === written && again.family === ip.family;
     }),
   );
   t.pass();
@@ -56,7 +65,7 @@ test("property: a network contains an address exactly when their prefix bits agr
       const net = parseNetwork(`${a}/${prefix}`)!;
       const ip = parseIp(b)!;
       const shift = BigInt(32 - prefix);
-      const same = parseIp(a)!.value >> shift === ip.value >> shift;
+      const same = ipValue(parseIp(a)!) >> shift === ipValue(ip) >> shift;
       return networkContains(net, ip) === same;
     }),
   );
