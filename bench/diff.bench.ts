@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generate } from "./generate.js";
+import { median } from "./stats.js";
 
 /**
  * `npm run bench`: wall time and peak memory of `kubectl otter egress diff -o json` on
@@ -31,11 +32,6 @@ function measure(args: string[]): Measure {
   if (r.status !== 0 && r.status !== 1)
     throw new Error(`benchmark command failed (${r.status}): ${r.stderr}`);
   return { seconds: secs as number, maxRssMb: (kb as number) / 1024 };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 function report(label: string, all: Measure[]): Measure {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { Agent, request } from "node:https";
 import { freePort, startCluster } from "../test/helpers/cluster.js";
+import { percentile } from "./stats.js";
 
 /**
  * The second half of `npm run bench:webhook`: ClientIntents created through the real API
@@ -123,10 +124,6 @@ function intents(w: number): unknown {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
-
 /**
  * Closed loop: each client creates as soon as its last delete is done. With `rate`, open loop:
  * the clients' creates are due at `rate` per second in turn, and each is timed from when it was
@@ -211,8 +208,8 @@ function startWebhook(kubeconfig: string, port: number): Promise<ChildProcess> {
   });
 }
 
-/** Mean seconds per review so far, from the webhook's latency histogram. */
-function meanDecision(port: number): Promise<{ sum: number; count: number }> {
+/** Seconds spent in reviews so far, and how many, from the webhook's latency histogram. */
+function decisionTotals(port: number): Promise<{ sum: number; count: number }> {
   return new Promise((resolve, reject) => {
     request({ host: "127.0.0.1", port, path: "/metrics", rejectUnauthorized: false }, (res) => {
       let text = "";
@@ -257,10 +254,10 @@ export async function endToEnd(
       }
       await phase(api, clients, 2, webhook); // warm-up
       for (const rate of [undefined, openRate]) {
-        const before = webhook ? await meanDecision(port) : undefined;
+        const before = webhook ? await decisionTotals(port) : undefined;
         const result = await phase(api, clients, rate ? 5 : perClient, webhook, rate);
         if (before) {
-          const after = await meanDecision(port);
+          const after = await decisionTotals(port);
           const decisionMs = ((after.sum - before.sum) / (after.count - before.count)) * 1000;
           results.push({ ...result, decisionMs });
         } else {

@@ -1,6 +1,7 @@
 import autocannon from "autocannon";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
+import { percentile } from "./stats.js";
 
 /**
  * The load side of `npm run bench:webhook`, over HTTPS with keep-alive.
@@ -19,10 +20,6 @@ const flag = (name: string) => {
 const body = readFileSync(0, "utf8");
 const connections = flag("--connections") ?? 32;
 const rate = flag("--rate");
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
 
 async function fixedRate(perSecond: number, durationS: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections, rejectUnauthorized: false });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { load } from "js-yaml";
 import { generate } from "./generate.js";
+import { mean, median } from "./stats.js";
 import { endToEnd } from "./webhook-e2e.js";
 
 /**
@@ -146,23 +147,16 @@ try {
     runs.floor.push(await run("floor", 19443 + 2 * round, body));
     runs.engine.push(await run("engine", 19444 + 2 * round, body));
   }
-  const med = (xs: number[]) => {
-    const s = [...xs].sort((x, y) => x - y);
-    const mid = s.length >> 1;
-    return s.length % 2 === 1
-      ? (s[mid] as number)
-      : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-  };
   const summary = (rs: Run[]) => ({
-    rps: med(rs.map((r) => r.saturated.rps)),
+    rps: median(rs.map((r) => r.saturated.rps)),
     rpsEach: rs.map((r) => r.saturated.rps.toFixed(0)).join(", "),
-    p50: med(rs.map((r) => r.fixed.p50)),
-    p99: med(rs.map((r) => r.fixed.p99)),
+    p50: median(rs.map((r) => r.fixed.p50)),
+    p99: median(rs.map((r) => r.fixed.p99)),
     p99Each: rs.map((r) => r.fixed.p99.toFixed(1)).join(", "),
     errors: rs.reduce((n, r) => n + r.saturated.errors + r.fixed.errors, 0),
     non2xx: rs.reduce((n, r) => n + r.saturated.non2xx + r.fixed.non2xx, 0),
-    heapMb: med(rs.map((r) => r.heapMb)),
-    rssMb: med(rs.map((r) => r.rssMb)),
+    heapMb: median(rs.map((r) => r.heapMb)),
+    rssMb: median(rs.map((r) => r.rssMb)),
     maxRssMb: Math.max(...rs.map((r) => r.maxRssMb)),
     logLines: rs.reduce((n, r) => n + r.logLines, 0),
   });
@@ -197,7 +191,6 @@ console.log(
 );
 const OPEN_RATE = Number(process.env.BENCH_OPEN_RATE ?? 40);
 const phases = await endToEnd(CLIENTS, PER_CLIENT, OPEN_RATE);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 for (const [title, open] of [
   ["closed loop (each client creates again as soon as it can)", false],
   [`open loop (${OPEN_RATE} creates/s on a fixed schedule, below saturation)`, true],

@@ -84,28 +84,33 @@ export class Caches {
     const core = this.kc.makeApiClient(CoreV1Api);
     const coordination = this.kc.makeApiClient(CoordinationV1Api);
     const store = this.store;
-    await Promise.all([
+    // A custom resource in every namespace.
+    const everywhere = (
+      group: string,
+      version: string,
+      plural: string,
+      onChange: (o: KubernetesObject) => void,
+      onDelete: (o: KubernetesObject) => void,
+    ) =>
       this.watch(
+        plural,
+        `/apis/${group}/${version}/${plural}`,
+        () => custom.listClusterCustomObject({ group, version, plural }) as ReturnType<Listed>,
+        onChange,
+        onDelete,
+      );
+    await Promise.all([
+      everywhere(
+        "k8s.otterize.com",
+        "v2beta1",
         "clientintents",
-        "/apis/k8s.otterize.com/v2beta1/clientintents",
-        () =>
-          custom.listClusterCustomObject({
-            group: "k8s.otterize.com",
-            version: "v2beta1",
-            plural: "clientintents",
-          }) as ReturnType<Listed>,
         (o) => store.setIntents(o),
         (o) => store.deleteIntents(o),
       ),
-      this.watch(
+      everywhere(
+        "egress.otter.dev",
+        "v1alpha1",
         "observedegresses",
-        "/apis/egress.otter.dev/v1alpha1/observedegresses",
-        () =>
-          custom.listClusterCustomObject({
-            group: "egress.otter.dev",
-            version: "v1alpha1",
-            plural: "observedegresses",
-          }) as ReturnType<Listed>,
         (o) => store.setObserved(o),
         (o) => store.deleteObserved(o),
       ),
