@@ -112,6 +112,23 @@ function mask(family: 4 | 6, prefix: number): bigint {
 
 /** Parses an address or a CIDR block; a bare address is a /32 or /128. Host bits are allowed, as the operator allows them. */
 export function parseNetwork(text: string): IpNetwork | undefined {
+  let n = networks.get(text);
+  if (n === undefined) {
+    n = readNetwork(text) ?? null;
+    if (networks.size >= NETWORKS_MAX) networks.clear();
+    networks.set(text, n);
+  }
+  return n ?? undefined;
+}
+
+/**
+ * Networks read so far, by their text (null: not a network): the same declared IPs are read
+ * in every admission review and every file. The values are shared, so read-only.
+ */
+const networks = new Map<string, IpNetwork | null>();
+const NETWORKS_MAX = 50_000;
+
+function readNetwork(text: string): IpNetwork | undefined {
   const slash = text.indexOf("/");
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const addr = parseIp(addrText);

@@ -74,8 +74,8 @@ function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 class Coverage {
   /** Declared domains by name ("api.example.com"); wildcards are kept apart. */
   private readonly byDomain = new Map<string, DomainItem[]>();
-  /** Declared wildcards by the suffix they cover ("*.example.com" → ".example.com"). */
-  private readonly wildcards = new Map<string, DomainItem[]>();
+  /** Declared wildcards with the suffix they cover ("*.example.com" → ".example.com"). */
+  private readonly wildcards: { readonly suffix: string; readonly item: DomainItem }[] = [];
   /** Declared single addresses by their canonical text; CIDRs are scanned. */
   private readonly hostIps = new Map<string, IpItem[]>();
   private readonly rangeIps: IpItem[] = [];
@@ -89,8 +89,9 @@ class Coverage {
   ) {
     for (const item of items) {
       if (item.kind === "domain") {
-        if (isWildcard(item.domain)) addTo(this.wildcards, wildcardSuffix(item.domain), item);
-        else addTo(this.byDomain, item.domain, item);
+        if (isWildcard(item.domain)) {
+          this.wildcards.push({ suffix: wildcardSuffix(item.domain), item });
+        } else addTo(this.byDomain, item.domain, item);
       } else if (item.kind === "ip") {
         if (item.network.host !== undefined) addTo(this.hostIps, item.network.host, item);
         else this.rangeIps.push(item);
@@ -100,7 +101,7 @@ class Coverage {
 
   /** The names an IP was resolved from (only a declared domain can cover an IP through them). */
   private namesFor(ip: IpAddress): readonly string[] | undefined {
-    if (this.byDomain.size === 0 && this.wildcards.size === 0) return undefined;
+    if (this.byDomain.size === 0 && this.wildcards.length === 0) return undefined;
     if (!this.namesOf) {
       const namesOf = new Map<string, string[]>();
       for (const d of this.destinations) {
@@ -138,9 +139,7 @@ class Coverage {
   private addDomainsCovering(name: string, out: DeclaredItem[]): void {
     const exact = this.byDomain.get(name);
     if (exact) for (const item of exact) out.push(item);
-    for (const [suffix, items] of this.wildcards) {
-      if (belowSuffix(name, suffix)) for (const item of items) out.push(item);
-    }
+    for (const w of this.wildcards) if (belowSuffix(name, w.suffix)) out.push(w.item);
   }
 
   /** The declared IPs and CIDRs that contain an address. */
@@ -317,6 +316,23 @@ export function judgeWorkload(
     else judge(dest);
   }
 
+  // When was each unused item last used, if ever (outside the window)? One pass, when needed.
+  let usedBefore: Map<DeclaredItem, number> | undefined;
+  const lastUsedBefore = (item: DeclaredItem): number | undefined => {
+    if (!usedBefore) {
+      usedBefore = new Map();
+      for (const dest of all) {
+        if (dest.lastSeen >= horizon) continue;
+        for (const d of splitIpOnly(dest)) {
+          for (const c of coverage.covering(d)) {
+            usedBefore.set(c, maxDefined(usedBefore.get(c), d.lastSeen));
+          }
+        }
+      }
+    }
+    return usedBefore.get(item);
+  };
+
   const declared: Finding[] = items.map((item) => {
     const target = itemTarget(item);
     if (item.kind === "cloud")
@@ -331,14 +347,7 @@ export function judgeWorkload(
         lastSeen: u.lastSeen,
       };
     }
-    // When was it last used, if ever (outside the window)?
-    let lastSeen: number | undefined;
-    for (const dest of all) {
-      if (dest.lastSeen >= horizon) continue;
-      for (const d of splitIpOnly(dest)) {
-        if (coverage.covering(d).includes(item)) lastSeen = maxDefined(lastSeen, d.lastSeen);
-      }
-    }
+    const lastSeen = lastUsedBefore(item);
     const { verdict, reason } = silenceReason(item, observed, opts);
     const seen =
       lastSeen === undefined ? "; never seen" : `; last seen ${formatTimestamp(lastSeen)}`;
