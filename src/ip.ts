@@ -166,6 +166,23 @@ function formatAddress(family: 4 | 6, value: bigint): string {
 function formatV6(value: bigint): string {
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
+  return formatV6Groups(groups);
+}
+
+/**
+ * An address from its bytes in network order, as DNS answers and dnstap carry it: 4 bytes
+ * (v4) or 16 (v6); undefined for any other length.
+ */
+export function ipFromBytes(b: Uint8Array): IpAddress | undefined {
+  if (b.length === 4) return { family: 4, text: `${b[0]}.${b[1]}.${b[2]}.${b[3]}` };
+  if (b.length !== 16) return undefined;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i] as number) << 8) | (b[i + 1] as number));
+  return { family: 6, text: formatV6Groups(groups) };
+}
+
+/** RFC 5952 text of eight 16-bit groups. */
+function formatV6Groups(groups: readonly number[]): string {
   // Longest run of zero groups (length >= 2) becomes "::".
   let bestStart = -1;
   let bestLen = 0;

@@ -1,0 +1,93 @@
+import { createServer, type Server, type Socket } from "node:net";
+import {
+  FrameReader,
+  FrameStreamError,
+  ReceiverSession,
+  type ControlFrame,
+} from "../src/collector/frame-streams.js";
+
+/**
+ * The Frame Streams server CoreDNS's dnstap plugin connects to, over TCP or a unix socket.
+ * Each connection has its own reader and session: a peer that breaks the protocol is logged
+ * and disconnected, and nobody else notices.
+ */
+
+export interface DnstapServerOptions {
+  /** Called with each data frame; the payload is only valid during the call. */
+  onFrame(payload: Buffer): void;
+  onConnectionError(error: Error, peer: string): void;
+  onConnection?(peer: string, open: boolean): void;
+  maxDataFrame?: number;
+}
+
+export interface DnstapServer {
+  readonly server: Server;
+  readonly connections: () => number;
+  /** Stops accepting; open sessions are ended once they have sent what is in flight. */
+  close(): Promise<void>;
+}
+
+function peerOf(socket: Socket): string {
+  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : "unix socket";
+}
+
+export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const peer = peerOf(socket);
+    sockets.add(socket);
+    opts.onConnection?.(peer, true);
+    const reader = new FrameReader(opts.maxDataFrame);
+    const session = new ReceiverSession();
+    let failed = false;
+    const fail = (e: Error) => {
+      if (failed) return;
+      failed = true;
+      opts.onConnectionError(e, peer);
+      socket.destroy();
+    };
+    const sink = {
+      data: (payload: Buffer) => {
+        if (!session.dataAllowed()) {
+          throw new FrameStreamError(`data frame before START (session ${session.state})`);
+        }
+        opts.onFrame(payload);
+      },
+      control: (frame: ControlFrame) => {
+        const reply = session.control(frame);
+        if (reply.send) socket.write(reply.send);
+        if (reply.close) socket.end();
+      },
+    };
+    socket.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      try {
+        reader.push(chunk, sink);
+      } catch (e) {
+        fail(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      // A writer that goes away without STOP (CoreDNS on shutdown) is not a bad connection.
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") socket.destroy();
+      else fail(e);
+    });
+    socket.on("close", () => {
+      sockets.delete(socket);
+      opts.onConnection?.(peer, false);
+    });
+  });
+  return {
+    server,
+    connections: () => sockets.size,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Frames already received were handled; a writer reconnects to another replica.
+        for (const s of sockets) s.end();
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 2_000).unref();
+      }),
+  };
+}
