@@ -1,0 +1,186 @@
+import { ipFromBytes, parseIp } from "../ip.js";
+import { parseDnsResponse, resolution } from "./dns-message.js";
+import { MESSAGE_TYPE, type DnstapMessage } from "./dnstap.js";
+import type { KubernetesTarget, Observation, ObservedTarget } from "./egress-state.js";
+import type { PodIpIndex, PodRecord, WorkloadIdentity } from "./pods.js";
+
+/**
+ * From a dnstap message to an observation: which workload asked (its pod, by client IP at the
+ * answer's time) and what it reached (an internet name with its addresses, or, for a name in
+ * the cluster domain, the workload behind the Service).
+ */
+
+export interface ServiceRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly clusterIps: readonly string[];
+}
+
+export interface EndpointSliceRecord {
+  readonly namespace: string;
+  readonly service: string;
+  /** Pods behind the slice (targetRef), as namespace/name. */
+  readonly pods: readonly { readonly namespace: string; readonly name: string }[];
+}
+
+/** Services and their EndpointSlices, by namespace/name. */
+export class ServiceIndex {
+  private readonly services = new Map<string, ServiceRecord>();
+  private readonly byClusterIp = new Map<string, string>();
+  private readonly slices = new Map<string, EndpointSliceRecord>();
+
+  setService(s: ServiceRecord): void {
+    this.deleteService(s.namespace, s.name);
+    const key = `${s.namespace}/${s.name}`;
+    this.services.set(key, s);
+    for (const ip of s.clusterIps) this.byClusterIp.set(ip, key);
+  }
+
+  deleteService(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const old = this.services.get(key);
+    if (!old) return;
+    this.services.delete(key);
+    for (const ip of old.clusterIps)
+      if (this.byClusterIp.get(ip) === key) this.byClusterIp.delete(ip);
+  }
+
+  /** key: the slice's namespace/name */
+  setSlice(key: string, slice: EndpointSliceRecord | undefined): void {
+    if (slice) this.slices.set(key, slice);
+    else this.slices.delete(key);
+  }
+
+  service(namespace: string, name: string): ServiceRecord | undefined {
+    return this.services.get(`${namespace}/${name}`);
+  }
+
+  serviceAt(clusterIp: string): ServiceRecord | undefined {
+    const key = this.byClusterIp.get(clusterIp);
+    return key === undefined ? undefined : this.services.get(key);
+  }
+
+  *slicesOf(namespace: string, service: string): Iterable<EndpointSliceRecord> {
+    for (const s of this.slices.values()) {
+      if (s.namespace === namespace && s.service === service) yield s;
+    }
+  }
+}
+
+function kubernetesTarget(w: WorkloadIdentity, service?: string): KubernetesTarget {
+  return {
+    kind: "kubernetes",
+    name: w.name,
+    namespace: w.namespace,
+    ...(w.kind ? { workloadKind: w.kind } : {}),
+    ...(service ? { service } : {}),
+  };
+}
+
+/**
+ * The workload behind a Service: the pods of its EndpointSlices, else the pods its selector
+ * matches. A Service with neither is named as itself.
+ */
+export function serviceBackend(
+  services: ServiceIndex,
+  pods: PodIpIndex,
+  namespace: string,
+  name: string,
+): KubernetesTarget | undefined {
+  const svc = services.service(namespace, name);
+  for (const slice of services.slicesOf(namespace, name)) {
+    for (const ref of slice.pods) {
+      const pod = pods.byName(ref.namespace, ref.name);
+      if (pod) return kubernetesTarget(pod.workload, name);
+    }
+  }
+  if (svc) {
+    for (const pod of pods.matching(namespace, svc.selector)) {
+      return kubernetesTarget(pod.workload, name);
+    }
+    return { kind: "kubernetes", name, namespace, service: name };
+  }
+  return undefined;
+}
+
+export interface AttributionContext {
+  readonly pods: PodIpIndex;
+  readonly services: ServiceIndex;
+  /** "cluster.local" */
+  readonly clusterDomain: string;
+}
+
+/** A name in the cluster domain: a Service (or a pod of a headless one), or a pod by IP. */
+export function clusterTarget(
+  name: string,
+  ctx: AttributionContext,
+  timeMs: number,
+): KubernetesTarget | undefined {
+  const labels = name.slice(0, -(ctx.clusterDomain.length + 1)).split(".");
+  const zone = labels[labels.length - 1];
+  if (zone === "svc" && (labels.length === 3 || labels.length === 4)) {
+    const svc = labels[labels.length - 3] as string;
+    const ns = labels[labels.length - 2] as string;
+    return serviceBackend(ctx.services, ctx.pods, ns, svc);
+  }
+  if (zone === "pod" && labels.length === 3) {
+    // 10-1-2-3.ns.pod.<domain>; v6 addresses spell their colons as dashes too.
+    const dashed = labels[0] as string;
+    const ip = parseIp(dashed.replace(/-/g, ".")) ?? parseIp(dashed.replace(/-/g, ":"));
+    const pod = ip ? ctx.pods.at(ip.text, timeMs) : undefined;
+    return pod ? kubernetesTarget(pod.workload) : undefined;
+  }
+  return undefined;
+}
+
+export function inClusterDomain(name: string, clusterDomain: string): boolean {
+  return name === clusterDomain || name.endsWith(`.${clusterDomain}`);
+}
+
+export type Outcome =
+  | { readonly kind: "observation"; readonly observation: Observation }
+  /** Not a client's answer, an error (NXDOMAIN: a search-path miss), or no addresses. */
+  | { readonly kind: "ignored"; readonly why: string }
+  /** An answer nobody can be named for. */
+  | { readonly kind: "unattributed"; readonly why: string };
+
+/** The pod that had a client IP at a time, if it can be named. */
+function asker(ctx: AttributionContext, ip: string, timeMs: number): PodRecord | { why: string } {
+  const pod = ctx.pods.at(ip, timeMs);
+  return pod ?? { why: `no pod had ${ip} at ${new Date(timeMs).toISOString()}` };
+}
+
+/** What one name resolution means for whoever asked. */
+export function observeResolution(
+  ctx: AttributionContext,
+  clientIp: string,
+  name: string,
+  ips: readonly string[],
+  timeMs: number,
+): Outcome {
+  const pod = asker(ctx, clientIp, timeMs);
+  if ("why" in pod) return { kind: "unattributed", why: pod.why };
+  let target: ObservedTarget | undefined;
+  if (inClusterDomain(name, ctx.clusterDomain)) {
+    target = clusterTarget(name, ctx, timeMs);
+    if (!target) return { kind: "unattributed", why: `${name} names no known Service or pod` };
+  } else {
+    target = { kind: "internet", dnsName: name, ips };
+  }
+  return { kind: "observation", observation: { workload: pod.workload, target, timeMs } };
+}
+
+/**
+ * A decoded dnstap message as an outcome. `now` stands in for a message without a time.
+ * Throws DnsMessageError for a malformed DNS response.
+ */
+export function observeDnstap(ctx: AttributionContext, m: DnstapMessage, now: number): Outcome {
+  if (m.type !== MESSAGE_TYPE.CLIENT_RESPONSE) return { kind: "ignored", why: "not a response" };
+  if (!m.responseMessage) return { kind: "ignored", why: "no response message" };
+  const client = m.queryAddress ? ipFromBytes(m.queryAddress) : undefined;
+  if (!client) return { kind: "unattributed", why: "no client address" };
+  const r = resolution(parseDnsResponse(m.responseMessage));
+  if (!r) return { kind: "ignored", why: "no addresses" };
+  return observeResolution(ctx, client.text, r.name, r.ips, m.timeMs ?? now);
+}

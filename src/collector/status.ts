@@ -1,0 +1,199 @@
+import { formatTimestamp, parseTimestamp } from "../duration.js";
+import { parseIp } from "../ip.js";
+import {
+  DEFAULT_LIMITS,
+  destinationKey,
+  type Limits,
+  type ObservedTarget,
+  type SeenDestination,
+  type WorkloadSnapshot,
+} from "./egress-state.js";
+
+/**
+ * The ObservedEgress status the collector writes: what it holds in memory merged with what is
+ * stored (written before a restart, or by another replica), so no writer loses another's
+ * data. Pure: the stored status in, the status to write out, and whether it changed at all.
+ */
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function time(v: unknown): number | undefined {
+  return typeof v === "string" ? parseTimestamp(v) : undefined;
+}
+
+function ports(v: unknown): number[] {
+  return Array.isArray(v)
+    ? v.filter((p): p is number => Number.isInteger(p) && p >= 1 && p <= 65535)
+    : [];
+}
+
+/** A stored destination, or undefined when it is not one (it is then dropped). */
+export function storedDestination(v: unknown): SeenDestination | undefined {
+  const d = obj(v);
+  const lastSeen = time(d?.lastSeen);
+  if (!d || lastSeen === undefined) return undefined;
+  const firstSeen = time(d.firstSeen) ?? lastSeen;
+  const i = obj(d.internet);
+  const k = obj(d.kubernetes);
+  let target: ObservedTarget;
+  if (i && !k) {
+    const ips = Array.isArray(i.ips)
+      ? i.ips.flatMap((x) => {
+          const ip = typeof x === "string" ? parseIp(x) : undefined;
+          return ip ? [ip.text] : [];
+        })
+      : [];
+    const dnsName = typeof i.dnsName === "string" && i.dnsName !== "" ? i.dnsName : undefined;
+    if (dnsName === undefined && ips.length === 0) return undefined;
+    target = dnsName === undefined ? { kind: "internet", ips } : { kind: "internet", dnsName, ips };
+    return { key: destinationKey(target), target, ports: ports(i.ports), firstSeen, lastSeen };
+  }
+  if (k && !i && typeof k.name === "string" && typeof k.namespace === "string") {
+    target = {
+      kind: "kubernetes",
+      name: k.name,
+      namespace: k.namespace,
+      ...(typeof k.kind === "string" ? { workloadKind: k.kind } : {}),
+      ...(typeof k.service === "string" ? { service: k.service } : {}),
+    };
+    return { key: destinationKey(target), target, ports: ports(k.ports), firstSeen, lastSeen };
+  }
+  return undefined;
+}
+
+/** A destination as the CRD writes it. */
+export function destinationObject(d: SeenDestination): Obj {
+  const seen = { firstSeen: formatTimestamp(d.firstSeen), lastSeen: formatTimestamp(d.lastSeen) };
+  const withPorts = d.ports.length > 0 ? { ports: [...d.ports] } : {};
+  const t = d.target;
+  if (t.kind === "kubernetes") {
+    return {
+      kubernetes: {
+        name: t.name,
+        namespace: t.namespace,
+        ...(t.workloadKind ? { kind: t.workloadKind } : {}),
+        ...(t.service ? { service: t.service } : {}),
+        ...withPorts,
+      },
+      ...seen,
+    };
+  }
+  return {
+    internet: {
+      ...(t.dnsName !== undefined ? { dnsName: t.dnsName } : {}),
+      ...(t.ips.length > 0 ? { ips: [...t.ips] } : {}),
+      ...withPorts,
+    },
+    ...seen,
+  };
+}
+
+function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: Set<string>) {
+  let target = b.target;
+  const ta = a.target;
+  const tb = b.target;
+  if (ta.kind === "internet" && tb.kind === "internet") {
+    // b is the more recent sighting: its IPs go last, and the oldest are cut first.
+    const ips = [...ta.ips.filter((ip) => !tb.ips.includes(ip)), ...tb.ips];
+    if (ips.length > limits.ips) cuts.add(`ips of ${tb.dnsName ?? b.key}`);
+    target = { ...tb, ips: ips.slice(-limits.ips) };
+  }
+  const allPorts = [...new Set([...a.ports, ...b.ports])].sort((x, y) => x - y);
+  if (allPorts.length > limits.ports) cuts.add(`ports of ${b.key}`);
+  return {
+    key: b.key,
+    target,
+    ports: allPorts.slice(0, limits.ports),
+    firstSeen: Math.min(a.firstSeen, b.firstSeen),
+    lastSeen: Math.max(a.lastSeen, b.lastSeen),
+  };
+}
+
+const TRUNCATED_MAX = 1024;
+
+/** JSON with object keys sorted, so equal values give equal texts. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  const o = obj(v);
+  if (!o) return JSON.stringify(v) ?? "null";
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+}
+
+export interface MergedStatus {
+  /** The status to write: stored fields the collector does not own (declared) are kept. */
+  readonly status: Obj;
+  /** Whether anything but updatedAt differs from what is stored. */
+  readonly changed: boolean;
+}
+
+/**
+ * Merges a workload's snapshot into its stored status: destinations united by identity
+ * (earliest firstSeen, latest lastSeen, IPs and ports united and bounded), the earliest
+ * observingSince, the cuts of both.
+ */
+export function mergeStatus(
+  stored: unknown,
+  local: WorkloadSnapshot | undefined,
+  nowMs: number,
+  limits: Limits = DEFAULT_LIMITS,
+): MergedStatus {
+  const s = obj(stored) ?? {};
+  const cuts = new Set<string>(
+    typeof s.truncated === "string" && s.truncated !== "" ? s.truncated.split("; ") : [],
+  );
+  const byKey = new Map<string, SeenDestination>();
+  const storedList = Array.isArray(s.destinations) ? s.destinations : [];
+  for (const v of storedList) {
+    const d = storedDestination(v);
+    if (!d) continue;
+    const known = byKey.get(d.key);
+    byKey.set(d.key, known ? mergeOne(known, d, limits, cuts) : d);
+  }
+  for (const d of local?.destinations ?? []) {
+    const known = byKey.get(d.key);
+    byKey.set(d.key, known ? mergeOne(known, d, limits, cuts) : d);
+  }
+  for (const c of local?.truncated ?? []) cuts.add(c);
+  let list = [...byKey.values()];
+  if (list.length > limits.destinations) {
+    list = list.sort((a, b) => b.lastSeen - a.lastSeen).slice(0, limits.destinations);
+    cuts.add("destinations");
+  }
+  list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const destinations = list.map(destinationObject);
+
+  const since = [time(s.observingSince), local?.observingSince].filter(
+    (t): t is number => t !== undefined,
+  );
+  let truncated = [...cuts].sort().join("; ");
+  if (truncated.length > TRUNCATED_MAX) truncated = `${truncated.slice(0, TRUNCATED_MAX - 1)}…`;
+
+  const core: Obj = {
+    ...(since.length > 0 ? { observingSince: formatTimestamp(Math.min(...since)) } : {}),
+    ...(truncated !== "" ? { truncated } : {}),
+    destinations,
+  };
+  const before: Obj = {
+    ...(s.observingSince !== undefined ? { observingSince: s.observingSince } : {}),
+    ...(s.truncated !== undefined ? { truncated: s.truncated } : {}),
+    destinations: storedList,
+  };
+  // The API server returns objects with their keys sorted: compare with sorted keys.
+  const changed = canonical(core) !== canonical(before);
+  const { observingSince: _o, truncated: _t, destinations: _d, updatedAt: _u, ...rest } = s;
+  return {
+    status: {
+      ...rest,
+      ...core,
+      updatedAt: changed || s.updatedAt === undefined ? formatTimestamp(nowMs) : s.updatedAt,
+    },
+    changed,
+  };
+}

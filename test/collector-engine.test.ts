@@ -1,0 +1,327 @@
+import test from "ava";
+import fc from "fast-check";
+import {
+  observeDnstap,
+  ServiceIndex,
+  type AttributionContext,
+} from "../src/collector/attribute.js";
+import { decodeDnstap } from "../src/collector/dnstap.js";
+import { EgressState, snapshot, type Observation } from "../src/collector/egress-state.js";
+import { podRecord, PodIpIndex, workloadOfPod } from "../src/collector/pods.js";
+import { canonical, mergeStatus } from "../src/collector/status.js";
+import { observedFromObject } from "../src/observed-egress.js";
+import { dnsResponse, dnstapFrame } from "./helpers/dnstap.js";
+import { owners, pod, podObject } from "./helpers/pods.js";
+
+const T = Date.parse("2026-11-25T09:00:00Z");
+const MIN = 60_000;
+
+test("a pod's workload: the annotation, else its root controller, else the pod", (t) => {
+  const lookup = owners({
+    "ReplicaSet/web-7d9f8": "Deployment/web",
+    "Job/nightly-29000": "CronJob/nightly",
+  });
+  const of = (o: Parameters<typeof podObject>[0]) => workloadOfPod(podObject(o), lookup);
+  t.deepEqual(of({ name: "web-7d9f8-x", owner: "ReplicaSet/web-7d9f8" }), {
+    namespace: "dev",
+    name: "web",
+    kind: "Deployment",
+  });
+  t.deepEqual(
+    of({
+      name: "web-7d9f8-x",
+      owner: "ReplicaSet/web-7d9f8",
+      annotations: { "intents.otterize.com/workload-name": "storefront" },
+    }),
+    { namespace: "dev", name: "storefront" },
+  );
+  // A ReplicaSet the informer has not seen yet: its name says which Deployment made it.
+  t.deepEqual(
+    of({
+      name: "api-5c4b-y",
+      owner: "ReplicaSet/api-5c4b",
+      labels: { "pod-template-hash": "5c4b" },
+    }),
+    { namespace: "dev", name: "api", kind: "Deployment" },
+  );
+  t.deepEqual(of({ name: "solo-rs-z", owner: "ReplicaSet/solo-rs" }), {
+    namespace: "dev",
+    name: "solo-rs",
+    kind: "ReplicaSet",
+  });
+  t.deepEqual(of({ name: "n-1", owner: "Job/nightly-29000" }), {
+    namespace: "dev",
+    name: "nightly",
+    kind: "CronJob",
+  });
+  t.deepEqual(of({ name: "db-0", owner: "StatefulSet/db" }), {
+    namespace: "dev",
+    name: "db",
+    kind: "StatefulSet",
+  });
+  t.deepEqual(of({ name: "debug" }), { namespace: "dev", name: "debug", kind: "Pod" });
+  t.is(podRecord(podObject({ name: "pending" }), lookup), undefined, "no IP yet: not indexed");
+});
+
+test("a reused IP belongs to the pod that had it at the answer's time; hostNetwork pods are never named", (t) => {
+  const index = new PodIpIndex();
+  index.set(
+    pod({ name: "old", owner: "StatefulSet/old", ip: "10.0.0.7", start: "2026-11-25T08:00:00Z" }),
+  );
+  index.gone("uid-dev-old", T);
+  index.set(
+    pod({ name: "new", owner: "StatefulSet/new", ip: "10.0.0.7", start: "2026-11-25T09:00:05Z" }),
+  );
+  t.is(index.at("10.0.0.7", T - 10 * MIN)?.name, "old");
+  t.is(index.at("10.0.0.7", T + MIN)?.name, "new");
+  t.is(index.at("10.0.0.7", Date.parse("2026-11-25T07:00:00Z")), undefined, "before either");
+  index.set(pod({ name: "node-agent", ip: "192.168.1.10", hostNetwork: true }));
+  t.is(index.at("192.168.1.10", T), undefined);
+  index.set(pod({ name: "dual", ips: ["10.0.0.9", "fd00::9"] }));
+  t.is(index.at("fd00::9", T)?.name, "dual");
+  index.prune(T + 10 * MIN);
+  t.is(index.at("10.0.0.7", T - 10 * MIN), undefined, "a pod gone long ago is forgotten");
+  t.is(index.at("10.0.0.7", T + MIN)?.name, "new");
+});
+
+const web = { namespace: "dev", name: "web", kind: "Deployment" };
+const dns = (name: string, ips: string[], timeMs: number, port?: number): Observation => ({
+  workload: web,
+  target: { kind: "internet", dnsName: name, ips },
+  timeMs,
+  ...(port === undefined ? {} : { port }),
+});
+
+test("only material changes make a workload dirty: new destination, IP or port, or lastSeen past the granularity", (t) => {
+  const s = new EgressState();
+  t.true(s.record(dns("api.example.com", ["192.0.2.1"], T)));
+  t.is(s.takeDirty().length, 1);
+  t.false(s.record(dns("api.example.com", ["192.0.2.1"], T + 30_000)), "seen again, 30 s later");
+  t.deepEqual(s.takeDirty(), []);
+  t.true(s.record(dns("api.example.com", ["192.0.2.2"], T + 40_000)), "a new IP");
+  s.takeDirty();
+  t.true(s.record(dns("api.example.com", ["192.0.2.2"], T + 3 * MIN)), "past the granularity");
+  s.takeDirty();
+  t.true(s.recordConnection(web, "192.0.2.2", 443, T + 3 * MIN), "a port on a resolved IP");
+  const [snap] = s.takeDirty();
+  t.deepEqual(
+    snap?.destinations.map((d) => [d.key, d.ports, d.target]),
+    [
+      [
+        "dns:api.example.com",
+        [443],
+        { kind: "internet", dnsName: "api.example.com", ips: ["192.0.2.1", "192.0.2.2"] },
+      ],
+    ],
+  );
+  t.true(s.recordConnection(web, "198.51.100.9", 5432, T + 3 * MIN), "an IP no name resolved to");
+  t.deepEqual(
+    s.takeDirty()[0]?.destinations.map((d) => d.key),
+    ["dns:api.example.com", "ip:198.51.100.9"],
+  );
+  s.markDirty("dev/web");
+  t.is(s.takeDirty().length, 1, "a failed write is retried");
+});
+
+test("every list is bounded, the most recent kept, and the cut is named", (t) => {
+  const s = new EgressState({ destinations: 3, ips: 2, ports: 2, granularityMs: MIN });
+  for (let i = 0; i < 5; i++) s.record(dns(`n${i}.example.com`, [], T + i * 1000));
+  s.record(dns("n4.example.com", ["192.0.2.1", "192.0.2.2", "192.0.2.3"], T + 10_000));
+  s.record({ ...dns("n4.example.com", [], T + 11_000), port: 80 });
+  s.record({ ...dns("n4.example.com", [], T + 12_000), port: 443 });
+  s.record({ ...dns("n4.example.com", [], T + 13_000), port: 8443 });
+  const snap = snapshot(s.get("dev/web") ?? s.workload(web));
+  t.deepEqual(
+    snap.destinations.map((d) => d.key),
+    ["dns:n2.example.com", "dns:n3.example.com", "dns:n4.example.com"],
+  );
+  const n4 = snap.destinations.find((d) => d.key === "dns:n4.example.com");
+  t.deepEqual(n4?.target.kind === "internet" ? n4.target.ips : [], ["192.0.2.2", "192.0.2.3"]);
+  t.deepEqual(n4?.ports, [80, 443]);
+  t.deepEqual(snap.truncated, [
+    "destinations",
+    "ips of n4.example.com",
+    "ports of dns:n4.example.com",
+  ]);
+  const { status } = mergeStatus(undefined, snap, T);
+  t.is(status.truncated, "destinations; ips of n4.example.com; ports of dns:n4.example.com");
+});
+
+test("merging keeps both writers' data, and a status read back from the API server is unchanged", (t) => {
+  const a = new EgressState();
+  a.watch(web, T - 60 * MIN);
+  a.record(dns("api.example.com", ["192.0.2.1"], T, 443));
+  const b = new EgressState();
+  b.watch(web, T - 30 * MIN);
+  b.record(dns("api.example.com", ["192.0.2.9"], T + MIN));
+  b.record({
+    workload: web,
+    target: {
+      kind: "kubernetes",
+      name: "redis",
+      namespace: "dev",
+      workloadKind: "StatefulSet",
+      service: "redis",
+    },
+    port: 6379,
+    timeMs: T,
+  });
+  const [sa] = a.takeDirty();
+  const [sb] = b.takeDirty();
+  const stored = {
+    declared: [
+      { target: { internet: { domains: ["x.example.com"] } }, since: "2026-11-01T00:00:00Z" },
+    ],
+  };
+  const first = mergeStatus(stored, sa, T);
+  t.true(first.changed);
+  const second = mergeStatus(JSON.parse(canonical(first.status)), sb, T + MIN);
+  t.true(second.changed);
+  t.deepEqual(second.status.declared, stored.declared, "declared is not the aggregator's to touch");
+  t.is(second.status.observingSince, "2026-11-25T08:00:00Z");
+  // The engine reads the result as any ObservedEgress.
+  const read = observedFromObject({
+    apiVersion: "egress.otter.dev/v1alpha1",
+    kind: "ObservedEgress",
+    metadata: { name: "web", namespace: "dev" },
+    spec: { workload: { name: "web", kind: "Deployment" } },
+    status: second.status,
+  });
+  t.deepEqual(
+    read.destinations.map((d) =>
+      d.kind === "internet"
+        ? [d.dnsName, d.ips.map((i) => i.text), d.ports, d.firstSeen, d.lastSeen]
+        : [d.name, d.service, d.ports],
+    ),
+    [
+      ["api.example.com", ["192.0.2.1", "192.0.2.9"], [443], T, T + MIN],
+      ["redis", "redis", [6379]],
+    ],
+  );
+  const again = mergeStatus(JSON.parse(canonical(second.status)), undefined, T + 2 * MIN);
+  t.false(again.changed, "nothing new: no write");
+  t.is(again.status.updatedAt, second.status.updatedAt);
+});
+
+test("property: merged in any order, two writers' observations all survive with the earliest firstSeen and latest lastSeen", (t) => {
+  const obs = fc.record({
+    name: fc.constantFrom("a.example.com", "b.example.com", "c.example.com"),
+    ip: fc.constantFrom("192.0.2.1", "192.0.2.2", "2001:db8::1"),
+    port: fc.option(fc.constantFrom(80, 443), { nil: undefined }),
+    at: fc.integer({ min: 0, max: 1000 }).map((m) => T + m * 1000),
+  });
+  fc.assert(
+    fc.property(fc.array(obs, { maxLength: 12 }), fc.array(obs, { maxLength: 12 }), (xs, ys) => {
+      const states = [xs, ys].map((list) => {
+        const s = new EgressState();
+        for (const o of list) s.record(dns(o.name, [o.ip], o.at, o.port));
+        return s.takeDirty()[0];
+      });
+      const ab = mergeStatus(mergeStatus(undefined, states[0], T).status, states[1], T).status;
+      const ba = mergeStatus(mergeStatus(undefined, states[1], T).status, states[0], T).status;
+      type D = {
+        internet: { dnsName: string; ips: string[]; ports?: number[] };
+        firstSeen: string;
+        lastSeen: string;
+      };
+      const norm = (s: Record<string, unknown>) =>
+        (s.destinations as D[]).map((d) => ({
+          ...d,
+          internet: { ...d.internet, ips: [...d.internet.ips].sort() },
+        }));
+      t.deepEqual(norm(ab), norm(ba));
+      for (const o of [...xs, ...ys]) {
+        const d = norm(ab).find((x) => x.internet.dnsName === o.name);
+        const seen = [...xs, ...ys].filter((x) => x.name === o.name).map((x) => x.at);
+        t.truthy(d?.internet.ips.includes(o.ip));
+        t.is(Date.parse(String(d?.firstSeen)), Math.min(...seen));
+        t.is(Date.parse(String(d?.lastSeen)), Math.max(...seen));
+        if (o.port !== undefined) t.true(d?.internet.ports?.includes(o.port));
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+function context(): AttributionContext {
+  const lookup = owners({ "ReplicaSet/web-7d9f8": "Deployment/web" });
+  const pods = new PodIpIndex();
+  pods.set(pod({ name: "web-7d9f8-a", owner: "ReplicaSet/web-7d9f8", ip: "10.0.0.5" }, lookup));
+  pods.set(
+    pod({ name: "redis-0", owner: "StatefulSet/redis", ip: "10.0.0.6", labels: { app: "redis" } }),
+  );
+  pods.set(pod({ name: "pg-0", owner: "StatefulSet/pg", ip: "10.0.0.8", namespace: "data" }));
+  const services = new ServiceIndex();
+  services.setService({
+    namespace: "dev",
+    name: "redis",
+    selector: { app: "redis" },
+    clusterIps: ["10.96.0.10"],
+  });
+  services.setService({ namespace: "data", name: "postgres", selector: {}, clusterIps: [] });
+  services.setSlice("data/postgres-abc", {
+    namespace: "data",
+    service: "postgres",
+    pods: [{ namespace: "data", name: "pg-0" }],
+  });
+  return { pods, services, clusterDomain: "cluster.local" };
+}
+
+test("a dnstap answer becomes an observation of the asking workload", async (t) => {
+  const ctx = context();
+  const answer = (question: string, client = "10.0.0.5", rcode = 0) =>
+    dnstapFrame({
+      client,
+      timeMs: T,
+      response: dnsResponse({
+        question,
+        rcode,
+        answers: rcode === 0 ? [{ name: question, type: "A", ip: "192.0.2.44" }] : [],
+      }),
+    }).then((f) => observeDnstap(ctx, decodeDnstap(f) ?? { type: 0 }, T));
+
+  t.deepEqual(await answer("API.example.com"), {
+    kind: "observation",
+    observation: {
+      workload: { namespace: "dev", name: "web", kind: "Deployment" },
+      target: { kind: "internet", dnsName: "api.example.com", ips: ["192.0.2.44"] },
+      timeMs: T,
+    },
+  });
+  t.deepEqual(await answer("api.example.com.dev.svc.cluster.local", "10.0.0.5", 3), {
+    kind: "ignored",
+    why: "no addresses",
+  });
+  t.like(await answer("api.example.com", "10.9.9.9"), { kind: "unattributed" });
+  t.like(await answer("redis.dev.svc.cluster.local"), {
+    observation: {
+      target: {
+        kind: "kubernetes",
+        name: "redis",
+        namespace: "dev",
+        workloadKind: "StatefulSet",
+        service: "redis",
+      },
+    },
+  });
+  t.like(await answer("postgres.data.svc.cluster.local"), {
+    observation: {
+      target: {
+        kind: "kubernetes",
+        name: "pg",
+        namespace: "data",
+        workloadKind: "StatefulSet",
+        service: "postgres",
+      },
+    },
+  });
+  t.like(await answer("10-0-0-6.dev.pod.cluster.local"), {
+    observation: { target: { kind: "kubernetes", name: "redis", namespace: "dev" } },
+  });
+  t.like(await answer("nothing.dev.svc.cluster.local"), { kind: "unattributed" });
+  const query = decodeDnstap(await dnstapFrame({ client: "10.0.0.5", type: 5 }));
+  t.deepEqual(observeDnstap(ctx, query ?? { type: 0 }, T), {
+    kind: "ignored",
+    why: "not a response",
+  });
+});
