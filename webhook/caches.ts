@@ -2,12 +2,11 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  makeInformer,
   type KubeConfig,
-  type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { LEASE_NAME } from "../src/collector-lease.js";
+import { watchResource, type Listed, type Watched } from "./informer.js";
 import { CacheStore, type Log } from "./store.js";
 
 /**
@@ -16,12 +15,9 @@ import { CacheStore, type Log } from "./store.js";
  * request only reads maps.
  */
 
-type Listed = () => Promise<KubernetesListObject<KubernetesObject>>;
-
 export class Caches {
   readonly store: CacheStore;
-  private readonly synced = new Set<string>();
-  private readonly stops: Array<() => Promise<void>> = [];
+  private readonly watched: Watched[] = [];
 
   constructor(
     private readonly kc: KubeConfig,
@@ -32,7 +28,7 @@ export class Caches {
   }
 
   get ready(): boolean {
-    return this.synced.size === 4;
+    return this.watched.length === 4 && this.watched.every((w) => w.synced());
   }
 
   private watch(
@@ -42,32 +38,9 @@ export class Caches {
     onChange: (o: KubernetesObject) => void,
     onDelete: (o: KubernetesObject) => void,
   ) {
-    const informer = makeInformer(this.kc, path, list);
-    informer.on("add", onChange);
-    informer.on("update", onChange);
-    informer.on("delete", onDelete);
-    // start() lists, then watches; a failed list or watch is reported as "error", not thrown.
-    let errors = 0;
-    const attempt = async (): Promise<void> => {
-      const before = errors;
-      await informer.start().catch((err: unknown) => {
-        errors++;
-        this.log({ level: "warn", msg: "list failed", resource: name, error: String(err) });
-      });
-      if (errors === before) this.synced.add(name);
-    };
-    informer.on("error", (err: unknown) => {
-      errors++;
-      this.log({
-        level: "warn",
-        msg: "watch failed; restarting",
-        resource: name,
-        error: String(err),
-      });
-      setTimeout(() => void attempt(), 1000).unref();
-    });
-    this.stops.push(() => informer.stop());
-    return attempt();
+    const w = watchResource(this.kc, { name, path, list, onChange, onDelete, log: this.log });
+    this.watched.push(w);
+    return w.started;
   }
 
   /** Resolves once every cache has listed and is watching, or rejects after `timeoutMs`. */
@@ -136,6 +109,6 @@ export class Caches {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.stops.map((s) => s().catch(() => undefined)));
+    await Promise.all(this.watched.map((w) => w.stop().catch(() => undefined)));
   }
 }

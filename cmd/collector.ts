@@ -1,0 +1,162 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { rmSync } from "node:fs";
+import { hostname } from "node:os";
+import type { Server } from "node:net";
+import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { hostPort } from "../src/cli/host-port.js";
+import { parseDuration } from "../src/duration.js";
+import { isTypedError } from "../src/errors.js";
+import { Collector } from "../collector/collector.js";
+import { createDnstapServer } from "../collector/dnstap-server.js";
+import { createCollectorHttp } from "../collector/http.js";
+import { log } from "../webhook/log.js";
+
+/**
+ * The collector's entry point. In a cluster it takes its defaults; outside (development,
+ * tests):
+ *   node dist/cmd/collector.js --kubeconfig K --dnstap-listen 127.0.0.1:6000 --listen 127.0.0.1:8080
+ */
+
+const FLAGS: FlagSpec[] = [
+  { name: "kubeconfig", kind: "string", usage: "kubeconfig (default: in-cluster or $KUBECONFIG)" },
+  {
+    name: "dnstap-listen",
+    kind: "string",
+    usage: "address for CoreDNS's dnstap (Frame Streams over TCP)",
+    placeholder: ":6000",
+  },
+  { name: "dnstap-socket", kind: "string", usage: "also accept dnstap on this unix socket" },
+  {
+    name: "listen",
+    kind: "string",
+    usage: "address for /healthz, /readyz, /metrics and the sniffer's /query",
+    placeholder: ":8080",
+  },
+  {
+    name: "cluster-domain",
+    kind: "string",
+    usage: "the cluster's DNS domain",
+    placeholder: "cluster.local",
+  },
+  {
+    name: "namespace",
+    kind: "string",
+    usage: "the collector's namespace (where its Lease is kept)",
+    placeholder: "otter-egress",
+  },
+  {
+    name: "identity",
+    kind: "string",
+    usage: "this replica's name in the Lease (default: $POD_NAME or the host name)",
+  },
+  {
+    name: "flush-interval",
+    kind: "string",
+    usage: "how often changes are written",
+    placeholder: "10s",
+  },
+  {
+    name: "lease-interval",
+    kind: "string",
+    usage: "how often the Lease is renewed",
+    placeholder: "30s",
+  },
+];
+
+function listen(server: Server, where: { host?: string; port: number } | string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    const done = () => {
+      server.off("error", reject);
+      resolve();
+    };
+    if (typeof where === "string") server.listen(where, done);
+    else server.listen(where.port, where.host, done);
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, FLAGS, "collector");
+  const str = (n: string) => flags.get(n) as string | undefined;
+  const dnstapAt = hostPort(str("dnstap-listen") ?? ":6000", "--dnstap-listen");
+  const httpAt = hostPort(str("listen") ?? ":8080", "--listen");
+  const socketPath = str("dnstap-socket");
+  const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
+  const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
+  const clusterDomain = (str("cluster-domain") ?? "cluster.local").replace(/\.$/, "").toLowerCase();
+
+  const kc = new KubeConfig();
+  if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
+  else kc.loadFromDefault();
+
+  const collector = new Collector({
+    kc,
+    clusterDomain,
+    namespace: str("namespace") ?? "otter-egress",
+    identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
+    flushIntervalMs,
+    leaseIntervalMs,
+    log,
+  });
+  const http = createCollectorHttp({
+    isReady: () => collector.ready,
+    metrics: () => collector.metrics.render(),
+    query: (body) => collector.handleSniffer(body),
+  });
+  const dnstapServer = () =>
+    createDnstapServer({
+      onFrame: (payload) => collector.handleFrame(payload),
+      onConnectionError: (error, peer) => {
+        collector.metrics.inc(
+          "otter_egress_collector_decode_errors_total",
+          'stage="frame-streams"',
+        );
+        log({ level: "warn", msg: "dnstap connection closed", peer, error: error.message });
+      },
+      onConnection: (peer, open) =>
+        log({ level: "info", msg: open ? "dnstap connected" : "dnstap disconnected", peer }),
+    });
+  const tcp = dnstapServer();
+  const unix = socketPath ? dnstapServer() : undefined;
+
+  await listen(http, httpAt);
+  log({ level: "info", msg: "listening", http: httpAt });
+  await collector.start();
+  log({ level: "info", msg: "informers synced" });
+  await listen(tcp.server, dnstapAt);
+  if (unix && socketPath) {
+    rmSync(socketPath, { force: true });
+    await listen(unix.server, socketPath);
+  }
+  log({
+    level: "info",
+    msg: "accepting dnstap",
+    tcp: dnstapAt,
+    ...(socketPath ? { socket: socketPath } : {}),
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      log({ level: "info", msg: "shutting down: flushing what was observed" });
+      resolve();
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  await Promise.all([tcp.close(), unix?.close()]);
+  await collector.stop();
+  http.close();
+  http.closeAllConnections();
+  log({ level: "info", msg: "stopped" });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(
+      `error: ${isTypedError(e) || e instanceof Error ? e.message : String(e)}\n`,
+    );
+    process.exit(2);
+  },
+);

@@ -1,0 +1,366 @@
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
+import {
+  observeDnstap,
+  ServiceIndex,
+  type AttributionContext,
+  type Outcome,
+} from "../src/collector/attribute.js";
+import { declaredEntries, type DeclaringIntents } from "../src/collector/declared.js";
+import { DnsMessageError } from "../src/collector/dns-message.js";
+import { decodeDnstap, DnstapError } from "../src/collector/dnstap.js";
+import { EgressState, workloadKey, type Limits } from "../src/collector/egress-state.js";
+import {
+  controllerOf,
+  podRecord,
+  PodIpIndex,
+  type OwnerReference,
+  type WorkloadIdentity,
+} from "../src/collector/pods.js";
+import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
+import { clientIntentsFromObject } from "../src/client-intents.js";
+import { InputError } from "../src/errors.js";
+import type { Obj } from "../src/shape.js";
+import { watchResource, type Listed, type Log, type Watched } from "../webhook/informer.js";
+import { renewLease } from "./lease.js";
+import { CollectorMetrics } from "./metrics.js";
+import { Publisher } from "./publisher.js";
+
+export interface CollectorOptions {
+  readonly kc: KubeConfig;
+  readonly clusterDomain: string;
+  /** Where the Lease lives (the collector's own namespace). */
+  readonly namespace: string;
+  /** This replica's name, as the Lease's holder. */
+  readonly identity: string;
+  readonly flushIntervalMs: number;
+  readonly leaseIntervalMs?: number;
+  readonly limits?: Limits;
+  readonly log: Log;
+  readonly now?: () => number;
+}
+
+const obj = (v: unknown): Obj =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {};
+const meta = (o: KubernetesObject) => obj(o.metadata);
+const str = (v: unknown) => (typeof v === "string" ? v : "");
+
+/**
+ * The collector at run time: informers keep the pod, Service and ClientIntents indexes; dnstap
+ * frames and sniffer reports become observations; a timer publishes what changed.
+ */
+export class Collector {
+  readonly metrics = new CollectorMetrics();
+  readonly pods = new PodIpIndex();
+  readonly services = new ServiceIndex();
+  readonly state: EgressState;
+  private readonly owners = new Map<string, OwnerReference>();
+  /** ClientIntents by object key: the workload they declare for, and their items. */
+  private readonly intents = new Map<
+    string,
+    { workload: WorkloadIdentity; entry: DeclaringIntents }
+  >();
+  private readonly declaredDirty = new Set<string>();
+  private readonly identities = new Map<string, WorkloadIdentity>();
+  private readonly publisher: Publisher;
+  private readonly watched: Watched[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startedAt: number;
+  private flushing: Promise<void> | undefined;
+  private readonly ctx: AttributionContext;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CollectorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+    this.state = new EgressState(opts.limits);
+    this.publisher = new Publisher(opts.kc, this.metrics);
+    this.ctx = { pods: this.pods, services: this.services, clusterDomain: opts.clusterDomain };
+    this.metrics.gauge(
+      "otter_egress_collector_destinations",
+      "Distinct (workload, destination) pairs held in memory.",
+      () => this.state.destinationCount(),
+    );
+    this.metrics.gauge("otter_egress_collector_pods", "Pods indexed by IP.", () => this.pods.size);
+  }
+
+  get ready(): boolean {
+    return this.watched.length > 0 && this.watched.every((w) => w.synced());
+  }
+
+  private ownerOf = (namespace: string, kind: string, name: string) =>
+    this.owners.get(`${namespace}/${kind}/${name}`);
+
+  private apply(outcome: Outcome, source: string): void {
+    if (outcome.kind === "observation") {
+      this.state.record(outcome.observation);
+      this.identities.set(workloadKey(outcome.observation.workload), outcome.observation.workload);
+      this.metrics.inc("otter_egress_collector_observations_total", `source="${source}"`);
+    } else if (outcome.kind === "unattributed") {
+      this.metrics.inc("otter_egress_collector_unattributed_total", `source="${source}"`);
+    }
+  }
+
+  /** One dnstap data frame (the payload is only valid during the call). */
+  handleFrame(payload: Buffer): void {
+    this.metrics.inc("otter_egress_collector_frames_total");
+    try {
+      const m = decodeDnstap(payload);
+      if (m) this.apply(observeDnstap(this.ctx, m, this.now()), "dnstap");
+    } catch (e) {
+      if (e instanceof DnstapError) {
+        this.metrics.inc("otter_egress_collector_decode_errors_total", 'stage="dnstap"');
+      } else if (e instanceof DnsMessageError) {
+        this.metrics.inc("otter_egress_collector_decode_errors_total", 'stage="dns"');
+      } else throw e;
+    }
+  }
+
+  /** A sniffer GraphQL request body; returns the GraphQL answer. */
+  handleSniffer(body: unknown): Obj {
+    const request = parseSnifferRequest(body);
+    if (typeof request === "string") {
+      this.metrics.inc("otter_egress_collector_decode_errors_total", 'stage="sniffer"');
+      return snifferResponse(request);
+    }
+    for (const o of snifferOutcomes(this.ctx, request)) {
+      if (o.kind === "connection") {
+        this.state.recordConnection(o.workload, o.ip, o.port, o.timeMs);
+        this.identities.set(workloadKey(o.workload), o.workload);
+        this.metrics.inc("otter_egress_collector_observations_total", 'source="sniffer"');
+      } else this.apply(o, "sniffer");
+    }
+    return snifferResponse(request);
+  }
+
+  private onPod(o: KubernetesObject): void {
+    const record = podRecord(o as Obj, this.ownerOf);
+    if (!record) return;
+    this.pods.set(record);
+    if (!record.hostNetwork && record.endMs === undefined) {
+      this.state.watch(record.workload, Math.max(this.startedAt, record.startMs));
+      this.identities.set(workloadKey(record.workload), record.workload);
+    }
+  }
+
+  private onIntents(o: KubernetesObject, deleted: boolean): void {
+    const m = meta(o);
+    const key = `${str(m.namespace)}/${str(m.name)}`;
+    const old = this.intents.get(key);
+    if (old) this.declaredDirty.add(workloadKey(old.workload));
+    this.intents.delete(key);
+    if (deleted) return;
+    try {
+      const intents = clientIntentsFromObject(o as Obj, str(m.namespace) || "default");
+      const created = Date.parse(str(m.creationTimestamp) || String(m.creationTimestamp ?? ""));
+      const exact = m.generation === 1 && !Number.isNaN(created) ? created : undefined;
+      const workload = {
+        namespace: intents.namespace,
+        name: intents.workload.name,
+        ...(intents.workload.kind ? { kind: intents.workload.kind } : {}),
+      };
+      this.intents.set(key, {
+        workload,
+        entry: exact === undefined ? { intents } : { intents, exactSince: exact },
+      });
+      this.declaredDirty.add(workloadKey(workload));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      this.opts.log({
+        level: "warn",
+        msg: "ignoring invalid ClientIntents",
+        object: key,
+        error: e.message,
+      });
+    }
+  }
+
+  private watch(
+    name: string,
+    path: string,
+    list: Listed,
+    onChange: (o: KubernetesObject) => void,
+    onDelete: (o: KubernetesObject) => void,
+  ): Promise<void> {
+    const w = watchResource(this.opts.kc, {
+      name,
+      path,
+      list,
+      onChange,
+      onDelete,
+      log: this.opts.log,
+    });
+    this.watched.push(w);
+    return w.started;
+  }
+
+  async start(): Promise<void> {
+    const kc = this.opts.kc;
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const batch = kc.makeApiClient(BatchV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const asListed = (p: Promise<unknown>) => p as ReturnType<Listed>;
+    const owner = (kind: string) => ({
+      onChange: (o: KubernetesObject) => {
+        const m = meta(o);
+        const up = controllerOf(m);
+        const key = `${str(m.namespace)}/${kind}/${str(m.name)}`;
+        if (up) this.owners.set(key, up);
+        else this.owners.delete(key);
+      },
+      onDelete: (o: KubernetesObject) =>
+        this.owners.delete(`${str(meta(o).namespace)}/${kind}/${str(meta(o).name)}`),
+    });
+    const rs = owner("ReplicaSet");
+    const jobs = owner("Job");
+    // Owners first: a pod's workload is computed when the pod arrives.
+    await Promise.all([
+      this.watch(
+        "replicasets",
+        "/apis/apps/v1/replicasets",
+        () => asListed(apps.listReplicaSetForAllNamespaces()),
+        rs.onChange,
+        rs.onDelete,
+      ),
+      this.watch(
+        "jobs",
+        "/apis/batch/v1/jobs",
+        () => asListed(batch.listJobForAllNamespaces()),
+        jobs.onChange,
+        jobs.onDelete,
+      ),
+    ]);
+    await Promise.all([
+      this.watch(
+        "pods",
+        "/api/v1/pods",
+        () => asListed(core.listPodForAllNamespaces()),
+        (o) => this.onPod(o),
+        (o) => this.pods.gone(str(meta(o).uid), this.now()),
+      ),
+      this.watch(
+        "services",
+        "/api/v1/services",
+        () => asListed(core.listServiceForAllNamespaces()),
+        (o) => {
+          const m = meta(o);
+          const spec = obj((o as Obj).spec);
+          const ips = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [spec.clusterIP];
+          this.services.setService({
+            namespace: str(m.namespace),
+            name: str(m.name),
+            selector: obj(spec.selector) as Record<string, string>,
+            clusterIps: ips.filter((ip): ip is string => typeof ip === "string" && ip !== "None"),
+          });
+        },
+        (o) => this.services.deleteService(str(meta(o).namespace), str(meta(o).name)),
+      ),
+      this.watch(
+        "endpointslices",
+        "/apis/discovery.k8s.io/v1/endpointslices",
+        () => asListed(discovery.listEndpointSliceForAllNamespaces()),
+        (o) => {
+          const m = meta(o);
+          const service = str(obj(m.labels)["kubernetes.io/service-name"]);
+          const endpoints = (o as Obj).endpoints;
+          const pods = (Array.isArray(endpoints) ? endpoints : [])
+            .map((e) => obj(obj(e).targetRef))
+            .filter((r) => r.kind === "Pod" && str(r.name) !== "")
+            .map((r) => ({ namespace: str(r.namespace) || str(m.namespace), name: str(r.name) }));
+          this.services.setSlice(
+            `${str(m.namespace)}/${str(m.name)}`,
+            service ? { namespace: str(m.namespace), service, pods } : undefined,
+          );
+        },
+        (o) => this.services.setSlice(`${str(meta(o).namespace)}/${str(meta(o).name)}`, undefined),
+      ),
+      this.watch(
+        "clientintents",
+        "/apis/k8s.otterize.com/v2beta1/clientintents",
+        () =>
+          asListed(
+            custom.listClusterCustomObject({
+              group: "k8s.otterize.com",
+              version: "v2beta1",
+              plural: "clientintents",
+            }),
+          ),
+        (o) => this.onIntents(o, false),
+        (o) => this.onIntents(o, true),
+      ),
+    ]);
+    this.timers.push(setInterval(() => void this.flush(), this.opts.flushIntervalMs));
+    const renew = () =>
+      renewLease(kc, this.opts.namespace, this.opts.identity, this.now()).catch((e: unknown) =>
+        this.opts.log({ level: "warn", msg: "could not renew the Lease", error: String(e) }),
+      );
+    await renew();
+    this.timers.push(setInterval(() => void renew(), this.opts.leaseIntervalMs ?? 30_000));
+    this.timers.push(setInterval(() => this.pods.prune(this.now()), 60_000));
+  }
+
+  /** Publishes every workload with a material change; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.publishDirty().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async publishDirty(): Promise<void> {
+    const snapshots = new Map(this.state.takeDirty().map((s) => [s.key, s]));
+    const keys = new Set([...snapshots.keys(), ...this.declaredDirty]);
+    this.declaredDirty.clear();
+    const declaredFor = new Map<string, DeclaringIntents[]>();
+    for (const { workload, entry } of this.intents.values()) {
+      const k = workloadKey(workload);
+      if (!keys.has(k)) continue;
+      const list = declaredFor.get(k) ?? [];
+      list.push(entry);
+      declaredFor.set(k, list);
+      if (!this.identities.has(k)) this.identities.set(k, workload);
+    }
+    const queue = [...keys];
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        const snapshot = snapshots.get(key);
+        const identity = snapshot?.identity ?? this.identities.get(key);
+        if (!identity) continue;
+        try {
+          const result = await this.publisher.publish(
+            identity,
+            snapshot,
+            declaredEntries(declaredFor.get(key) ?? []),
+            this.now,
+          );
+          this.metrics.inc("otter_egress_collector_writes_total", `result="${result}"`);
+        } catch (e) {
+          this.metrics.inc("otter_egress_collector_writes_total", 'result="failed"');
+          this.opts.log({
+            level: "warn",
+            msg: "could not write ObservedEgress",
+            workload: key,
+            error: String(e),
+          });
+          this.state.markDirty(key);
+          this.declaredDirty.add(key);
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  }
+
+  /** Stops the timers and informers after a last flush of everything held. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await this.flush();
+    await Promise.all(this.watched.map((w) => w.stop().catch(() => undefined)));
+  }
+}

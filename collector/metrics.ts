@@ -1,0 +1,68 @@
+/**
+ * The collector's Prometheus metrics: counters by label set, and gauges read when scraped.
+ */
+
+interface Family {
+  readonly help: string;
+  readonly type: "counter" | "gauge";
+  readonly values: Map<string, number>;
+  readonly read?: () => number;
+}
+
+export class CollectorMetrics {
+  private readonly families = new Map<string, Family>();
+
+  constructor() {
+    this.counter("otter_egress_collector_frames_total", "dnstap data frames received.");
+    this.counter(
+      "otter_egress_collector_decode_errors_total",
+      "Frames, DNS messages, connections and sniffer reports that could not be read, by stage.",
+    );
+    this.counter(
+      "otter_egress_collector_unattributed_total",
+      "Answers and reports that no pod (or no Service) could be named for.",
+    );
+    this.counter(
+      "otter_egress_collector_observations_total",
+      "Observations recorded, by source (dnstap, sniffer).",
+    );
+    this.counter(
+      "otter_egress_collector_writes_total",
+      "ObservedEgress status writes, by result (written, unchanged, failed).",
+    );
+    this.counter(
+      "otter_egress_collector_conflicts_total",
+      "Writes that met a newer version of the object and were merged again.",
+    );
+  }
+
+  private counter(name: string, help: string): void {
+    this.families.set(name, { help, type: "counter", values: new Map() });
+  }
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.families.set(name, { help, type: "gauge", values: new Map(), read });
+  }
+
+  inc(name: string, labels = "", by = 1): void {
+    const f = this.families.get(name);
+    if (!f) throw new Error(`unknown metric ${name}`);
+    f.values.set(labels, (f.values.get(labels) ?? 0) + by);
+  }
+
+  /** The current value (tests and logs). */
+  value(name: string, labels = ""): number {
+    return this.families.get(name)?.values.get(labels) ?? 0;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, f] of this.families) {
+      lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
+      if (f.read) lines.push(`${name} ${f.read()}`);
+      else if (f.values.size === 0) lines.push(`${name} 0`);
+      for (const [labels, n] of f.values) lines.push(`${name}${labels ? `{${labels}}` : ""} ${n}`);
+    }
+    return `${lines.join("\n")}\n`;
+  }
+}

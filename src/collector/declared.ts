@@ -1,0 +1,93 @@
+import { fastV2Target, type ClientIntents } from "../client-intents.js";
+import { formatTimestamp, parseTimestamp } from "../duration.js";
+import { itemKey, itemTarget, type DeclaredItem, type TargetV2 } from "../targets.js";
+import { canonical } from "./status.js";
+
+/**
+ * `status.declared`: since when each item a workload's ClientIntents now declare has been
+ * declared in the cluster. Silence only proves a target unnecessary once it was declared for a
+ * whole window, so these times must survive restarts: a stored `since` is kept as long as the
+ * item stays declared.
+ */
+
+export interface DeclaringIntents {
+  readonly intents: ClientIntents;
+  /**
+   * When its items are known to have been declared since: the object's creation when its spec
+   * never changed (generation 1); undefined when that is unknown.
+   */
+  readonly exactSince?: number;
+}
+
+export interface DeclaredEntry {
+  readonly key: string;
+  /** v2beta1 form, one item, ports left out (changing ports does not make it new). */
+  readonly target: TargetV2;
+  readonly exactSince?: number;
+}
+
+/** The network items of a workload's ClientIntents, one entry per item. */
+export function declaredEntries(list: readonly DeclaringIntents[]): DeclaredEntry[] {
+  const byKey = new Map<string, DeclaredEntry>();
+  for (const { intents, exactSince } of list) {
+    for (const item of intents.items) {
+      if (item.kind === "cloud") continue;
+      const key = itemKey(item);
+      const known = byKey.get(key);
+      const since =
+        known === undefined
+          ? exactSince
+          : known.exactSince === undefined || exactSince === undefined
+            ? undefined
+            : Math.min(known.exactSince, exactSince);
+      byKey.set(key, {
+        key,
+        target: itemTarget(withoutPorts(item)),
+        ...(since === undefined ? {} : { exactSince: since }),
+      });
+    }
+  }
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function withoutPorts(item: DeclaredItem): DeclaredItem {
+  return item.kind === "domain" || item.kind === "ip" ? { ...item, ports: [] } : item;
+}
+
+type Obj = Record<string, unknown>;
+
+/** Stored entries by item key (the earliest since wins); unreadable ones are dropped. */
+export function storedSince(stored: unknown, namespace: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of Array.isArray(stored) ? stored : []) {
+    const entry = e as Obj | null;
+    const since = typeof entry?.since === "string" ? parseTimestamp(entry.since) : undefined;
+    if (since === undefined) continue;
+    const items: DeclaredItem[] = [];
+    if (!fastV2Target(entry?.target, namespace, { file: "status.declared" }, items)) continue;
+    for (const item of items) {
+      const key = itemKey(item);
+      const known = out.get(key);
+      if (known === undefined || since < known) out.set(key, since);
+    }
+  }
+  return out;
+}
+
+/**
+ * The declared list to store: every current entry, with its stored since, else the time it
+ * is known from, else now. Entries no longer declared are dropped.
+ */
+export function mergeDeclared(
+  stored: unknown,
+  current: readonly DeclaredEntry[],
+  namespace: string,
+  nowMs: number,
+): { readonly declared: Obj[]; readonly changed: boolean } {
+  const known = storedSince(stored, namespace);
+  const declared = current.map((e) => ({
+    target: e.target,
+    since: formatTimestamp(known.get(e.key) ?? e.exactSince ?? nowMs),
+  }));
+  return { declared, changed: canonical(declared) !== canonical(stored ?? []) };
+}

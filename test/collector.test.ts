@@ -1,0 +1,474 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import test from "ava";
+import { dump } from "js-yaml";
+import type { ControlPlane } from "./controlplane/controlplane.js";
+import { defaultBinDir } from "./controlplane/controlplane.js";
+import {
+  ensureNamespace,
+  exec,
+  freePort,
+  KUBECTL,
+  kubectl,
+  pluginPath,
+  startCluster,
+} from "./helpers/cluster.js";
+import { eventually, startProcess, stopProcess, type Started } from "./helpers/processes.js";
+
+/**
+ * The collector end to end: a real CoreDNS answers dig and streams dnstap to it; it names the
+ * asking pod's workload from the real API server and writes ObservedEgress there, which the
+ * plugin then reads.
+ */
+
+let cp: ControlPlane;
+let coredns: Started | undefined;
+let dnsPort: number;
+const collectors: Started[] = [];
+const NS = "shop";
+const dir = mkdtempSync(join(tmpdir(), "otter-collector-"));
+type Obj = Record<string, unknown>;
+
+interface Ports {
+  dnstap: number;
+  http: number;
+}
+let main: Ports;
+
+async function startCollector(ports: Ports, identity: string): Promise<Started> {
+  const p = await startProcess(
+    process.execPath,
+    [
+      "dist/cmd/collector.js",
+      "--kubeconfig",
+      cp.kubeconfig,
+      "--dnstap-listen",
+      `127.0.0.1:${ports.dnstap}`,
+      "--listen",
+      `127.0.0.1:${ports.http}`,
+      "--flush-interval",
+      "500ms",
+      "--identity",
+      identity,
+    ],
+    /"msg":"accepting dnstap"/,
+    `collector ${identity}`,
+  );
+  collectors.push(p);
+  return p;
+}
+
+async function startCoreDns(dnstapPort: number): Promise<Started> {
+  writeFileSync(
+    join(dir, "hosts"),
+    [
+      "93.184.216.34 api.example.com",
+      "2001:db8::34 api.example.com",
+      "198.51.100.7 files.example.org",
+      `${await clusterIp("redis")} redis.${NS}.svc.cluster.local`,
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    join(dir, "Corefile"),
+    `.:${dnsPort} {
+  bind 127.0.0.1
+  hosts ${join(dir, "hosts")} {
+    reload 200ms
+  }
+  dnstap tcp://127.0.0.1:${dnstapPort} full
+}
+`,
+  );
+  return startProcess(
+    join(defaultBinDir(), "coredns"),
+    ["-conf", join(dir, "Corefile")],
+    /CoreDNS-\d/,
+    "coredns",
+  );
+}
+
+async function clusterIp(service: string): Promise<string> {
+  return kubectl(cp.kubeconfig, [
+    "get",
+    "service",
+    service,
+    "-n",
+    NS,
+    "-o",
+    "jsonpath={.spec.clusterIP}",
+  ]);
+}
+
+/** Creates an object and returns its uid. */
+async function create(o: Obj): Promise<string> {
+  const out = await kubectl(
+    cp.kubeconfig,
+    ["create", "-o", "jsonpath={.metadata.uid}", "-f", "-"],
+    dump(o),
+  );
+  return out.trim();
+}
+
+/** A running pod as the kubelet would report it: its IP and start time in status. */
+async function runningPod(name: string, ip: string, meta: Obj): Promise<void> {
+  await create({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: NS, ...meta },
+    spec: { containers: [{ name: "app", image: "registry.example/app:1" }] },
+  });
+  await kubectl(cp.kubeconfig, [
+    "patch",
+    "pod",
+    name,
+    "-n",
+    NS,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({
+      status: {
+        phase: "Running",
+        podIP: ip,
+        podIPs: [{ ip }],
+        startTime: new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, "Z"),
+      },
+    }),
+  ]);
+}
+
+const dig = (from: string, name: string, type = "A") =>
+  exec("dig", ["-b", from, "@127.0.0.1", "-p", String(dnsPort), "+short", "+tries=1", type, name]);
+
+async function observed(name: string): Promise<Obj | undefined> {
+  const r = await exec(KUBECTL, [
+    "--kubeconfig",
+    cp.kubeconfig,
+    "get",
+    "oe",
+    name,
+    "-n",
+    NS,
+    "-o",
+    "json",
+  ]);
+  return r.code === 0 ? (JSON.parse(r.stdout) as Obj) : undefined;
+}
+
+type Destination = {
+  internet?: { dnsName?: string; ips?: string[]; ports?: number[] };
+  kubernetes?: Obj;
+  firstSeen: string;
+  lastSeen: string;
+};
+const destinations = (o: Obj | undefined): Destination[] =>
+  ((o?.status as Obj | undefined)?.destinations as Destination[] | undefined) ?? [];
+const named = (o: Obj | undefined, dnsName: string) =>
+  destinations(o).find((d) => d.internet?.dnsName === dnsName);
+
+function post(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: "POST" }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function get(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: "127.0.0.1", port, path }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve(text));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+/** A sniffer report, as Otterize's sniffer sends it to the network-mapper. */
+function snifferReport(field: string, srcIp: string, destinations: Obj[]): string {
+  const type = field === "reportCaptureResults" ? "CaptureResults" : "CaptureTCPResults";
+  return JSON.stringify({
+    operationName: field,
+    query: `mutation ${field}($results: ${type}!) {\n    ${field}(results: $results)\n}`,
+    variables: { results: { results: [{ srcIp, srcHostname: "", destinations }] } },
+  });
+}
+
+test.before(async () => {
+  cp = await startCluster();
+  const k = cp.kubeconfig;
+  await ensureNamespace(k, NS);
+  await ensureNamespace(k, "otter-egress");
+  await kubectl(k, ["create", "serviceaccount", "default", "-n", NS]);
+  const deployment = await create({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: NS },
+    spec: {
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "app", image: "registry.example/web:1" }] },
+      },
+    },
+  });
+  const rs = await create({
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: {
+      name: "web-5d8f7",
+      namespace: NS,
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          name: "web",
+          uid: deployment,
+          controller: true,
+        },
+      ],
+    },
+    spec: {
+      selector: { matchLabels: { app: "web", "pod-template-hash": "5d8f7" } },
+      template: {
+        metadata: { labels: { app: "web", "pod-template-hash": "5d8f7" } },
+        spec: { containers: [{ name: "app", image: "registry.example/web:1" }] },
+      },
+    },
+  });
+  const owner = (kind: string, name: string, uid: string) => ({
+    ownerReferences: [{ apiVersion: "apps/v1", kind, name, uid, controller: true }],
+  });
+  await runningPod("web-5d8f7-abcde", "127.0.0.5", {
+    labels: { app: "web", "pod-template-hash": "5d8f7" },
+    ...owner("ReplicaSet", "web-5d8f7", rs),
+  });
+  await runningPod("redis-0", "127.0.0.6", {
+    labels: { app: "redis" },
+    ...owner("StatefulSet", "redis", "00000000-0000-0000-0000-000000000001"),
+  });
+  await create({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "redis", namespace: NS },
+    spec: { selector: { app: "redis" }, ports: [{ port: 6379 }] },
+  });
+  main = { dnstap: await freePort(), http: await freePort() };
+  dnsPort = await freePort();
+  await startCollector(main, "collector-a");
+  coredns = await startCoreDns(main.dnstap);
+});
+
+test.after.always(async () => {
+  await stopProcess(coredns);
+  for (const c of collectors) await stopProcess(c, "SIGKILL");
+  await cp?.stop();
+});
+
+test.serial(
+  "dig from a pod's IP makes the collector write ObservedEgress for its Deployment",
+  async (t) => {
+    const answer = await dig("127.0.0.5", "api.example.com");
+    t.is(answer.stdout.trim(), "93.184.216.34");
+    await dig("127.0.0.5", "api.example.com", "AAAA");
+    const oe = await eventually("api.example.com in ObservedEgress web", async () => {
+      const o = await observed("web");
+      const d = named(o, "api.example.com");
+      return d?.internet?.ips?.length === 2 ? o : undefined;
+    });
+    t.deepEqual((oe.spec as Obj).workload, { name: "web", kind: "Deployment" });
+    t.deepEqual(named(oe, "api.example.com")?.internet?.ips?.sort(), [
+      "2001:db8::34",
+      "93.184.216.34",
+    ]);
+    const status = oe.status as Obj;
+    t.truthy(status.observingSince, "observingSince is recorded");
+    t.truthy(status.updatedAt);
+  },
+);
+
+test.serial(
+  "a Service name in the cluster domain becomes a kubernetes destination of the workload behind it",
+  async (t) => {
+    await dig("127.0.0.5", `redis.${NS}.svc.cluster.local`);
+    // A search-path miss (NXDOMAIN) records nothing.
+    await dig("127.0.0.5", `api.example.com.${NS}.svc.cluster.local`);
+    const oe = await eventually("redis in ObservedEgress web", async () => {
+      const o = await observed("web");
+      return destinations(o).some((d) => d.kubernetes) ? o : undefined;
+    });
+    t.deepEqual(destinations(oe).find((d) => d.kubernetes)?.kubernetes, {
+      name: "redis",
+      namespace: NS,
+      kind: "StatefulSet",
+      service: "redis",
+    });
+    t.false(JSON.stringify(oe).includes(`api.example.com.${NS}`));
+  },
+);
+
+test.serial(
+  "a sniffer TCP report adds the port to the name that resolved to that IP",
+  async (t) => {
+    const r = await post(
+      main.http,
+      "/query",
+      snifferReport("reportTCPCaptureResults", "127.0.0.5", [
+        { destination: "93.184.216.34", destinationPort: 443, lastSeen: new Date().toISOString() },
+      ]),
+    );
+    t.is(r.status, 200);
+    t.deepEqual(JSON.parse(r.body), { data: { reportTCPCaptureResults: true } });
+    const oe = await eventually("port 443 on api.example.com", async () => {
+      const o = await observed("web");
+      return named(o, "api.example.com")?.internet?.ports?.includes(443) ? o : undefined;
+    });
+    t.deepEqual(named(oe, "api.example.com")?.internet?.ports, [443]);
+    const bad = await post(main.http, "/query", "{not json");
+    t.is(bad.status, 400);
+    const unknown = await post(
+      main.http,
+      "/query",
+      JSON.stringify({ query: "mutation { dropTables }" }),
+    );
+    t.regex(unknown.body, /unknown field \\"dropTables\\"/);
+  },
+);
+
+test.serial(
+  "the plugin reports the collector's observations against committed ClientIntents",
+  async (t) => {
+    const intents = join(dir, "web.yaml");
+    writeFileSync(
+      intents,
+      dump({
+        apiVersion: "k8s.otterize.com/v2beta1",
+        kind: "ClientIntents",
+        metadata: { name: "web", namespace: NS },
+        spec: {
+          workload: { name: "web", kind: "Deployment" },
+          targets: [{ kubernetes: { name: "redis", kind: "StatefulSet" } }],
+        },
+      }),
+    );
+    const path = `${pluginPath()}:${process.env.PATH ?? ""}`;
+    const r = await exec(
+      KUBECTL,
+      ["otter", "egress", "diff", "--kubeconfig", cp.kubeconfig, "-n", NS, "--intents", intents],
+      { PATH: path },
+    );
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stdout, /missing +api\.example\.com/);
+    t.regex(r.stdout, /matched +kubernetes redis/);
+  },
+);
+
+test.serial("a bad dnstap connection is closed and counted; CoreDNS's keeps flowing", async (t) => {
+  const closed = await new Promise<boolean>((resolve) => {
+    const s = connect(main.dnstap, "127.0.0.1", () => {
+      // A data frame before any handshake, then garbage.
+      s.write(Buffer.from([0, 0, 0, 4, 1, 2, 3, 4, 0xff, 0xff]));
+    });
+    s.on("close", () => resolve(true));
+    s.on("error", () => undefined);
+    setTimeout(() => resolve(false), 5000).unref();
+  });
+  t.true(closed, "the collector hung up on the bad writer");
+  t.regex(await get(main.http, "/metrics"), /decode_errors_total\{stage="frame-streams"\} [1-9]/);
+  await dig("127.0.0.5", "files.example.org");
+  await eventually("files.example.org after the bad connection", async () =>
+    named(await observed("web"), "files.example.org") ? true : undefined,
+  );
+  t.regex(await get(main.http, "/metrics"), /otter_egress_collector_frames_total [1-9]/);
+  t.is(await get(main.http, "/readyz"), "ok");
+});
+
+test.serial(
+  "ClientIntents in the cluster get status.declared, and the Lease says the collector listens",
+  async (t) => {
+    await kubectl(
+      cp.kubeconfig,
+      ["apply", "-f", "-"],
+      dump({
+        apiVersion: "k8s.otterize.com/v2beta1",
+        kind: "ClientIntents",
+        metadata: { name: "web", namespace: NS },
+        spec: {
+          workload: { name: "web", kind: "Deployment" },
+          targets: [{ internet: { domains: ["api.example.com"], ports: [443] } }],
+        },
+      }),
+    );
+    const declared = await eventually("status.declared", async () => {
+      const d = ((await observed("web"))?.status as Obj | undefined)?.declared as Obj[] | undefined;
+      return d && d.length > 0 ? d : undefined;
+    });
+    t.deepEqual(
+      declared.map((d) => d.target),
+      [{ internet: { domains: ["api.example.com"] } }],
+    );
+    const lease = JSON.parse(
+      await kubectl(cp.kubeconfig, [
+        "get",
+        "lease",
+        "otter-egress-collector",
+        "-n",
+        "otter-egress",
+        "-o",
+        "json",
+      ]),
+    ) as { spec: { holderIdentity: string; renewTime: string } };
+    t.is(lease.spec.holderIdentity, "collector-a");
+    t.true(Date.now() - Date.parse(lease.spec.renewTime) < 60_000);
+  },
+);
+
+test.serial(
+  "a restarted collector loses nothing that was flushed, and two collectors keep each other's data",
+  async (t) => {
+    const before = destinations(await observed("web")).length;
+    t.true(before >= 3);
+    await stopProcess(collectors[0]);
+    // The restarted collector and a second one write the same workload at the same time.
+    await startCollector(main, "collector-a");
+    const second = { dnstap: await freePort(), http: await freePort() };
+    await startCollector(second, "collector-b");
+    const now = new Date().toISOString();
+    await Promise.all([
+      post(
+        main.http,
+        "/query",
+        snifferReport("reportCaptureResults", "127.0.0.5", [
+          { destination: "one.example.net", destinationIP: "203.0.113.1", lastSeen: now },
+        ]),
+      ),
+      post(
+        second.http,
+        "/query",
+        snifferReport("reportCaptureResults", "127.0.0.5", [
+          { destination: "two.example.net", destinationIP: "203.0.113.2", lastSeen: now },
+        ]),
+      ),
+    ]);
+    const oe = await eventually("both collectors' names", async () => {
+      const o = await observed("web");
+      return named(o, "one.example.net") && named(o, "two.example.net") ? o : undefined;
+    });
+    t.is(
+      destinations(oe).length,
+      before + 2,
+      "everything written before the restart is still there",
+    );
+    t.deepEqual(named(oe, "api.example.com")?.internet?.ports, [443]);
+  },
+);
