@@ -98,21 +98,45 @@ export class Collector {
   private ownerOf = (namespace: string, kind: string, name: string) =>
     this.owners.get(`${namespace}/${kind}/${name}`);
 
-  private apply(outcome: Outcome, source: string): void {
+  // Counters of the per-frame path, kept at hand.
+  private readonly counted = {
+    frames: this.metrics.cell("otter_egress_collector_frames_total"),
+    dnstap: {
+      observations: this.metrics.cell(
+        "otter_egress_collector_observations_total",
+        'source="dnstap"',
+      ),
+      unattributed: this.metrics.cell(
+        "otter_egress_collector_unattributed_total",
+        'source="dnstap"',
+      ),
+    },
+    sniffer: {
+      observations: this.metrics.cell(
+        "otter_egress_collector_observations_total",
+        'source="sniffer"',
+      ),
+      unattributed: this.metrics.cell(
+        "otter_egress_collector_unattributed_total",
+        'source="sniffer"',
+      ),
+    },
+  };
+
+  private apply(outcome: Outcome, source: "dnstap" | "sniffer"): void {
     if (outcome.kind === "observation") {
       this.state.record(outcome.observation);
-      this.identities.set(workloadKey(outcome.observation.workload), outcome.observation.workload);
-      this.metrics.inc("otter_egress_collector_observations_total", `source="${source}"`);
+      this.counted[source].observations.n++;
     } else if (outcome.kind === "unattributed") {
-      this.metrics.inc("otter_egress_collector_unattributed_total", `source="${source}"`);
+      this.counted[source].unattributed.n++;
     }
   }
 
-  /** One dnstap data frame (the payload is only valid during the call). */
-  handleFrame(payload: Buffer): void {
-    this.metrics.inc("otter_egress_collector_frames_total");
+  /** One dnstap data frame, buf[start, end) (only valid during the call). */
+  handleFrame(buf: Buffer, start = 0, end = buf.length): void {
+    this.counted.frames.n++;
     try {
-      const m = decodeDnstap(payload);
+      const m = decodeDnstap(buf, start, end);
       if (m) this.apply(observeDnstap(this.ctx, m, this.now()), "dnstap");
     } catch (e) {
       if (e instanceof DnstapError) {
@@ -133,8 +157,7 @@ export class Collector {
     for (const o of snifferOutcomes(this.ctx, request)) {
       if (o.kind === "connection") {
         this.state.recordConnection(o.workload, o.ip, o.port, o.timeMs);
-        this.identities.set(workloadKey(o.workload), o.workload);
-        this.metrics.inc("otter_egress_collector_observations_total", 'source="sniffer"');
+        this.counted.sniffer.observations.n++;
       } else this.apply(o, "sniffer");
     }
     return snifferResponse(request);

@@ -14,7 +14,7 @@ import {
 
 export interface DnstapServerOptions {
   /** Called with each data frame; the payload is only valid during the call. */
-  onFrame(payload: Buffer): void;
+  onFrame(buf: Buffer, start: number, end: number): void;
   onConnectionError(error: Error, peer: string): void;
   onConnection?(peer: string, open: boolean): void;
   maxDataFrame?: number;
@@ -47,11 +47,11 @@ export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
       socket.destroy();
     };
     const sink = {
-      data: (payload: Buffer) => {
+      data: (buf: Buffer, start: number, end: number) => {
         if (!session.dataAllowed()) {
           throw new FrameStreamError(`data frame before START (session ${session.state})`);
         }
-        opts.onFrame(payload);
+        opts.onFrame(buf, start, end);
       },
       control: (frame: ControlFrame) => {
         const reply = session.control(frame);

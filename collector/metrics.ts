@@ -2,10 +2,15 @@
  * The collector's Prometheus metrics: counters by label set, and gauges read when scraped.
  */
 
+/** One counter (a metric with one label set): hot paths keep it and add to `n`. */
+export interface Cell {
+  n: number;
+}
+
 interface Family {
   readonly help: string;
   readonly type: "counter" | "gauge";
-  readonly values: Map<string, number>;
+  readonly values: Map<string, Cell>;
   readonly read?: () => number;
 }
 
@@ -44,15 +49,21 @@ export class CollectorMetrics {
     this.families.set(name, { help, type: "gauge", values: new Map(), read });
   }
 
-  inc(name: string, labels = "", by = 1): void {
+  cell(name: string, labels = ""): Cell {
     const f = this.families.get(name);
     if (!f) throw new Error(`unknown metric ${name}`);
-    f.values.set(labels, (f.values.get(labels) ?? 0) + by);
+    let c = f.values.get(labels);
+    if (!c) f.values.set(labels, (c = { n: 0 }));
+    return c;
+  }
+
+  inc(name: string, labels = "", by = 1): void {
+    this.cell(name, labels).n += by;
   }
 
   /** The current value (tests and logs). */
   value(name: string, labels = ""): number {
-    return this.families.get(name)?.values.get(labels) ?? 0;
+    return this.families.get(name)?.values.get(labels)?.n ?? 0;
   }
 
   render(): string {
@@ -61,7 +72,9 @@ export class CollectorMetrics {
       lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
       if (f.read) lines.push(`${name} ${f.read()}`);
       else if (f.values.size === 0) lines.push(`${name} 0`);
-      for (const [labels, n] of f.values) lines.push(`${name}${labels ? `{${labels}}` : ""} ${n}`);
+      for (const [labels, c] of f.values) {
+        lines.push(`${name}${labels ? `{${labels}}` : ""} ${c.n}`);
+      }
     }
     return `${lines.join("\n")}\n`;
   }

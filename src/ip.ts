@@ -170,16 +170,41 @@ function formatV6(value: bigint): string {
 }
 
 /**
- * An address from its bytes in network order, as DNS answers and dnstap carry it: 4 bytes
- * (v4) or 16 (v6); undefined for any other length.
+ * An address from `length` bytes at `start` in network order, as DNS answers and dnstap
+ * carry it: 4 bytes (v4) or 16 (v6); undefined for any other length.
  */
-export function ipFromBytes(b: Uint8Array): IpAddress | undefined {
-  if (b.length === 4) return { family: 4, text: `${b[0]}.${b[1]}.${b[2]}.${b[3]}` };
-  if (b.length !== 16) return undefined;
+export function ipFromBytes(
+  b: Uint8Array,
+  start = 0,
+  length = b.length - start,
+): IpAddress | undefined {
+  if (length === 4) {
+    // The collector reads one or more per DNS answer, mostly the same few: remembered, by
+    // the first three bytes (a small integer key) and then the last.
+    const b0 = b[start] as number;
+    const b1 = b[start + 1] as number;
+    const b2 = b[start + 2] as number;
+    const b3 = b[start + 3] as number;
+    const prefix = (b0 << 16) | (b1 << 8) | b2;
+    let block = v4Known.get(prefix);
+    if (!block) {
+      if (v4Known.size >= V4_BLOCKS_MAX) v4Known.clear();
+      block = new Array<IpAddress | undefined>(256);
+      v4Known.set(prefix, block);
+    }
+    return (block[b3] ??= { family: 4, text: `${b0}.${b1}.${b2}.${b3}` });
+  }
+  if (length !== 16) return undefined;
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i] as number) << 8) | (b[i + 1] as number));
+  for (let i = start; i < start + 16; i += 2) {
+    groups.push(((b[i] as number) << 8) | (b[i + 1] as number));
+  }
   return { family: 6, text: formatV6Groups(groups) };
 }
+
+/** /24 blocks of remembered v4 addresses (at most 256 each). */
+const V4_BLOCKS_MAX = 4096;
+const v4Known = new Map<number, Array<IpAddress | undefined>>();
 
 /** RFC 5952 text of eight 16-bit groups. */
 function formatV6Groups(groups: readonly number[]): string {

@@ -6,6 +6,7 @@ import {
   DnsMessageError,
   parseDnsResponse,
   resolution,
+  resolveResponse,
   RCODE_NXDOMAIN,
 } from "../src/collector/dns-message.js";
 import {
@@ -25,7 +26,7 @@ type Seen = { data: Buffer[]; control: ControlFrame[] };
 function collect(reader: FrameReader, chunks: Buffer[]): Seen {
   const seen: Seen = { data: [], control: [] };
   const sink = {
-    data: (p: Buffer) => seen.data.push(Buffer.from(p)),
+    data: (b: Buffer, s: number, e: number) => seen.data.push(Buffer.from(b.subarray(s, e))),
     control: (c: ControlFrame) => seen.control.push(c),
   };
   for (const c of chunks) reader.push(c, sink);
@@ -267,4 +268,58 @@ test("fuzz: random and mutated dnstap frames and DNS messages never throw anythi
     { numRuns: 3000 },
   );
   t.pass();
+});
+
+test("property: resolveResponse reads what parseDnsResponse and resolution read, and fails alike", (t) => {
+  const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,12}$/);
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join("."));
+  const pool = ["q.example.com", "a.example.net", "b.example.net", "c.example.org"];
+  const answer = fc.oneof(
+    fc.record({
+      name: fc.constantFrom(...pool),
+      type: fc.constant("A" as const),
+      ip: fc.ipV4(),
+      ttl: fc.nat(1000),
+    }),
+    fc.record({
+      name: fc.constantFrom(...pool),
+      type: fc.constant("AAAA" as const),
+      ip: fc.constantFrom("2001:db8::1", "fd00::a:1", "::1"),
+      ttl: fc.nat(1000),
+    }),
+    fc.record({
+      name: fc.constantFrom(...pool),
+      type: fc.constant("CNAME" as const),
+      target: fc.oneof(fc.constantFrom(...pool), name),
+      ttl: fc.nat(1000),
+    }),
+  );
+  const message = fc
+    .record({
+      answers: fc.array(answer, { maxLength: 8 }),
+      rcode: fc.constantFrom(0, 0, 0, 3),
+      compress: fc.boolean(),
+      cut: fc.option(fc.nat(), { nil: undefined }),
+    })
+    .map((m) => {
+      const b = dnsResponse({ question: "Q.example.com", ...m });
+      return m.cut === undefined ? b : b.subarray(0, m.cut % (b.length + 1));
+    });
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (e) {
+      return { error: e instanceof DnsMessageError ? "DnsMessageError" : String(e) };
+    }
+  };
+  fc.assert(
+    fc.property(message, (b) => {
+      const fast = outcome(() => resolveResponse(b));
+      const slow = outcome(() => resolution(parseDnsResponse(b)));
+      // An error response is not read further by the fast path: both say "nothing".
+      if (b.length >= 4 && (b[3] as number) % 16 !== 0) t.is(fast.value, undefined);
+      else t.deepEqual(fast, slow);
+    }),
+    { numRuns: 2000 },
+  );
 });

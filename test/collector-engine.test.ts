@@ -108,7 +108,7 @@ test("only material changes make a workload dirty: new destination, IP or port, 
     snap?.destinations.map((d) => [d.key, d.ports, d.target]),
     [
       [
-        "dns:api.example.com",
+        "api.example.com",
         [443],
         { kind: "internet", dnsName: "api.example.com", ips: ["192.0.2.1", "192.0.2.2"] },
       ],
@@ -117,7 +117,7 @@ test("only material changes make a workload dirty: new destination, IP or port, 
   t.true(s.recordConnection(web, "198.51.100.9", 5432, T + 3 * MIN), "an IP no name resolved to");
   t.deepEqual(
     s.takeDirty()[0]?.destinations.map((d) => d.key),
-    ["dns:api.example.com", "ip:198.51.100.9"],
+    ["api.example.com", "ip:198.51.100.9"],
   );
   s.markDirty("dev/web");
   t.is(s.takeDirty().length, 1, "a failed write is retried");
@@ -133,18 +133,14 @@ test("every list is bounded, the most recent kept, and the cut is named", (t) =>
   const snap = snapshot(s.get("dev/web") ?? s.workload(web));
   t.deepEqual(
     snap.destinations.map((d) => d.key),
-    ["dns:n2.example.com", "dns:n3.example.com", "dns:n4.example.com"],
+    ["n2.example.com", "n3.example.com", "n4.example.com"],
   );
-  const n4 = snap.destinations.find((d) => d.key === "dns:n4.example.com");
+  const n4 = snap.destinations.find((d) => d.key === "n4.example.com");
   t.deepEqual(n4?.target.kind === "internet" ? n4.target.ips : [], ["192.0.2.2", "192.0.2.3"]);
   t.deepEqual(n4?.ports, [80, 443]);
-  t.deepEqual(snap.truncated, [
-    "destinations",
-    "ips of n4.example.com",
-    "ports of dns:n4.example.com",
-  ]);
+  t.deepEqual(snap.truncated, ["destinations", "ips of n4.example.com", "ports of n4.example.com"]);
   const { status } = mergeStatus(undefined, snap, T);
-  t.is(status.truncated, "destinations; ips of n4.example.com; ports of dns:n4.example.com");
+  t.is(status.truncated, "destinations; ips of n4.example.com; ports of n4.example.com");
 });
 
 test("merging keeps both writers' data, and a status read back from the API server is unchanged", (t) => {

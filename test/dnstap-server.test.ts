@@ -21,7 +21,7 @@ async function server() {
   const frames: string[] = [];
   const errors: string[] = [];
   const s = createDnstapServer({
-    onFrame: (p) => frames.push(p.toString()),
+    onFrame: (b, s, e) => frames.push(b.toString("utf8", s, e)),
     onConnectionError: (e) => errors.push(e.message),
   });
   const socket = join(mkdtempSync(join(tmpdir(), "otter-dnstap-")), "dnstap.sock");

@@ -1,5 +1,5 @@
 import { ipFromBytes, parseIp } from "../ip.js";
-import { parseDnsResponse, resolution } from "./dns-message.js";
+import { resolveResponse } from "./dns-message.js";
 import { MESSAGE_TYPE, type DnstapMessage } from "./dnstap.js";
 import type { KubernetesTarget, Observation, ObservedTarget } from "./egress-state.js";
 import type { PodIpIndex, PodRecord, WorkloadIdentity } from "./pods.js";
@@ -180,7 +180,7 @@ export function observeDnstap(ctx: AttributionContext, m: DnstapMessage, now: nu
   if (!m.responseMessage) return { kind: "ignored", why: "no response message" };
   const client = m.queryAddress ? ipFromBytes(m.queryAddress) : undefined;
   if (!client) return { kind: "unattributed", why: "no client address" };
-  const r = resolution(parseDnsResponse(m.responseMessage));
+  const r = resolveResponse(m.responseMessage);
   if (!r) return { kind: "ignored", why: "no addresses" };
   return observeResolution(ctx, client.text, r.name, r.ips, m.timeMs ?? now);
 }

@@ -45,19 +45,23 @@ function u16(b: Uint8Array, at: number): number {
   return ((b[at] as number) << 8) | (b[at + 1] as number);
 }
 
-/** A (possibly compressed) name at `at`: the name and the offset after it in place. */
-function readName(b: Uint8Array, start: number): [string, number] {
+/** A name is spelled here (lower-cased, dotted) before it becomes one flat string. */
+const scratch = Buffer.alloc(MAX_NAME + 1);
+/** Where the name readName last read ends in place (after it, or after its pointer). */
+let nameEnd = 0;
+
+/** A (possibly compressed) name at `start`; nameEnd is left after it. */
+function readName(b: Uint8Array, start: number): string {
   let at = start;
   let after = -1;
   let jumps = 0;
   let length = 0;
-  let name = "";
   for (;;) {
     if (at >= b.length) throw new DnsMessageError("name runs past the message");
     const len = b[at] as number;
     if (len === 0) {
-      if (after < 0) after = at + 1;
-      return [name, after];
+      nameEnd = after < 0 ? at + 1 : after;
+      return scratch.toString("latin1", 0, length === 0 ? 0 : length - 1);
     }
     const kind = len & 0xc0;
     if (kind === 0xc0) {
@@ -69,37 +73,50 @@ function readName(b: Uint8Array, start: number): [string, number] {
     }
     if (kind !== 0) throw new DnsMessageError(`unsupported label type 0x${kind.toString(16)}`);
     if (at + 1 + len > b.length) throw new DnsMessageError("label runs past the message");
-    length += len + 1;
-    if (length > MAX_NAME) throw new DnsMessageError("name longer than 255 bytes");
-    let label = "";
+    if (length + len + 1 > MAX_NAME) throw new DnsMessageError("name longer than 255 bytes");
     for (let i = at + 1; i <= at + len; i++) {
-      let c = b[i] as number;
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
-      label += String.fromCharCode(c);
+      const c = b[i] as number;
+      scratch[length++] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
     }
-    name = name === "" ? label : `${name}.${label}`;
+    scratch[length++] = 0x2e;
     at += 1 + len;
   }
 }
 
-/** Reads a DNS message; throws DnsMessageError when it is malformed. */
-export function parseDnsResponse(b: Uint8Array): DnsResponse {
+/*
+ * The answer section is read into these arrays, reused by every call: the collector reads one
+ * response per lookup in the cluster, and allocating per record would keep its GC busy.
+ */
+const rrName: string[] = [];
+const rrType: number[] = [];
+const rrTtl: number[] = [];
+/** The address (A, AAAA) or the CNAME's target. */
+const rrValue: string[] = [];
+
+/** The header's counts, and the question (first one) read; `at` is after the questions. */
+function readQuestions(b: Uint8Array): { question: string | undefined; at: number } {
   if (b.length < 12) throw new DnsMessageError("message shorter than its header");
-  const flags = u16(b, 2);
-  const rcode = flags & 0x0f;
   const qdcount = u16(b, 4);
-  const ancount = u16(b, 6);
   let at = 12;
   let question: string | undefined;
   for (let i = 0; i < qdcount; i++) {
-    const [name, next] = readName(b, at);
+    const name = readName(b, at);
+    const next = nameEnd;
     if (next + 4 > b.length) throw new DnsMessageError("truncated question");
     if (i === 0) question = name;
     at = next + 4;
   }
-  const answers: AnswerRecord[] = [];
+  return { question, at };
+}
+
+/** Reads the answer section from `start` into the rr arrays; returns how many were kept. */
+function readAnswers(b: Uint8Array, start: number): number {
+  const ancount = u16(b, 6);
+  let at = start;
+  let n = 0;
   for (let i = 0; i < ancount; i++) {
-    const [name, next] = readName(b, at);
+    const name = readName(b, at);
+    const next = nameEnd;
     if (next + 10 > b.length) throw new DnsMessageError("truncated resource record");
     const type = u16(b, next);
     const klass = u16(b, next + 2);
@@ -109,17 +126,42 @@ export function parseDnsResponse(b: Uint8Array): DnsResponse {
     if (rdata + rdlength > b.length) throw new DnsMessageError("record data runs past the message");
     at = rdata + rdlength;
     if (klass !== CLASS_IN) continue;
+    let value: string;
     if (type === TYPE_A || type === TYPE_AAAA) {
-      const ip = ipFromBytes(b.subarray(rdata, rdata + rdlength));
+      const ip = ipFromBytes(b, rdata, rdlength);
       if (!ip || (type === TYPE_A) !== (ip.family === 4)) {
         throw new DnsMessageError(`${type === TYPE_A ? "A" : "AAAA"} record of ${rdlength} bytes`);
       }
-      answers.push({ name, type: type === TYPE_A ? "A" : "AAAA", ttl, ip: ip.text });
+      value = ip.text;
     } else if (type === TYPE_CNAME) {
-      const [target, end] = readName(b, rdata);
-      if (end > rdata + rdlength) throw new DnsMessageError("CNAME target runs past its record");
-      answers.push({ name, type: "CNAME", ttl, target });
-    }
+      value = readName(b, rdata);
+      if (nameEnd > rdata + rdlength)
+        throw new DnsMessageError("CNAME target runs past its record");
+    } else continue;
+    rrName[n] = name;
+    rrType[n] = type;
+    rrTtl[n] = ttl;
+    rrValue[n] = value;
+    n++;
+  }
+  return n;
+}
+
+/** Reads a DNS message; throws DnsMessageError when it is malformed. */
+export function parseDnsResponse(b: Uint8Array): DnsResponse {
+  const { question, at } = readQuestions(b);
+  const rcode = u16(b, 2) & 0x0f;
+  const n = readAnswers(b, at);
+  const answers: AnswerRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = rrName[i] as string;
+    const ttl = rrTtl[i] as number;
+    const value = rrValue[i] as string;
+    answers.push(
+      rrType[i] === TYPE_CNAME
+        ? { name, type: "CNAME", ttl, target: value }
+        : { name, type: rrType[i] === TYPE_A ? "A" : "AAAA", ttl, ip: value },
+    );
   }
   return question === undefined ? { rcode, answers } : { rcode, question, answers };
 }
@@ -133,6 +175,58 @@ export interface Resolution {
 }
 
 /**
+ * What a response in wire format tells (resolution of parseDnsResponse, without building the
+ * records). Throws DnsMessageError when it is malformed.
+ */
+export function resolveResponse(b: Uint8Array): Resolution | undefined {
+  if (b.length >= 4 && (u16(b, 2) & 0x0f) !== RCODE_NOERROR) return undefined;
+  const { question, at } = readQuestions(b);
+  if (question === undefined) return undefined;
+  const n = readAnswers(b, at);
+  // The names that lead from the question (through CNAMEs), in a reused array.
+  chain[0] = question;
+  let links = 1;
+  let ttl = Infinity;
+  for (let grew = true; grew;) {
+    grew = false;
+    for (let i = 0; i < n; i++) {
+      if (rrType[i] !== TYPE_CNAME) continue;
+      const target = rrValue[i] as string;
+      if (onChain(rrName[i] as string, links) && !onChain(target, links)) {
+        chain[links++] = target;
+        ttl = Math.min(ttl, rrTtl[i] as number);
+        grew = true;
+      }
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (rrType[i] !== TYPE_CNAME && onChain(rrName[i] as string, links)) count++;
+  }
+  if (count === 0) return undefined;
+  const ips: string[] = new Array<string>(count);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (rrType[i] === TYPE_CNAME || !onChain(rrName[i] as string, links)) continue;
+    const ip = rrValue[i] as string;
+    let seen = false;
+    for (let j = 0; j < k && !seen; j++) seen = ips[j] === ip;
+    if (seen) continue;
+    ips[k++] = ip;
+    ttl = Math.min(ttl, rrTtl[i] as number);
+  }
+  ips.length = k;
+  return { name: question, ips, ttl };
+}
+
+const chain: string[] = [];
+
+function onChain(name: string, links: number): boolean {
+  for (let i = 0; i < links; i++) if (chain[i] === name) return true;
+  return false;
+}
+
+/**
  * The addresses the asked name resolved to, following CNAMEs from it (in any order, as
  * servers may send them). Undefined for an error (NXDOMAIN: a search-path miss), an empty
  * answer, or records that do not lead back to the asked name.
@@ -141,14 +235,15 @@ export function resolution(r: DnsResponse): Resolution | undefined {
   if (r.rcode !== RCODE_NOERROR || r.question === undefined || r.answers.length === 0) {
     return undefined;
   }
-  const chain = new Set<string>([r.question]);
+  // Chains are short: arrays beat sets here (this runs for every answer a cluster gets).
+  const chain: string[] = [r.question];
   let ttl = Infinity;
   // Grow the chain until no CNAME adds to it (bounded by the number of records).
   for (let grew = true; grew;) {
     grew = false;
     for (const a of r.answers) {
-      if (a.type === "CNAME" && chain.has(a.name) && !chain.has(a.target)) {
-        chain.add(a.target);
+      if (a.type === "CNAME" && chain.includes(a.name) && !chain.includes(a.target)) {
+        chain.push(a.target);
         ttl = Math.min(ttl, a.ttl);
         grew = true;
       }
@@ -156,7 +251,7 @@ export function resolution(r: DnsResponse): Resolution | undefined {
   }
   const ips: string[] = [];
   for (const a of r.answers) {
-    if (a.type !== "CNAME" && chain.has(a.name) && !ips.includes(a.ip)) {
+    if (a.type !== "CNAME" && chain.includes(a.name) && !ips.includes(a.ip)) {
       ips.push(a.ip);
       ttl = Math.min(ttl, a.ttl);
     }

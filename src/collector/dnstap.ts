@@ -14,12 +14,12 @@ export const MESSAGE_TYPE = { CLIENT_QUERY: 5, CLIENT_RESPONSE: 6 } as const;
 export interface DnstapMessage {
   /** dnstap.Message.Type */
   readonly type: number;
-  /** The client's address: 4 bytes (IPv4) or 16 (IPv6). */
-  readonly queryAddress?: Uint8Array;
+  /** The client's address, 4 bytes (IPv4) or 16 (IPv6); read for CLIENT_RESPONSE only. */
+  readonly queryAddress?: Uint8Array | undefined;
   /** When the response was sent (or the query received), in ms since the epoch. */
-  readonly timeMs?: number;
-  /** The DNS response in wire format. */
-  readonly responseMessage?: Uint8Array;
+  readonly timeMs?: number | undefined;
+  /** The DNS response in wire format (CLIENT_RESPONSE only). */
+  readonly responseMessage?: Uint8Array | undefined;
 }
 
 const WIRE_VARINT = 0;
@@ -28,13 +28,16 @@ const WIRE_BYTES = 2;
 const WIRE_FIXED32 = 5;
 
 class WireReader {
-  at: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
+  buf: Uint8Array = new Uint8Array(0);
+  at = 0;
+  end = 0;
+
+  /** Points the reader at buf[start, end): readers are reused, not made per frame. */
+  reset(buf: Uint8Array, start: number, end: number): this {
+    this.buf = buf;
     this.at = start;
+    this.end = end;
+    return this;
   }
 
   varint(): number {
@@ -62,13 +65,16 @@ class WireReader {
     return v;
   }
 
-  /** A length-delimited field: its [start, end) in buf. */
-  bytes(): [number, number] {
+  /** Where the last length-delimited field read starts (it ends at `at`). */
+  fieldStart = 0;
+
+  /** A length-delimited field: fieldStart and at are left around it (no allocation). */
+  bytes(): void {
     const length = this.varint();
     const start = this.at;
     if (length > this.end - start) throw new DnstapError("field longer than its message");
+    this.fieldStart = start;
     this.at = start + length;
-    return [start, this.at];
   }
 
   skip(wire: number): void {
@@ -92,41 +98,46 @@ class WireReader {
     }
   }
 
-  /** The next field's number and wire type. */
-  tag(): [number, number] {
+  /** The next field's key: its number times 8 plus its wire type. */
+  key(): number {
     const key = this.varint();
-    const field = Math.floor(key / 8);
-    if (field === 0) throw new DnstapError("field number 0");
-    return [field, key & 7];
+    if (key < 8) throw new DnstapError("field number 0");
+    return key;
   }
 }
+
+const frameReader = new WireReader();
+const messageReader = new WireReader();
 
 function expectWire(field: string, wire: number, expected: number): void {
   if (wire !== expected) throw new DnstapError(`${field} has wire type ${wire}, not ${expected}`);
 }
 
 function readMessage(buf: Uint8Array, start: number, end: number): DnstapMessage {
-  const r = new WireReader(buf, start, end);
+  const r = messageReader.reset(buf, start, end);
   let type: number | undefined;
-  let queryAddress: Uint8Array | undefined;
+  let addressStart = -1;
+  let addressEnd = -1;
   let querySec: number | undefined;
   let queryNsec = 0;
   let responseSec: number | undefined;
   let responseNsec = 0;
-  let responseMessage: Uint8Array | undefined;
+  let responseStart = -1;
+  let responseEnd = -1;
   while (r.at < end) {
-    const [field, wire] = r.tag();
-    switch (field) {
+    const key = r.key();
+    const wire = key & 7;
+    switch (Math.floor(key / 8)) {
       case 1:
         expectWire("Message.type", wire, WIRE_VARINT);
         type = r.varint();
         break;
-      case 4: {
+      case 4:
         expectWire("Message.query_address", wire, WIRE_BYTES);
-        const [s, e] = r.bytes();
-        queryAddress = buf.subarray(s, e);
+        r.bytes();
+        addressStart = r.fieldStart;
+        addressEnd = r.at;
         break;
-      }
       case 8:
         expectWire("Message.query_time_sec", wire, WIRE_VARINT);
         querySec = r.varint();
@@ -143,12 +154,12 @@ function readMessage(buf: Uint8Array, start: number, end: number): DnstapMessage
         expectWire("Message.response_time_nsec", wire, WIRE_FIXED32);
         responseNsec = r.fixed32();
         break;
-      case 14: {
+      case 14:
         expectWire("Message.response_message", wire, WIRE_BYTES);
-        const [s, e] = r.bytes();
-        responseMessage = buf.subarray(s, e);
+        r.bytes();
+        responseStart = r.fieldStart;
+        responseEnd = r.at;
         break;
-      }
       default:
         r.skip(wire);
     }
@@ -156,37 +167,46 @@ function readMessage(buf: Uint8Array, start: number, end: number): DnstapMessage
   if (type === undefined) throw new DnstapError("Message without its required type");
   const sec = responseSec ?? querySec;
   const nsec = responseSec !== undefined ? responseNsec : queryNsec;
-  const out: {
-    type: number;
-    queryAddress?: Uint8Array;
-    timeMs?: number;
-    responseMessage?: Uint8Array;
-  } = { type };
-  if (queryAddress) out.queryAddress = queryAddress;
-  if (sec !== undefined) out.timeMs = sec * 1000 + Math.floor(nsec / 1e6);
-  if (responseMessage) out.responseMessage = responseMessage;
-  return out;
+  // Views are only made for what is kept (queries, half of a stream, need none), and every
+  // message has the same shape.
+  const response = type === MESSAGE_TYPE.CLIENT_RESPONSE;
+  return {
+    type,
+    queryAddress:
+      response && addressStart >= 0 ? buf.subarray(addressStart, addressEnd) : undefined,
+    timeMs: sec === undefined ? undefined : sec * 1000 + Math.floor(nsec / 1e6),
+    responseMessage:
+      response && responseStart >= 0 ? buf.subarray(responseStart, responseEnd) : undefined,
+  };
 }
 
 /**
  * Reads a dnstap.Dnstap frame. Returns undefined for a frame without a Message (dnstap's
  * only type is MESSAGE; others are for future use and are skipped).
  */
-export function decodeDnstap(frame: Uint8Array): DnstapMessage | undefined {
-  const r = new WireReader(frame, 0, frame.length);
+export function decodeDnstap(
+  frame: Uint8Array,
+  start = 0,
+  end = frame.length,
+): DnstapMessage | undefined {
+  const r = frameReader.reset(frame, start, end);
   let type: number | undefined;
-  let message: [number, number] | undefined;
-  while (r.at < frame.length) {
-    const [field, wire] = r.tag();
+  let messageStart = -1;
+  let messageEnd = -1;
+  while (r.at < end) {
+    const key = r.key();
+    const field = Math.floor(key / 8);
     if (field === 15) {
-      expectWire("Dnstap.type", wire, WIRE_VARINT);
+      expectWire("Dnstap.type", key & 7, WIRE_VARINT);
       type = r.varint();
     } else if (field === 14) {
-      expectWire("Dnstap.message", wire, WIRE_BYTES);
-      message = r.bytes();
-    } else r.skip(wire);
+      expectWire("Dnstap.message", key & 7, WIRE_BYTES);
+      r.bytes();
+      messageStart = r.fieldStart;
+      messageEnd = r.at;
+    } else r.skip(key & 7);
   }
   if (type === undefined) throw new DnstapError("Dnstap frame without its required type");
-  if (type !== 1 || !message) return undefined;
-  return readMessage(frame, message[0], message[1]);
+  if (type !== 1 || messageStart < 0) return undefined;
+  return readMessage(frame, messageStart, messageEnd);
 }

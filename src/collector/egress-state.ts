@@ -22,7 +22,10 @@ export type ObservedTarget =
 
 /** A destination's identity: its IPs are kept apart, as they change. */
 export type DestinationTarget =
-  { readonly kind: "internet"; readonly dnsName?: string } | KubernetesTarget;
+  | { readonly kind: "internet"; readonly dnsName: string; readonly ip?: undefined }
+  /** An address seen without a name. */
+  | { readonly kind: "internet"; readonly dnsName?: undefined; readonly ip: string }
+  | KubernetesTarget;
 
 export interface Observation {
   readonly workload: WorkloadIdentity;
@@ -49,16 +52,38 @@ export const DEFAULT_LIMITS: Limits = {
   granularityMs: 60_000,
 };
 
-export interface DestinationState {
-  readonly key: string;
-  readonly target: DestinationTarget;
-  /** Oldest sighting first. */
-  ips: string[];
-  ports: number[];
-  firstSeen: number;
-  lastSeen: number;
-  /** lastSeen as last published (0: never). */
-  publishedLastSeen: number;
+/** Times are held as whole seconds since 2020: small integers, which V8 keeps unboxed. */
+const EPOCH_S = 1_577_836_800;
+const toSeconds = (ms: number) => Math.floor(ms / 1000) - EPOCH_S;
+const toMs = (s: number) => (s + EPOCH_S) * 1000;
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * One destination of one workload. A million of them must fit in memory: a class (one
+ * shape), times as small integers, lists replaced rather than grown (exact size), and the
+ * target shared by every workload that reached the same name.
+ */
+export class DestinationState {
+  /** Oldest sighting first (see addIp). */
+  ips: readonly string[] = NONE;
+  ports: readonly number[] = NONE;
+  /** Seconds since 2020 (see EPOCH_S). */
+  first: number;
+  last: number;
+  /** `last` as last published (0: never). */
+  published = 0;
+
+  constructor(
+    readonly target: DestinationTarget,
+    seconds: number,
+  ) {
+    this.first = seconds;
+    this.last = seconds;
+  }
+
+  get key(): string {
+    return destinationKey(this.target);
+  }
 }
 
 export interface WorkloadState {
@@ -71,24 +96,31 @@ export interface WorkloadState {
   dirty: boolean;
 }
 
+/** Named targets shared at most (past it, sharing starts over; nothing is lost). */
+const SHARED_NAMES_MAX = 1_000_000;
+
 export function workloadKey(w: WorkloadIdentity): string {
   return `${w.namespace}/${w.name}`;
 }
 
-export function destinationKey(t: ObservedTarget): string {
+/**
+ * A destination's identity within its workload. A DNS name is its own key (no name has a
+ * colon), so the common lookup builds no string.
+ */
+export function destinationKey(t: ObservedTarget | DestinationTarget): string {
   if (t.kind === "kubernetes") {
     return `k8s:${t.namespace}/${t.name}/${t.workloadKind ?? ""}/${t.service ?? ""}`;
   }
-  return t.dnsName !== undefined ? `dns:${t.dnsName}` : `ip:${t.ips[0] ?? ""}`;
-}
-
-function targetWithoutIps(t: ObservedTarget): DestinationTarget {
-  if (t.kind === "kubernetes") return t;
-  return t.dnsName !== undefined ? { kind: "internet", dnsName: t.dnsName } : { kind: "internet" };
+  if (t.dnsName !== undefined) return t.dnsName;
+  return `ip:${"ips" in t ? (t.ips[0] ?? "") : (t.ip ?? "")}`;
 }
 
 export class EgressState {
   private readonly workloads = new Map<string, WorkloadState>();
+  /** The same, by identity object: a pod's identity is one object, found without a key. */
+  private readonly byIdentity = new WeakMap<WorkloadIdentity, WorkloadState>();
+  /** Named targets, shared by every workload that reached the name (and so its string). */
+  private readonly named = new Map<string, DestinationTarget>();
 
   constructor(readonly limits: Limits = DEFAULT_LIMITS) {}
 
@@ -104,12 +136,15 @@ export class EgressState {
   }
 
   workload(identity: WorkloadIdentity): WorkloadState {
+    let w = this.byIdentity.get(identity);
+    if (w) return w;
     const key = workloadKey(identity);
-    let w = this.workloads.get(key);
+    w = this.workloads.get(key);
     if (!w) {
       w = { key, identity, destinations: new Map(), truncated: new Set(), dirty: false };
       this.workloads.set(key, w);
     }
+    this.byIdentity.set(identity, w);
     return w;
   }
 
@@ -126,29 +161,35 @@ export class EgressState {
     }
   }
 
+  private targetOf(t: ObservedTarget): DestinationTarget {
+    if (t.kind === "kubernetes") return t;
+    if (t.dnsName === undefined) return { kind: "internet", ip: t.ips[0] ?? "" };
+    let shared = this.named.get(t.dnsName);
+    if (!shared) {
+      if (this.named.size >= SHARED_NAMES_MAX) this.named.clear();
+      shared = { kind: "internet", dnsName: t.dnsName };
+      this.named.set(t.dnsName, shared);
+    }
+    return shared;
+  }
+
   /** Records one observation; true when it made the workload dirty. */
   record(o: Observation): boolean {
     const w = this.workload(o.workload);
     const key = destinationKey(o.target);
+    const t = toSeconds(o.timeMs);
     let d = w.destinations.get(key);
     let material = false;
     if (!d) {
       if (w.destinations.size >= this.limits.destinations) this.evictOldest(w);
-      d = {
-        key,
-        target: targetWithoutIps(o.target),
-        ips: [],
-        ports: [],
-        firstSeen: o.timeMs,
-        lastSeen: o.timeMs,
-        publishedLastSeen: 0,
-      };
-      w.destinations.set(key, d);
+      d = new DestinationState(this.targetOf(o.target), t);
+      // Keyed by the shared target's own name string, not the one just decoded.
+      w.destinations.set(d.target.kind === "internet" ? (d.target.dnsName ?? key) : key, d);
       material = true;
     } else {
-      if (o.timeMs < d.firstSeen) d.firstSeen = o.timeMs;
-      if (o.timeMs > d.lastSeen) d.lastSeen = o.timeMs;
-      if (d.lastSeen - d.publishedLastSeen > this.limits.granularityMs) material = true;
+      if (t < d.first) d.first = t;
+      if (t > d.last) d.last = t;
+      if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
     }
     if (o.target.kind === "internet") {
       for (const ip of o.target.ips) if (this.addIp(w, d, ip)) material = true;
@@ -167,14 +208,15 @@ export class EgressState {
     const w = this.workload(workload);
     let named = false;
     let material = false;
+    const t = toSeconds(timeMs);
     for (const d of w.destinations.values()) {
       if (d.target.kind !== "internet" || d.target.dnsName === undefined || !d.ips.includes(ip)) {
         continue;
       }
       named = true;
       if (this.addPort(w, d, port)) material = true;
-      if (timeMs > d.lastSeen) d.lastSeen = timeMs;
-      if (d.lastSeen - d.publishedLastSeen > this.limits.granularityMs) material = true;
+      if (t > d.last) d.last = t;
+      if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
     }
     if (!named) {
       return this.record({ workload, target: { kind: "internet", ips: [ip] }, port, timeMs });
@@ -184,20 +226,23 @@ export class EgressState {
   }
 
   private addIp(w: WorkloadState, d: DestinationState, ip: string): boolean {
-    const at = d.ips.indexOf(ip);
+    const ips = d.ips;
+    const at = ips.indexOf(ip);
     if (at >= 0) {
-      // Most recent last: the least recently seen is cut first.
-      if (at !== d.ips.length - 1) {
-        d.ips.splice(at, 1);
-        d.ips.push(ip);
+      // Most recent last, so the least recently seen is cut first. Kept only once the list
+      // is half full: before, nothing can be cut, and a known answer costs no allocation.
+      if (at !== ips.length - 1 && ips.length * 2 > this.limits.ips) {
+        d.ips = ips.slice(0, at).concat(ips.slice(at + 1), ip);
       }
       return false;
     }
-    if (d.ips.length >= this.limits.ips) {
-      d.ips.shift();
+    if (ips.length >= this.limits.ips) {
+      d.ips = ips.slice(1).concat(ip);
       w.truncated.add(`ips of ${d.target.kind === "internet" ? (d.target.dnsName ?? ip) : d.key}`);
+    } else {
+      // concat allocates the exact size; a spread or push leaves room to grow.
+      d.ips = ips.length === 0 ? [ip] : ips.concat(ip);
     }
-    d.ips.push(ip);
     return true;
   }
 
@@ -207,17 +252,20 @@ export class EgressState {
       w.truncated.add(`ports of ${d.key}`);
       return false;
     }
-    d.ports.push(port);
-    d.ports.sort((a, b) => a - b);
+    d.ports = d.ports.concat(port).sort((a, b) => a - b);
     return true;
   }
 
   private evictOldest(w: WorkloadState): void {
-    let oldest: DestinationState | undefined;
-    for (const d of w.destinations.values()) {
-      if (!oldest || d.lastSeen < oldest.lastSeen) oldest = d;
+    let oldest: string | undefined;
+    let last = Infinity;
+    for (const [key, d] of w.destinations) {
+      if (d.last < last) {
+        oldest = key;
+        last = d.last;
+      }
     }
-    if (oldest) w.destinations.delete(oldest.key);
+    if (oldest !== undefined) w.destinations.delete(oldest);
     w.truncated.add("destinations");
   }
 
@@ -231,7 +279,7 @@ export class EgressState {
       if (!w.dirty) continue;
       w.dirty = false;
       out.push(snapshot(w));
-      for (const d of w.destinations.values()) d.publishedLastSeen = d.lastSeen;
+      for (const d of w.destinations.values()) d.published = d.last;
     }
     return out;
   }
@@ -262,12 +310,18 @@ export interface SeenDestination {
 export function snapshot(w: WorkloadState): WorkloadSnapshot {
   const destinations: SeenDestination[] = [];
   for (const d of w.destinations.values()) {
+    const t = d.target;
     destinations.push({
       key: d.key,
-      target: d.target.kind === "internet" ? { ...d.target, ips: [...d.ips] } : d.target,
+      target:
+        t.kind === "kubernetes"
+          ? t
+          : t.dnsName !== undefined
+            ? { kind: "internet", dnsName: t.dnsName, ips: [...d.ips] }
+            : { kind: "internet", ips: [...d.ips] },
       ports: [...d.ports],
-      firstSeen: d.firstSeen,
-      lastSeen: d.lastSeen,
+      firstSeen: toMs(d.first),
+      lastSeen: toMs(d.last),
     });
   }
   return {

@@ -80,7 +80,8 @@ function decodeControl(body: Buffer): ControlFrame {
 }
 
 export interface FrameSink {
-  data(payload: Buffer): void;
+  /** A data frame's payload: buf[start, end), valid only during the call (no copy, no view). */
+  data(buf: Buffer, start: number, end: number): void;
   control(frame: ControlFrame): void;
 }
 
@@ -98,36 +99,71 @@ export class FrameReader {
     return this.pending?.length ?? 0;
   }
 
-  push(chunk: Buffer, sink: FrameSink): void {
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    let at = 0;
+  /**
+   * The whole size of the frame at `at` (header included) when its header is there, else
+   * the header's size (not enough bytes to know). Throws for a frame over the limits.
+   */
+  private frameSize(buf: Buffer, at: number): { size: number; known: boolean } {
+    if (buf.length - at < 4) return { size: 4, known: false };
+    const length = buf.readUInt32BE(at);
+    if (length !== 0) {
+      if (length > this.maxDataFrame) {
+        throw new FrameStreamError(
+          `data frame of ${length} bytes is larger than the limit of ${this.maxDataFrame}`,
+        );
+      }
+      return { size: 4 + length, known: true };
+    }
+    if (buf.length - at < 8) return { size: 8, known: false };
+    const controlLength = buf.readUInt32BE(at + 4);
+    if (controlLength > MAX_CONTROL_LENGTH) {
+      throw new FrameStreamError(
+        `control frame of ${controlLength} bytes is larger than the limit of ${MAX_CONTROL_LENGTH}`,
+      );
+    }
+    return { size: 8 + controlLength, known: true };
+  }
+
+  /** Hands the whole frames of buf from `at` to the sink; returns where the rest starts. */
+  private frames(buf: Buffer, start: number, sink: FrameSink): number {
+    let at = start;
     while (buf.length - at >= 4) {
       const length = buf.readUInt32BE(at);
       if (length !== 0) {
-        if (length > this.maxDataFrame) {
-          throw new FrameStreamError(
-            `data frame of ${length} bytes is larger than the limit of ${this.maxDataFrame}`,
-          );
+        if (length > this.maxDataFrame || buf.length - at - 4 < length) {
+          this.frameSize(buf, at); // throws for an oversized frame
+          break;
         }
-        if (buf.length - at - 4 < length) break;
-        sink.data(buf.subarray(at + 4, at + 4 + length));
+        sink.data(buf, at + 4, at + 4 + length);
         at += 4 + length;
         continue;
       }
-      if (buf.length - at < 8) break;
-      const controlLength = buf.readUInt32BE(at + 4);
-      if (controlLength > MAX_CONTROL_LENGTH) {
-        throw new FrameStreamError(
-          `control frame of ${controlLength} bytes is larger than the limit of ${MAX_CONTROL_LENGTH}`,
-        );
-      }
-      if (buf.length - at - 8 < controlLength) break;
-      sink.control(decodeControl(buf.subarray(at + 8, at + 8 + controlLength)));
-      at += 8 + controlLength;
+      const { size, known } = this.frameSize(buf, at);
+      if (!known || buf.length - at < size) break;
+      sink.control(decodeControl(buf.subarray(at + 8, at + size)));
+      at += size;
     }
+    return at;
+  }
+
+  push(chunk: Buffer, sink: FrameSink): void {
+    let at = 0;
+    // A frame cut by the previous chunk: complete it with just the bytes it lacks (copying
+    // whole chunks to join them would copy every byte of a busy stream once more).
+    while (this.pending) {
+      const { size, known } = this.frameSize(this.pending, 0);
+      const take = Math.min(size - this.pending.length, chunk.length - at);
+      this.pending = Buffer.concat([this.pending, chunk.subarray(at, at + take)]);
+      at += take;
+      if (this.pending.length < size) return;
+      if (!known) continue; // the header is whole now: its frame's size is known
+      const whole = this.pending;
+      this.pending = undefined;
+      this.frames(whole, 0, sink);
+    }
+    const rest = this.frames(chunk, at, sink);
     // Keep the rest as a copy: the chunk's memory may be reused by the socket.
-    if (at < buf.length) this.pending = Buffer.from(buf.subarray(at));
+    if (rest < chunk.length) this.pending = Buffer.from(chunk.subarray(rest));
   }
 }
 

@@ -1,0 +1,73 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { writeSync } from "node:fs";
+import { Collector } from "../collector/collector.js";
+import { createDnstapServer } from "../collector/dnstap-server.js";
+import { podIp } from "./collector-data.js";
+
+/**
+ * The collector's ingest path for `npm run bench:collector`, run pinned to one core:
+ *   node --expose-gc dist/bench/collector-server.js WORKLOADS SOCKET
+ * The real Collector (its informers not started: the pods are filled in directly) behind the
+ * real Frame Streams server. fd 3 carries "ready" and, on SIGUSR2, its counters and memory.
+ */
+
+const [workloadsText, socket] = process.argv.slice(2) as [string, string];
+const workloads = Number(workloadsText);
+
+const kc = new KubeConfig();
+kc.loadFromOptions({
+  clusters: [{ name: "bench", server: "https://127.0.0.1:1" }],
+  users: [{ name: "bench" }],
+  contexts: [{ name: "bench", cluster: "bench", user: "bench" }],
+  currentContext: "bench",
+});
+const collector = new Collector({
+  kc,
+  clusterDomain: "cluster.local",
+  namespace: "otter-egress",
+  identity: "bench",
+  flushIntervalMs: 3_600_000,
+  log: () => undefined,
+});
+
+for (let w = 0; w < workloads; w++) {
+  const namespace = `team-${w % 100}`;
+  collector.pods.set({
+    uid: `uid-${w}`,
+    namespace,
+    name: `svc-${w}-5d8f7-abcde`,
+    ips: [podIp(w)],
+    hostNetwork: false,
+    labels: {},
+    startMs: 0,
+    workload: { namespace, name: `svc-${w}`, kind: "Deployment" },
+  });
+}
+
+const server = createDnstapServer({
+  onFrame: (buf, start, end) => collector.handleFrame(buf, start, end),
+  onConnectionError: (e) => writeSync(2, `dnstap connection error: ${e.message}\n`),
+});
+server.server.listen(socket, () => writeSync(3, "ready\n"));
+
+process.on("SIGUSR2", () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const m = collector.metrics;
+  writeSync(
+    3,
+    `${JSON.stringify({
+      frames: m.value("otter_egress_collector_frames_total"),
+      observations: m.value("otter_egress_collector_observations_total", 'source="dnstap"'),
+      unattributed: m.value("otter_egress_collector_unattributed_total", 'source="dnstap"'),
+      decodeErrors:
+        m.value("otter_egress_collector_decode_errors_total", 'stage="dnstap"') +
+        m.value("otter_egress_collector_decode_errors_total", 'stage="dns"'),
+      pairs: collector.state.destinationCount(),
+      heapMb: process.memoryUsage().heapUsed / 1048576,
+      rssMb: process.memoryUsage().rss / 1048576,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+    })}\n`,
+  );
+});
+process.on("SIGTERM", () => process.exit(0));

@@ -1,0 +1,171 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { CONTROL, DNSTAP_CONTENT_TYPE, encodeControl } from "../src/collector/frame-streams.js";
+import { dnstapEncoder, podIp } from "./collector-data.js";
+import { median } from "./stats.js";
+
+/**
+ * `npm run bench:collector`: the collector's ingest (Frame Streams server, dnstap and DNS
+ * decoding, attribution, aggregation) pinned to core 0, fed realistic dnstap frames over a
+ * unix socket by this process on core 1. First every (workload, name) pair once — 1,000,000
+ * by default — then the same lookups again (names already known, the steady state). Prints
+ * frames per second and the collector's memory.
+ */
+
+const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
+const NAMES = Number(process.env.BENCH_NAMES ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SHARED = resolve(process.cwd(), "..", "shared");
+const dir = mkdtempSync(join(tmpdir(), "otter-collector-bench-"));
+const socketPath = join(dir, "dnstap.sock");
+
+function lineReader(stream: Readable): () => Promise<string> {
+  let buf = "";
+  const queue: string[] = [];
+  let wake: (() => void) | undefined;
+  stream.on("data", (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      queue.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      wake?.();
+    }
+  });
+  return async () => {
+    while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+    return queue.shift() as string;
+  };
+}
+
+/** Sends one session (READY, START, the frames, STOP) and resolves when FINISH is back. */
+function session(frames: Buffer): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const socket: Socket = connect(socketPath);
+    let got = Buffer.alloc(0);
+    let started = 0n;
+    const accept = encodeControl(CONTROL.ACCEPT, [DNSTAP_CONTENT_TYPE]);
+    const finish = encodeControl(CONTROL.FINISH);
+    socket.on("error", reject);
+    socket.on("data", (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.equals(accept)) {
+        started = process.hrtime.bigint();
+        socket.write(encodeControl(CONTROL.START, [DNSTAP_CONTENT_TYPE]));
+        // In 1 MiB writes, as a busy writer's buffer would flush.
+        let at = 0;
+        const pump = () => {
+          while (at < frames.length) {
+            const chunk = frames.subarray(at, at + (1 << 20));
+            at += chunk.length;
+            if (!socket.write(chunk)) return void socket.once("drain", pump);
+          }
+          socket.write(encodeControl(CONTROL.STOP));
+        };
+        pump();
+      } else if (got.length === accept.length + finish.length) {
+        resolvePromise(Number(process.hrtime.bigint() - started) / 1e9);
+        socket.end();
+      }
+    });
+    socket.write(encodeControl(CONTROL.READY, [DNSTAP_CONTENT_TYPE]));
+  });
+}
+
+async function main(): Promise<void> {
+  const pairs = WORKLOADS * NAMES;
+  const t0 = Date.now();
+  const encode = await dnstapEncoder(SHARED);
+  const parts: Buffer[] = [];
+  const clients = Array.from({ length: WORKLOADS }, (_, w) =>
+    Buffer.from(podIp(w).split(".").map(Number)),
+  );
+  const now = Date.now();
+  // Name by name, each asked by every workload: consecutive frames come from different pods.
+  for (let n = 0; n < NAMES; n++) {
+    for (let w = 0; w < WORKLOADS; w++) {
+      const host = `api-${n}.vendor-${w % 500}.example.com`;
+      for (const f of encode(clients[w] as Buffer, host, n * 7 + w, now)) parts.push(f);
+    }
+  }
+  const frames = Buffer.concat(parts);
+  parts.length = 0;
+  const count = pairs * 2;
+  console.log(
+    `dnstap frames: ${count} (${WORKLOADS} workloads × ${NAMES} names, a query and a response each; ` +
+      `${(frames.length / count).toFixed(0)} bytes on average; generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+
+  const server = spawn(
+    "taskset",
+    [
+      "-c",
+      "0",
+      process.execPath,
+      "--expose-gc",
+      // For profiling the collector: BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=prof"
+      ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""),
+      "dist/bench/collector-server.js",
+      String(WORKLOADS),
+      socketPath,
+    ],
+    { stdio: ["ignore", "inherit", "inherit", "pipe"] },
+  );
+  const next = lineReader(server.stdio[3] as Readable);
+  if ((await next()) !== "ready") throw new Error("collector did not start");
+  const stats = async () => {
+    server.kill("SIGUSR2");
+    return JSON.parse(await next()) as {
+      frames: number;
+      observations: number;
+      unattributed: number;
+      decodeErrors: number;
+      pairs: number;
+      heapMb: number;
+      rssMb: number;
+      maxRssMb: number;
+    };
+  };
+
+  const fill = await session(frames);
+  const filled = await stats();
+  const steady: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) steady.push(await session(frames));
+  const end = await stats();
+  server.kill("SIGTERM");
+
+  const rate = (s: number) => Math.round(count / s).toLocaleString("en-US");
+  console.log(`collector (core 0), fed over a unix socket from core 1:`);
+  console.log(
+    `  first sight of every pair: ${rate(fill)} frames/s (${fill.toFixed(2)} s); ` +
+      `pairs held ${filled.pairs.toLocaleString("en-US")}`,
+  );
+  console.log(
+    `  names already known (median of ${ROUNDS}): ${rate(median(steady))} frames/s ` +
+      `(runs: ${steady.map(rate).join(", ")})`,
+  );
+  console.log(
+    `  memory with ${filled.pairs.toLocaleString("en-US")} pairs: live heap ${filled.heapMb.toFixed(0)} MiB ` +
+      `(${((filled.heapMb * 1048576) / filled.pairs).toFixed(0)} bytes per pair), RSS ${filled.rssMb.toFixed(0)} MiB, ` +
+      `peak RSS ${end.maxRssMb.toFixed(0)} MiB`,
+  );
+  console.log(
+    `  checks: ${end.frames} frames, ${end.observations} observations, ${end.unattributed} unattributed, ` +
+      `${end.decodeErrors} decode errors`,
+  );
+  const slowest = Math.max(fill, median(steady));
+  console.log(
+    `goal ≥ 200,000 frames/s on one core: ${count / slowest >= 200_000 ? "met" : "not met"} ` +
+      `(slower phase: ${rate(slowest)} frames/s)`,
+  );
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(dir, { recursive: true, force: true }));
