@@ -76,6 +76,24 @@ function session(frames: Buffer): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // The collector starts first, while this process is still small.
+  const server = spawn(
+    "taskset",
+    [
+      "-c",
+      "0",
+      process.execPath,
+      "--expose-gc",
+      // For profiling the collector: BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=prof"
+      ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""),
+      "dist/bench/collector-server.js",
+      String(WORKLOADS),
+      socketPath,
+    ],
+    { stdio: ["ignore", "inherit", "inherit", "pipe"] },
+  );
+  const next = lineReader(server.stdio[3] as Readable);
+  if ((await next()) !== "ready") throw new Error("collector did not start");
   const pairs = WORKLOADS * NAMES;
   const t0 = Date.now();
   const encode = await dnstapEncoder(SHARED);
@@ -99,23 +117,6 @@ async function main(): Promise<void> {
       `${(frames.length / count).toFixed(0)} bytes on average; generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
   );
 
-  const server = spawn(
-    "taskset",
-    [
-      "-c",
-      "0",
-      process.execPath,
-      "--expose-gc",
-      // For profiling the collector: BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=prof"
-      ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""),
-      "dist/bench/collector-server.js",
-      String(WORKLOADS),
-      socketPath,
-    ],
-    { stdio: ["ignore", "inherit", "inherit", "pipe"] },
-  );
-  const next = lineReader(server.stdio[3] as Readable);
-  if ((await next()) !== "ready") throw new Error("collector did not start");
   const stats = async () => {
     server.kill("SIGUSR2");
     return JSON.parse(await next()) as {

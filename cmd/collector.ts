@@ -105,7 +105,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const dnstapServer = () =>
     createDnstapServer({
-      onFrame: (payload) => collector.handleFrame(payload),
+      onFrame: (buf, start, end) => collector.handleFrame(buf, start, end),
       onConnectionError: (error, peer) => {
         collector.metrics.inc(
           "otter_egress_collector_decode_errors_total",

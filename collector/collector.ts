@@ -133,7 +133,7 @@ export class Collector {
   }
 
   /** One dnstap data frame, buf[start, end) (only valid during the call). */
-  handleFrame(buf: Buffer, start = 0, end = buf.length): void {
+  handleFrame(buf: Buffer, start: number, end: number): void {
     this.counted.frames.n++;
     try {
       const m = decodeDnstap(buf, start, end);

@@ -3,8 +3,12 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
 import test from "ava";
 import { dump } from "js-yaml";
+import { CollectorMetrics } from "../collector/metrics.js";
+import { Publisher } from "../collector/publisher.js";
+import { EgressState } from "../src/collector/egress-state.js";
 import type { ControlPlane } from "./controlplane/controlplane.js";
 import { defaultBinDir } from "./controlplane/controlplane.js";
 import {
@@ -470,5 +474,38 @@ test.serial(
       "everything written before the restart is still there",
     );
     t.deepEqual(named(oe, "api.example.com")?.internet?.ports, [443]);
+  },
+);
+
+test.serial(
+  "writers racing on one object: every write is merged again after a conflict, nothing is lost",
+  async (t) => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const metrics = new CollectorMetrics();
+    const publisher = new Publisher(kc, metrics);
+    const workload = { namespace: NS, name: "racer", kind: "Deployment" };
+    const now = Date.now();
+    const writers = Array.from({ length: 8 }, (_, i) => {
+      const state = new EgressState();
+      state.record({
+        workload,
+        target: { kind: "internet", dnsName: `w${i}.example.com`, ips: [`192.0.2.${i + 1}`] },
+        timeMs: now,
+      });
+      return state.takeDirty()[0];
+    });
+    const results = await Promise.all(
+      writers.map((s) => publisher.publish(workload, s, undefined)),
+    );
+    t.true(results.every((r) => r === "written"));
+    const oe = await observed("racer");
+    t.deepEqual(
+      destinations(oe)
+        .map((d) => d.internet?.dnsName)
+        .sort(),
+      Array.from({ length: 8 }, (_, i) => `w${i}.example.com`),
+    );
+    t.true(metrics.value("otter_egress_collector_conflicts_total") > 0, "the writers did race");
   },
 );
