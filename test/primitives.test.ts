@@ -2,10 +2,12 @@ import test from "ava";
 import fc from "fast-check";
 import { domainCovers, domainProblem, normalizeDomain } from "../src/domain.js";
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from "../src/duration.js";
+import { hostPort } from "../src/cli/host-port.js";
 import { UsageError } from "../src/errors.js";
 import {
   formatIp,
   formatNetwork,
+  ipFromBytes,
   ipValue,
   networkContains,
   parseIp,
@@ -135,4 +137,26 @@ test("timestamps are RFC 3339", (t) => {
     t.is(parseTimestamp(bad), undefined, bad);
   }
   t.is(formatTimestamp(Date.UTC(2026, 10, 25, 10)), "2026-11-25T10:00:00Z");
+});
+
+test("listen addresses: HOST:PORT, :PORT and [v6]:PORT; anything else is a usage error", (t) => {
+  t.deepEqual(hostPort(":6000", "--dnstap-listen"), { port: 6000 });
+  t.deepEqual(hostPort("127.0.0.1:8080", "--listen"), { host: "127.0.0.1", port: 8080 });
+  t.deepEqual(hostPort("[::1]:53", "--listen"), { host: "::1", port: 53 });
+  for (const bad of ["6000", "host:", ":70000", "a:b:1"]) {
+    t.throws(() => hostPort(bad, "--listen"), {
+      instanceOf: UsageError,
+      message: new RegExp(`--listen must be HOST:PORT or :PORT, not "${bad}"`),
+    });
+  }
+});
+
+test("addresses from bytes: remembered v4 texts are the same for the same bytes, v6 is RFC 5952", (t) => {
+  const a = ipFromBytes(Uint8Array.from([0, 0, 10, 1, 2, 3]), 2, 4);
+  t.is(a?.text, "10.1.2.3");
+  t.is(ipFromBytes(Uint8Array.from([10, 1, 2, 3])), a, "the same bytes give the same value");
+  t.is(ipFromBytes(Uint8Array.from([10, 1, 2, 4]))?.text, "10.1.2.4");
+  const v6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 1]);
+  t.is(ipFromBytes(v6)?.text, "2001:db8::1");
+  t.is(ipFromBytes(Uint8Array.from([1, 2, 3])), undefined);
 });

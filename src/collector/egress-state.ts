@@ -115,6 +115,13 @@ export function destinationKey(t: ObservedTarget | DestinationTarget): string {
   return `ip:${"ips" in t ? (t.ips[0] ?? "") : (t.ip ?? "")}`;
 }
 
+function distinct(xs: readonly string[]): boolean {
+  for (let i = 1; i < xs.length; i++) {
+    for (let j = 0; j < i; j++) if (xs[i] === xs[j]) return false;
+  }
+  return true;
+}
+
 export class EgressState {
   private readonly workloads = new Map<string, WorkloadState>();
   /** The same, by identity object: a pod's identity is one object, found without a key. */
@@ -192,7 +199,16 @@ export class EgressState {
       if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
     }
     if (o.target.kind === "internet") {
-      for (const ip of o.target.ips) if (this.addIp(w, d, ip)) material = true;
+      const ips = o.target.ips;
+      if (d.ips.length === 0 && ips.length <= this.limits.ips && distinct(ips)) {
+        // A new destination takes the answer's addresses as they are, in one allocation.
+        if (ips.length > 0) {
+          d.ips = ips.slice();
+          material = true;
+        }
+      } else {
+        for (const ip of ips) if (this.addIp(w, d, ip)) material = true;
+      }
     }
     if (o.port !== undefined && this.addPort(w, d, o.port)) material = true;
     if (material) w.dirty = true;
