@@ -3,9 +3,9 @@ import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Server } from "node:net";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
 import { parseDuration } from "../src/duration.js";
-import { isTypedError } from "../src/errors.js";
 import { Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
 import { createCollectorHttp } from "../collector/http.js";
@@ -151,12 +151,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(
-      `error: ${isTypedError(e) || e instanceof Error ? e.message : String(e)}\n`,
-    );
-    process.exit(2);
-  },
-);
+runServer(main);

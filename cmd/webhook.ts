@@ -6,9 +6,10 @@ import {
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
 import { parseDuration } from "../src/duration.js";
-import { isTypedError, UsageError } from "../src/errors.js";
+import { UsageError } from "../src/errors.js";
 import {
   generateKeyPair,
   issueServing,
@@ -279,12 +280,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(
-      `error: ${isTypedError(e) || e instanceof Error ? e.message : String(e)}\n`,
-    );
-    process.exit(2);
-  },
-);
+runServer(main);

@@ -28,7 +28,7 @@ import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/co
 import { clientIntentsFromObject } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
-import { watchResource, type Listed, type Log, type Watched } from "../webhook/informer.js";
+import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
 import { renewLease } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { Publisher } from "./publisher.js";
@@ -56,6 +56,9 @@ const str = (v: unknown) => (typeof v === "string" ? v : "");
  * The collector at run time: informers keep the pod, Service and ClientIntents indexes; dnstap
  * frames and sniffer reports become observations; a timer publishes what changed.
  */
+/** ReplicaSets, Jobs, Pods, Services, EndpointSlices and ClientIntents. */
+const INFORMERS = 6;
+
 export class Collector {
   readonly metrics = new CollectorMetrics();
   readonly pods = new PodIpIndex();
@@ -70,7 +73,7 @@ export class Collector {
   private readonly declaredDirty = new Set<string>();
   private readonly identities = new Map<string, WorkloadIdentity>();
   private readonly publisher: Publisher;
-  private readonly watched: Watched[] = [];
+  private readonly informers: InformerSet;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt: number;
   private flushing: Promise<void> | undefined;
@@ -82,6 +85,7 @@ export class Collector {
     this.startedAt = this.now();
     this.state = new EgressState(opts.limits);
     this.publisher = new Publisher(opts.kc, this.metrics);
+    this.informers = new InformerSet(opts.kc, opts.log);
     this.ctx = { pods: this.pods, services: this.services, clusterDomain: opts.clusterDomain };
     this.metrics.gauge(
       "otter_egress_collector_destinations",
@@ -92,7 +96,7 @@ export class Collector {
   }
 
   get ready(): boolean {
-    return this.watched.length > 0 && this.watched.every((w) => w.synced());
+    return this.informers.synced(INFORMERS);
   }
 
   private ownerOf = (namespace: string, kind: string, name: string) =>
@@ -101,27 +105,22 @@ export class Collector {
   // Counters of the per-frame path, kept at hand.
   private readonly counted = {
     frames: this.metrics.cell("otter_egress_collector_frames_total"),
-    dnstap: {
-      observations: this.metrics.cell(
-        "otter_egress_collector_observations_total",
-        'source="dnstap"',
-      ),
-      unattributed: this.metrics.cell(
-        "otter_egress_collector_unattributed_total",
-        'source="dnstap"',
-      ),
-    },
-    sniffer: {
-      observations: this.metrics.cell(
-        "otter_egress_collector_observations_total",
-        'source="sniffer"',
-      ),
-      unattributed: this.metrics.cell(
-        "otter_egress_collector_unattributed_total",
-        'source="sniffer"',
-      ),
-    },
+    dnstap: this.sourceCells("dnstap"),
+    sniffer: this.sourceCells("sniffer"),
   };
+
+  private sourceCells(source: string) {
+    return {
+      observations: this.metrics.cell(
+        "otter_egress_collector_observations_total",
+        `source="${source}"`,
+      ),
+      unattributed: this.metrics.cell(
+        "otter_egress_collector_unattributed_total",
+        `source="${source}"`,
+      ),
+    };
+  }
 
   private apply(outcome: Outcome, source: "dnstap" | "sniffer"): void {
     if (outcome.kind === "observation") {
@@ -205,25 +204,6 @@ export class Collector {
     }
   }
 
-  private watch(
-    name: string,
-    path: string,
-    list: Listed,
-    onChange: (o: KubernetesObject) => void,
-    onDelete: (o: KubernetesObject) => void,
-  ): Promise<void> {
-    const w = watchResource(this.opts.kc, {
-      name,
-      path,
-      list,
-      onChange,
-      onDelete,
-      log: this.opts.log,
-    });
-    this.watched.push(w);
-    return w.started;
-  }
-
   async start(): Promise<void> {
     const kc = this.opts.kc;
     const core = kc.makeApiClient(CoreV1Api);
@@ -247,14 +227,14 @@ export class Collector {
     const jobs = owner("Job");
     // Owners first: a pod's workload is computed when the pod arrives.
     await Promise.all([
-      this.watch(
+      this.informers.watch(
         "replicasets",
         "/apis/apps/v1/replicasets",
         () => asListed(apps.listReplicaSetForAllNamespaces()),
         rs.onChange,
         rs.onDelete,
       ),
-      this.watch(
+      this.informers.watch(
         "jobs",
         "/apis/batch/v1/jobs",
         () => asListed(batch.listJobForAllNamespaces()),
@@ -263,14 +243,14 @@ export class Collector {
       ),
     ]);
     await Promise.all([
-      this.watch(
+      this.informers.watch(
         "pods",
         "/api/v1/pods",
         () => asListed(core.listPodForAllNamespaces()),
         (o) => this.onPod(o),
         (o) => this.pods.gone(str(meta(o).uid), this.now()),
       ),
-      this.watch(
+      this.informers.watch(
         "services",
         "/api/v1/services",
         () => asListed(core.listServiceForAllNamespaces()),
@@ -287,7 +267,7 @@ export class Collector {
         },
         (o) => this.services.deleteService(str(meta(o).namespace), str(meta(o).name)),
       ),
-      this.watch(
+      this.informers.watch(
         "endpointslices",
         "/apis/discovery.k8s.io/v1/endpointslices",
         () => asListed(discovery.listEndpointSliceForAllNamespaces()),
@@ -306,7 +286,7 @@ export class Collector {
         },
         (o) => this.services.setSlice(`${str(meta(o).namespace)}/${str(meta(o).name)}`, undefined),
       ),
-      this.watch(
+      this.informers.watch(
         "clientintents",
         "/apis/k8s.otterize.com/v2beta1/clientintents",
         () =>
@@ -384,6 +364,6 @@ export class Collector {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.flush();
-    await Promise.all(this.watched.map((w) => w.stop().catch(() => undefined)));
+    await this.informers.stop();
   }
 }

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
+import { readBody, send } from "../webhook/http-body.js";
 
 /**
  * The collector's HTTP side: /healthz, /readyz, /metrics, and /query, where Otterize's
@@ -14,34 +15,6 @@ export interface CollectorHttpOptions {
   /** A GraphQL request body → the GraphQL answer. */
   query(body: unknown): Record<string, unknown>;
   bodyLimit?: number;
-}
-
-function send(res: ServerResponse, code: number, body: string, type = "application/json"): void {
-  res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers["content-length"] ?? 0) > limit) {
-      req.resume();
-      resolve("too-large");
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.destroy();
-        resolve("too-large");
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 export function createCollectorHttp(opts: CollectorHttpOptions): Server {

@@ -6,7 +6,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { LEASE_NAME } from "../src/collector-lease.js";
-import { watchResource, type Listed, type Watched } from "./informer.js";
+import { InformerSet, type Listed } from "./informer.js";
 import { CacheStore, type Log } from "./store.js";
 
 /**
@@ -17,7 +17,7 @@ import { CacheStore, type Log } from "./store.js";
 
 export class Caches {
   readonly store: CacheStore;
-  private readonly watched: Watched[] = [];
+  private readonly informers: InformerSet;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -25,22 +25,11 @@ export class Caches {
     private readonly log: Log,
   ) {
     this.store = new CacheStore(collectorNamespace, log);
+    this.informers = new InformerSet(kc, log);
   }
 
   get ready(): boolean {
-    return this.watched.length === 4 && this.watched.every((w) => w.synced());
-  }
-
-  private watch(
-    name: string,
-    path: string,
-    list: Listed,
-    onChange: (o: KubernetesObject) => void,
-    onDelete: (o: KubernetesObject) => void,
-  ) {
-    const w = watchResource(this.kc, { name, path, list, onChange, onDelete, log: this.log });
-    this.watched.push(w);
-    return w.started;
+    return this.informers.synced(4);
   }
 
   /** Resolves once every cache has listed and is watching, or rejects after `timeoutMs`. */
@@ -65,7 +54,7 @@ export class Caches {
       onChange: (o: KubernetesObject) => void,
       onDelete: (o: KubernetesObject) => void,
     ) =>
-      this.watch(
+      this.informers.watch(
         plural,
         `/apis/${group}/${version}/${plural}`,
         () => custom.listClusterCustomObject({ group, version, plural }) as ReturnType<Listed>,
@@ -87,14 +76,14 @@ export class Caches {
         (o) => store.setObserved(o),
         (o) => store.deleteObserved(o),
       ),
-      this.watch(
+      this.informers.watch(
         "namespaces",
         "/api/v1/namespaces",
         () => core.listNamespace() as unknown as ReturnType<Listed>,
         (o) => store.setNamespace(o),
         (o) => store.deleteNamespace(o),
       ),
-      this.watch(
+      this.informers.watch(
         "leases",
         `/apis/coordination.k8s.io/v1/namespaces/${this.collectorNamespace}/leases`,
         () =>
@@ -109,6 +98,6 @@ export class Caches {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.watched.map((w) => w.stop().catch(() => undefined)));
+    await this.informers.stop();
   }
 }

@@ -67,3 +67,36 @@ export function watchResource(
     },
   };
 }
+
+/** Informers started together: ready when every one has listed, stopped together. */
+export class InformerSet {
+  private readonly watched: Watched[] = [];
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly log: Log,
+  ) {}
+
+  /** Starts one; resolves after its first attempt to list. */
+  watch(
+    name: string,
+    path: string,
+    list: Listed,
+    onChange: (o: KubernetesObject) => void,
+    onDelete: (o: KubernetesObject) => void,
+  ): Promise<void> {
+    const w = watchResource(this.kc, { name, path, list, onChange, onDelete, log: this.log });
+    this.watched.push(w);
+    return w.started;
+  }
+
+  /** Whether `count` informers (or all started so far, at least one) have listed. */
+  synced(count?: number): boolean {
+    const n = this.watched.length;
+    return n > 0 && (count === undefined || n === count) && this.watched.every((w) => w.synced());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.watched.map((w) => w.stop().catch(() => undefined)));
+  }
+}

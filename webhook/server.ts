@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { AdmissionAnswer, AdmissionRequest } from "../src/admission/review.js";
 import { parseReview, reviewResponse } from "../src/admission/review.js";
+import { readBody, send } from "./http-body.js";
 import { Metrics } from "./metrics.js";
 
 /**
@@ -24,35 +24,6 @@ export interface WebhookServerOptions {
 }
 
 export const DEFAULT_BODY_LIMIT = 4 << 20;
-
-function send(res: ServerResponse, code: number, body: string, type = "application/json") {
-  res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      resolve("too-large");
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.destroy();
-        resolve("too-large");
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
 export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
   const why =
