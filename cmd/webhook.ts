@@ -64,6 +64,12 @@ const FLAGS: FlagSpec[] = [
     placeholder: "720h",
   },
   {
+    name: "service",
+    kind: "string",
+    usage: "the Service in front of the webhook, named in a generated certificate",
+    placeholder: "otter-egress-webhook.otter-egress",
+  },
+  {
     name: "tls-secret",
     kind: "string",
     usage: "NAMESPACE/NAME of a Secret holding the CA and serving certificate shared by replicas",
@@ -146,11 +152,14 @@ async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration):
   }
 }
 
-/** Names of a generated serving certificate: the chart's Service, and loopback for development. */
-const SERVING_NAMES: ServingNames = {
-  dnsNames: ["localhost", ...serviceNames("otter-egress-webhook", "otter-egress")],
-  ips: ["127.0.0.1"],
-};
+/** Names of a generated serving certificate: the Service in front of it, and loopback for development. */
+function servingNames(service: string): ServingNames {
+  const [name = "", namespace = ""] = service.split(".");
+  if (!name || !namespace || service.split(".").length !== 2) {
+    throw new UsageError(`--service must be NAME.NAMESPACE, not "${service}"`);
+  }
+  return { dnsNames: ["localhost", ...serviceNames(name, namespace)], ips: ["127.0.0.1"] };
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { flags } = parseFlags(argv, FLAGS, "webhook");
@@ -163,6 +172,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const windowMs = parseDuration(str("window") ?? "168h");
   const validityMs = parseDuration(str("cert-validity") ?? "720h", "--cert-validity");
   const collectorNamespace = str("collector-namespace") ?? "otter-egress";
+  const SERVING_NAMES = servingNames(str("service") ?? "otter-egress-webhook.otter-egress");
 
   const kc = new KubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);

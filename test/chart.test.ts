@@ -1,0 +1,179 @@
+import { join } from "node:path";
+import test from "ava";
+import { loadAll } from "js-yaml";
+import type { ControlPlane } from "./controlplane/controlplane.js";
+import { defaultBinDir } from "./controlplane/controlplane.js";
+import { exec, KUBECTL, kubectl, startCluster } from "./helpers/cluster.js";
+
+/**
+ * The Helm chart: `helm lint --strict`, what `helm template` renders with default and other
+ * values, the values schema, and an install onto the real API server (which validates every
+ * object, and warns on anything below the restricted Pod Security Standard).
+ */
+
+const HELM = join(defaultBinDir(), "helm");
+const CHART = "charts/otter-egress";
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function render(...flags: string[]): Promise<Obj[]> {
+  const r = await exec(HELM, ["template", "rel", CHART, "-n", "egress-system", ...flags]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return (loadAll(r.stdout) as Obj[]).filter((o) => o !== null);
+}
+
+const byKind = (docs: Obj[], kind: string) => docs.filter((d) => d.kind === kind);
+const named = (docs: Obj[], kind: string, name: string) =>
+  docs.find((d) => d.kind === kind && d.metadata.name === name) as Obj;
+
+test("helm lint --strict passes, with default values and with others", async (t) => {
+  const plain = await exec(HELM, ["lint", "--strict", CHART]);
+  t.is(plain.code, 0, plain.stdout + plain.stderr);
+  const other = await exec(HELM, [
+    "lint",
+    "--strict",
+    CHART,
+    "--set",
+    "webhook.failurePolicy=Ignore,collector.networkPolicy.enabled=false,webhook.replicas=3",
+  ]);
+  t.is(other.code, 0, other.stdout + other.stderr);
+});
+
+test("every pod meets the restricted Pod Security Standard", async (t) => {
+  const docs = await render();
+  const deployments = byKind(docs, "Deployment");
+  t.is(deployments.length, 2);
+  for (const d of deployments) {
+    const pod = d.spec.template.spec;
+    t.true(pod.securityContext.runAsNonRoot, d.metadata.name);
+    t.is(pod.securityContext.seccompProfile.type, "RuntimeDefault");
+    for (const c of pod.containers) {
+      t.false(c.securityContext.allowPrivilegeEscalation);
+      t.true(c.securityContext.readOnlyRootFilesystem);
+      t.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] });
+    }
+  }
+});
+
+test("the webhook's configuration: rules, opted-in namespaces only, never its own or kube-system", async (t) => {
+  const docs = await render();
+  const config = named(docs, "ValidatingWebhookConfiguration", "rel-webhook");
+  const hook = config.webhooks[0];
+  t.is(hook.failurePolicy, "Fail");
+  t.is(hook.timeoutSeconds, 5);
+  t.deepEqual(hook.clientConfig.service, {
+    name: "rel-webhook",
+    namespace: "egress-system",
+    path: "/validate",
+    port: 443,
+  });
+  t.deepEqual(hook.namespaceSelector.matchExpressions, [
+    { key: "egress.otter.dev/gate", operator: "In", values: ["enforce", "warn"] },
+    {
+      key: "kubernetes.io/metadata.name",
+      operator: "NotIn",
+      values: ["egress-system", "kube-system"],
+    },
+  ]);
+  t.deepEqual(
+    hook.rules.map((r: Obj) => r.resources),
+    [["clientintents"], ["deployments", "statefulsets", "daemonsets"], ["cronjobs", "jobs"]],
+  );
+  const webhook = named(docs, "Deployment", "rel-webhook");
+  t.is(webhook.spec.replicas, 2);
+  t.true(webhook.spec.template.spec.containers[0].args.includes("--patch-ca-bundle=rel-webhook"));
+  t.is(named(docs, "PodDisruptionBudget", "rel-webhook").spec.minAvailable, 1);
+});
+
+test("only CoreDNS may reach the dnstap port", async (t) => {
+  const policy = named(await render(), "NetworkPolicy", "rel-collector");
+  t.deepEqual(policy.spec.ingress[0], {
+    from: [
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+      },
+    ],
+    ports: [{ port: "dnstap", protocol: "TCP" }],
+  });
+});
+
+test("values change what is rendered; the schema refuses what is not a value", async (t) => {
+  const docs = await render(
+    "--set",
+    "webhook.failurePolicy=Ignore,webhook.timeoutSeconds=10,webhook.replicas=3",
+    "--set",
+    "collector.image.tag=v9,collector.networkPolicy.enabled=false,webhook.denyOn={missing}",
+  );
+  const hook = named(docs, "ValidatingWebhookConfiguration", "rel-webhook").webhooks[0];
+  t.is(hook.failurePolicy, "Ignore");
+  t.is(hook.timeoutSeconds, 10);
+  const webhook = named(docs, "Deployment", "rel-webhook");
+  t.is(webhook.spec.replicas, 3);
+  t.true(webhook.spec.template.spec.containers[0].args.includes("--deny-on=missing"));
+  t.is(
+    named(docs, "Deployment", "rel-collector").spec.template.spec.containers[0].image,
+    "ghcr.io/otter-egress/collector:v9",
+  );
+  t.is(byKind(docs, "NetworkPolicy").length, 0);
+
+  const bad = await exec(HELM, ["template", "rel", CHART, "--set", "webhook.failurePolicy=Maybe"]);
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /failurePolicy/);
+  const unknown = await exec(HELM, ["template", "rel", CHART, "--set", "webhook.colour=blue"]);
+  t.not(unknown.code, 0);
+  t.regex(unknown.stderr, /colour/);
+});
+
+let cp: ControlPlane | undefined;
+test.after.always(async () => cp?.stop());
+
+test("installs onto the real API server, restricted-clean, and uninstalls without leaving the webhook behind", async (t) => {
+  cp = await startCluster();
+  const k = cp.kubeconfig;
+  await kubectl(k, ["create", "namespace", "egress-system"]);
+  await kubectl(k, [
+    "label",
+    "namespace",
+    "egress-system",
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/warn=restricted",
+  ]);
+  const install = await exec(HELM, [
+    "install",
+    "rel",
+    CHART,
+    "-n",
+    "egress-system",
+    "--kubeconfig",
+    k,
+  ]);
+  t.is(install.code, 0, install.stderr);
+  t.notRegex(install.stderr, /PodSecurity/, "no restricted-standard warnings");
+  t.regex(install.stdout, /dnstap tcp:\/\/<that ClusterIP>:6000 full/);
+  const config = await exec(KUBECTL, [
+    "--kubeconfig",
+    k,
+    "get",
+    "validatingwebhookconfiguration",
+    "rel-webhook",
+  ]);
+  t.is(config.code, 0);
+  const uninstall = await exec(HELM, [
+    "uninstall",
+    "rel",
+    "-n",
+    "egress-system",
+    "--kubeconfig",
+    k,
+  ]);
+  t.is(uninstall.code, 0, uninstall.stderr);
+  const after = await exec(KUBECTL, [
+    "--kubeconfig",
+    k,
+    "get",
+    "validatingwebhookconfigurations",
+    "-o",
+    "name",
+  ]);
+  t.notRegex(after.stdout, /rel-webhook/);
+});
