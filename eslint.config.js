@@ -2,7 +2,12 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".cache/", ".prof/", "bin/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", ".cache/", ".prof/", "bin/", "coverage/", "build/"] },
+  {
+    // Build scripts run by Node directly.
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

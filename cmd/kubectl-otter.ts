@@ -5,7 +5,7 @@ import type { ClientIntents } from "../src/client-intents.js";
 import { isTypedError, UsageError } from "../src/errors.js";
 import type { Style } from "../src/render/style.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
-import { Cluster, ClusterIntents, ClusterObserved } from "./cluster-sources.js";
+import type { Cluster } from "./cluster-sources.js";
 import { IntentsFiles, ObservedSnapshot } from "./file-sources.js";
 
 /**
@@ -40,6 +40,11 @@ function styleFor(io: Io): Style {
   return { color: io.isTTY && !noColor && io.env.TERM !== "dumb" };
 }
 
+function loaded<T>(module: T | undefined): T {
+  if (module === undefined) throw new Error("internal error: the cluster client is not loaded");
+  return module;
+}
+
 /**
  * Gathers the inputs: files where flags name them, the cluster for the rest. With intents
  * from files and observations from the cluster, the observations of the files' namespaces
@@ -48,7 +53,11 @@ function styleFor(io: Io): Style {
 async function gather(inv: Invocation, io: Io): Promise<Gathered> {
   const observedFromFile = inv.observed !== undefined;
   const intentsFromFiles = inv.command !== "diff" || inv.intents.length > 0;
-  const cluster = observedFromFile && intentsFromFiles ? undefined : Cluster.connect(inv.kube);
+  // The Kubernetes client is loaded only when the cluster is read: --help and file-only runs
+  // start without it (it is most of the plugin's code).
+  const k8s =
+    observedFromFile && intentsFromFiles ? undefined : await import("./cluster-sources.js");
+  const cluster = k8s?.Cluster.connect(inv.kube);
   const contextNamespace = cluster?.contextNamespace;
   const namespaces = namespaceScope(inv, cluster === undefined, contextNamespace);
   const defaultNamespace = inv.kube.namespace ?? contextNamespace ?? "default";
@@ -59,14 +68,14 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
     const source: IntentsSource =
       inv.intents.length > 0
         ? new IntentsFiles(inv.intents, io.stdin)
-        : new ClusterIntents(cluster as Cluster, namespaces);
+        : new (loaded(k8s).ClusterIntents)(cluster as Cluster, namespaces);
     intents = await source.intents(defaultNamespace);
   }
   const scope =
     inv.command === "diff" && intentsFromFiles ? filesScope(inv, namespaces, intents) : namespaces;
   const observed: ObservedSource = observedFromFile
     ? new ObservedSnapshot(inv.observed as string, io.stdin)
-    : new ClusterObserved(cluster as Cluster, scope, inv.collectorNamespace, now);
+    : new (loaded(k8s).ClusterObserved)(cluster as Cluster, scope, inv.collectorNamespace, now);
   const [observedList, listening] = await Promise.all([
     observed.observed(),
     inv.command === "diff" ? observed.listening() : Promise.resolve({ state: "snapshot" } as const),

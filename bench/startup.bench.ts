@@ -1,0 +1,65 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { median } from "./stats.js";
+
+/**
+ * `npm run bench:startup` (after `npm run dist`): how long `kubectl otter --help` takes with
+ * the standalone binary and with `node dist/…`, beside `kubectl version --client`, in the same
+ * run, alternating. Goal: the binary within 1.5× kubectl's own start.
+ */
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const kubectl = resolve(".cache/bin/kubectl");
+const archive = resolve("build/dist/kubectl-otter_linux_amd64.tar.gz");
+
+const binDir = mkdtempSync(join(tmpdir(), "otter-startup-bin-"));
+const nodeDir = mkdtempSync(join(tmpdir(), "otter-startup-node-"));
+const untar = spawnSync("tar", ["-xzf", archive, "-C", binDir]);
+if (untar.status !== 0) {
+  console.error(`no ${archive}: run npm run dist first`);
+  process.exit(2);
+}
+symlinkSync(resolve("bin/kubectl-otter.js"), join(nodeDir, "kubectl-otter"));
+
+function timed(args: string[], path?: string, bin = kubectl): number {
+  const env = path ? { ...process.env, PATH: `${path}:${process.env.PATH ?? ""}` } : process.env;
+  const t = process.hrtime.bigint();
+  const r = spawnSync(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")}: ${r.stderr.toString()}`);
+  return ms;
+}
+
+const cases = {
+  "kubectl version --client": () => timed(["version", "--client"]),
+  "kubectl otter --help (binary)": () => timed(["otter", "--help"], binDir),
+  "kubectl otter --help (node dist/)": () => timed(["otter", "--help"], nodeDir),
+  // The plugin's own start, as kubectl's own is measured: without kubectl in front.
+  "kubectl-otter --help (binary alone)": () =>
+    timed(["--help"], undefined, join(binDir, "kubectl-otter")),
+  "kubectl-otter --help (node dist/ alone)": () =>
+    timed(["--help"], undefined, join(nodeDir, "kubectl-otter")),
+};
+const times = new Map<string, number[]>(Object.keys(cases).map((k) => [k, []]));
+for (const f of Object.values(cases)) f(); // warm the page cache
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, f] of Object.entries(cases)) times.get(name)?.push(f());
+}
+const base = median(times.get("kubectl version --client") ?? []);
+console.log(`start-up, median of ${RUNS} runs each, alternating:`);
+for (const [name, t] of times) {
+  const m = median(t);
+  console.log(
+    `  ${name.padEnd(36)} ${m.toFixed(1).padStart(7)} ms  (${(m / base).toFixed(2)}× kubectl)`,
+  );
+}
+const alone = median(times.get("kubectl-otter --help (binary alone)") ?? []) / base;
+const through = median(times.get("kubectl otter --help (binary)") ?? []) / base;
+console.log(
+  `goal: the binary's start within 1.5× kubectl's own: ${alone <= 1.5 ? "met" : "not met"} ` +
+    `(${alone.toFixed(2)}× alone; ${through.toFixed(2)}× through kubectl, which starts first)`,
+);
+rmSync(binDir, { recursive: true, force: true });
+rmSync(nodeDir, { recursive: true, force: true });

@@ -1,0 +1,189 @@
+// `npm run dist`: the plugin as a standalone binary (a Node single executable application),
+// packed as kubectl-otter_<os>_<arch>.tar.gz (the binary and LICENSE) with its sha256, and the
+// krew manifest's platforms filled from them.
+//
+//   node scripts/dist.mjs [--node OS/ARCH=PATH ...] [--out DIR] [--manifest FILE]
+//
+// --out (default build/dist) takes the archives, --manifest (default krew-manifest.yaml) the
+// manifest: the tests build into a temporary folder.
+//
+// linux/amd64 (this machine) uses the running node. Other platforms are built where a Node
+// binary for them is at hand: --node darwin/arm64=/path/to/node (postject injects into ELF,
+// Mach-O and PE alike; a macOS binary must be signed again on a Mac).
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+const root = resolve(import.meta.dirname, "..");
+let out = join(root, "build", "dist");
+let manifest = join(root, "krew-manifest.yaml");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+const REPO = "https://github.com/otter-egress/otter-egress";
+
+const targets = [{ os: "linux", arch: "amd64", node: process.execPath }];
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const flag = args[i];
+  const value = args[++i];
+  const m = flag === "--node" ? /^(\w+)\/(\w+)=(.+)$/.exec(value ?? "") : null;
+  if (m) targets.push({ os: m[1], arch: m[2], node: m[3] });
+  else if (flag === "--out" && value) out = resolve(value);
+  else if (flag === "--manifest" && value) manifest = resolve(value);
+  else {
+    console.error(
+      "usage: node scripts/dist.mjs [--node OS/ARCH=PATH ...] [--out DIR] [--manifest FILE]",
+    );
+    process.exit(2);
+  }
+}
+const work = join(out, "sea");
+
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+mkdirSync(out, { recursive: true });
+
+// 1. One CommonJS file: the plugin and its dependencies.
+const bundle = join(work, "kubectl-otter.cjs");
+await build({
+  stdin: {
+    contents: `import { main } from "./dist/cmd/kubectl-otter.js";
+main(process.argv.slice(2)).then((code) => process.stdout.write("", () => process.exit(code)));`,
+    resolveDir: root,
+    loader: "js",
+  },
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  outfile: bundle,
+  minify: true,
+  legalComments: "none",
+  plugins: [
+    {
+      // Optional native add-ons of dependencies (ws, node-fetch), loaded in a try: bundled as
+      // "not installed", so the binary never asks its require() for a file on disk.
+      name: "absent-optional",
+      setup(b) {
+        b.onResolve({ filter: /^(bufferutil|utf-8-validate|encoding)$/ }, (a) => ({
+          path: a.path,
+          namespace: "absent",
+        }));
+        b.onLoad({ filter: /.*/, namespace: "absent" }, (a) => ({
+          contents: `throw Object.assign(new Error("Cannot find module '${a.path}'"), { code: "MODULE_NOT_FOUND" });`,
+          loader: "js",
+        }));
+      },
+    },
+  ],
+  logLevel: "warning",
+});
+
+// 2. The SEA blob, with V8's code cache so the binary starts without compiling the bundle.
+const blob = join(work, "sea-prep.blob");
+const seaConfig = join(work, "sea-config.json");
+writeFileSync(
+  seaConfig,
+  JSON.stringify({
+    main: bundle,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+  }),
+);
+execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
+
+// 3. Per platform: a copy of node with the blob injected, packed reproducibly.
+const platforms = [];
+for (const t of targets) {
+  const exe = t.os === "windows" ? "kubectl-otter.exe" : "kubectl-otter";
+  const dir = join(work, `${t.os}_${t.arch}`);
+  mkdirSync(dir, { recursive: true });
+  const bin = join(dir, exe);
+  copyFileSync(t.node, bin);
+  chmodSync(bin, 0o755);
+  execFileSync(
+    process.execPath,
+    [
+      join(root, "node_modules", "postject", "dist", "cli.js"),
+      bin,
+      "NODE_SEA_BLOB",
+      blob,
+      "--sentinel-fuse",
+      SENTINEL,
+      ...(t.os === "darwin" ? ["--macho-segment-name", "NODE_SEA"] : []),
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  copyFileSync(join(root, "LICENSE"), join(dir, "LICENSE"));
+  const name = `kubectl-otter_${t.os}_${t.arch}.tar.gz`;
+  const archive = join(out, name);
+  // Sorted names, fixed times and owners, gzip without a timestamp: same input, same bytes.
+  const tar = execFileSync(
+    "tar",
+    [
+      "--sort=name",
+      "--mtime=@0",
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "-C",
+      dir,
+      "-cf",
+      "-",
+      exe,
+      "LICENSE",
+    ],
+    { maxBuffer: 1 << 30 },
+  );
+  writeFileSync(archive, execFileSync("gzip", ["-n", "-9"], { input: tar, maxBuffer: 1 << 30 }));
+  const sha256 = createHash("sha256").update(readFileSync(archive)).digest("hex");
+  writeFileSync(`${archive}.sha256`, `${sha256}  ${name}\n`);
+  platforms.push({ ...t, exe, name, sha256 });
+  console.log(`${name}  ${sha256}`);
+}
+
+// 4. The krew manifest, its platforms from what was just built.
+const platformYaml = platforms
+  .map(
+    (p) => `    - selector:
+        matchLabels:
+          os: ${p.os}
+          arch: ${p.arch}
+      uri: ${REPO}/releases/download/v${pkg.version}/${p.name}
+      sha256: ${p.sha256}
+      bin: ${p.exe}
+      files:
+        - from: ${p.exe}
+          to: .
+        - from: LICENSE
+          to: .`,
+  )
+  .join("\n");
+writeFileSync(
+  manifest,
+  `# Written by \`npm run dist\` (scripts/dist.mjs): the platforms, URIs and sha256 come from the
+# archives it built.
+apiVersion: krew.googlecontainertools.github.com/v1alpha2
+kind: Plugin
+metadata:
+  name: otter
+spec:
+  version: v${pkg.version}
+  homepage: ${REPO}
+  shortDescription: Diff Otterize ClientIntents against real egress
+  description: |
+    kubectl otter egress compares the egress a workload is allowed in its Otterize
+    ClientIntents with the egress the cluster really observed, and prints the drift:
+    targets that are missing (used but not declared) and unnecessary (declared but unused).
+    It suggests and writes the fix, and gates pull requests.
+
+    It reads ClientIntents from files or from the cluster. Observed egress comes from
+    ObservedEgress objects, written in the cluster by the otter egress collector (installed
+    with the otter-egress Helm chart, fed by CoreDNS's dnstap), or from a snapshot file.
+  platforms:
+${platformYaml}
+`,
+);
