@@ -56,6 +56,9 @@ const str = (v: unknown) => (typeof v === "string" ? v : "");
  * The collector at run time: informers keep the pod, Service and ClientIntents indexes; dnstap
  * frames and sniffer reports become observations; a timer publishes what changed.
  */
+/** How long a written destination stays in memory after its last sighting. */
+const RETAIN_MS = 3_600_000;
+
 /** ReplicaSets, Jobs, Pods, Services, EndpointSlices and ClientIntents. */
 const INFORMERS = 6;
 
@@ -344,6 +347,8 @@ export class Collector {
             this.now,
           );
           this.metrics.inc("otter_egress_collector_writes_total", `result="${result}"`);
+          // What is stored and quiet for an hour need not stay in memory.
+          this.state.forget(key, this.now() - RETAIN_MS);
         } catch (e) {
           this.metrics.inc("otter_egress_collector_writes_total", 'result="failed"');
           this.opts.log({

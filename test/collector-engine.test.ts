@@ -321,3 +321,28 @@ test("a dnstap answer becomes an observation of the asking workload", async (t) 
     why: "not a response",
   });
 });
+
+test("what is written and quiet is forgotten, and a new sighting is recorded (and written) again", (t) => {
+  const s = new EgressState();
+  s.record(dns("old.example.com", ["192.0.2.1"], T - 2 * 3_600_000));
+  s.record(dns("recent.example.com", ["192.0.2.2"], T));
+  s.takeDirty();
+  s.forget("dev/web", T - 3_600_000);
+  t.deepEqual(
+    snapshot(s.get("dev/web") ?? s.workload(web)).destinations.map((d) => d.key),
+    ["recent.example.com"],
+    "the quiet destination is forgotten, the recent one kept",
+  );
+  s.forget("dev/web", T + 3_600_000);
+  t.is(s.get("dev/web"), undefined, "a workload with nothing left is forgotten");
+  t.true(s.record(dns("old.example.com", ["192.0.2.1"], T + 60_000)), "seen again: material");
+  const [again] = s.takeDirty();
+  t.deepEqual(
+    again?.destinations.map((d) => d.key),
+    ["old.example.com"],
+  );
+  // Something not yet written is never forgotten.
+  s.record(dns("unwritten.example.com", [], T - 5 * 3_600_000));
+  s.forget("dev/web", T + 10 * 3_600_000);
+  t.truthy(s.get("dev/web"));
+});

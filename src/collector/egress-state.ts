@@ -94,6 +94,8 @@ export interface WorkloadState {
   /** What was cut, by list ("destinations", "ips of api.example.com", …). */
   readonly truncated: Set<string>;
   dirty: boolean;
+  /** Forgotten (see forget): a new sighting starts a new state. */
+  forgotten?: boolean;
 }
 
 /** Named targets shared at most (past it, sharing starts over; nothing is lost). */
@@ -144,7 +146,7 @@ export class EgressState {
 
   workload(identity: WorkloadIdentity): WorkloadState {
     let w = this.byIdentity.get(identity);
-    if (w) return w;
+    if (w && !w.forgotten) return w;
     const key = workloadKey(identity);
     w = this.workloads.get(key);
     if (!w) {
@@ -303,6 +305,26 @@ export class EgressState {
   markDirty(key: string): void {
     const w = this.workloads.get(key);
     if (w) w.dirty = true;
+  }
+
+  /**
+   * After a successful write: forgets the destinations that are stored as they are and were
+   * last seen before `cutoffMs`, and the workload itself once nothing is left. Nothing is
+   * lost, because every write merges with what is stored; a destination seen again is new
+   * here and written once more. This keeps memory to what is recent, whatever the cluster's
+   * churn (a bare pod is a workload of its own).
+   */
+  forget(key: string, cutoffMs: number): void {
+    const w = this.workloads.get(key);
+    if (!w || w.dirty) return;
+    const cutoff = toSeconds(cutoffMs);
+    for (const [k, d] of w.destinations) {
+      if (d.published === d.last && d.last < cutoff) w.destinations.delete(k);
+    }
+    if (w.destinations.size === 0) {
+      w.forgotten = true;
+      this.workloads.delete(key);
+    }
   }
 }
 
