@@ -8,12 +8,19 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import {
+  endpointSliceRecord,
+  objectKey,
   observeDnstap,
+  serviceRecord,
   ServiceIndex,
   type AttributionContext,
   type Outcome,
 } from "../src/collector/attribute.js";
-import { declaredEntries, type DeclaringIntents } from "../src/collector/declared.js";
+import {
+  declaredEntries,
+  declaringIntents,
+  type DeclaringIntents,
+} from "../src/collector/declared.js";
 import { DnsMessageError } from "../src/collector/dns-message.js";
 import { decodeDnstap, DnstapError } from "../src/collector/dnstap.js";
 import { EgressState, workloadKey, type Limits } from "../src/collector/egress-state.js";
@@ -25,7 +32,6 @@ import {
   type WorkloadIdentity,
 } from "../src/collector/pods.js";
 import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
-import { clientIntentsFromObject } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
@@ -46,11 +52,6 @@ export interface CollectorOptions {
   readonly log: Log;
   readonly now?: () => number;
 }
-
-const obj = (v: unknown): Obj =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {};
-const meta = (o: KubernetesObject) => obj(o.metadata);
-const str = (v: unknown) => (typeof v === "string" ? v : "");
 
 /**
  * The collector at run time: informers keep the pod, Service and ClientIntents indexes; dnstap
@@ -102,8 +103,9 @@ export class Collector {
     return this.informers.synced(INFORMERS);
   }
 
+  /** Owners of ReplicaSets and Jobs, by "Kind:namespace/name". */
   private ownerOf = (namespace: string, kind: string, name: string) =>
-    this.owners.get(`${namespace}/${kind}/${name}`);
+    this.owners.get(`${kind}:${namespace}/${name}`);
 
   // Counters of the per-frame path, kept at hand.
   private readonly counted = {
@@ -176,26 +178,15 @@ export class Collector {
   }
 
   private onIntents(o: KubernetesObject, deleted: boolean): void {
-    const m = meta(o);
-    const key = `${str(m.namespace)}/${str(m.name)}`;
+    const key = objectKey(o);
     const old = this.intents.get(key);
     if (old) this.declaredDirty.add(workloadKey(old.workload));
     this.intents.delete(key);
     if (deleted) return;
     try {
-      const intents = clientIntentsFromObject(o as Obj, str(m.namespace) || "default");
-      const created = Date.parse(str(m.creationTimestamp) || String(m.creationTimestamp ?? ""));
-      const exact = m.generation === 1 && !Number.isNaN(created) ? created : undefined;
-      const workload = {
-        namespace: intents.namespace,
-        name: intents.workload.name,
-        ...(intents.workload.kind ? { kind: intents.workload.kind } : {}),
-      };
-      this.intents.set(key, {
-        workload,
-        entry: exact === undefined ? { intents } : { intents, exactSince: exact },
-      });
-      this.declaredDirty.add(workloadKey(workload));
+      const declaring = declaringIntents(o as Obj);
+      this.intents.set(key, declaring);
+      this.declaredDirty.add(workloadKey(declaring.workload));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       this.opts.log({
@@ -217,14 +208,12 @@ export class Collector {
     const asListed = (p: Promise<unknown>) => p as ReturnType<Listed>;
     const owner = (kind: string) => ({
       onChange: (o: KubernetesObject) => {
-        const m = meta(o);
-        const up = controllerOf(m);
-        const key = `${str(m.namespace)}/${kind}/${str(m.name)}`;
+        const up = controllerOf(o.metadata);
+        const key = `${kind}:${objectKey(o)}`;
         if (up) this.owners.set(key, up);
         else this.owners.delete(key);
       },
-      onDelete: (o: KubernetesObject) =>
-        this.owners.delete(`${str(meta(o).namespace)}/${kind}/${str(meta(o).name)}`),
+      onDelete: (o: KubernetesObject) => this.owners.delete(`${kind}:${objectKey(o)}`),
     });
     const rs = owner("ReplicaSet");
     const jobs = owner("Job");
@@ -251,43 +240,24 @@ export class Collector {
         "/api/v1/pods",
         () => asListed(core.listPodForAllNamespaces()),
         (o) => this.onPod(o),
-        (o) => this.pods.gone(str(meta(o).uid), this.now()),
+        (o) => this.pods.gone(String(o.metadata?.uid ?? ""), this.now()),
       ),
       this.informers.watch(
         "services",
         "/api/v1/services",
         () => asListed(core.listServiceForAllNamespaces()),
+        (o) => this.services.setService(serviceRecord(o)),
         (o) => {
-          const m = meta(o);
-          const spec = obj((o as Obj).spec);
-          const ips = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [spec.clusterIP];
-          this.services.setService({
-            namespace: str(m.namespace),
-            name: str(m.name),
-            selector: obj(spec.selector) as Record<string, string>,
-            clusterIps: ips.filter((ip): ip is string => typeof ip === "string" && ip !== "None"),
-          });
+          const s = serviceRecord(o);
+          this.services.deleteService(s.namespace, s.name);
         },
-        (o) => this.services.deleteService(str(meta(o).namespace), str(meta(o).name)),
       ),
       this.informers.watch(
         "endpointslices",
         "/apis/discovery.k8s.io/v1/endpointslices",
         () => asListed(discovery.listEndpointSliceForAllNamespaces()),
-        (o) => {
-          const m = meta(o);
-          const service = str(obj(m.labels)["kubernetes.io/service-name"]);
-          const endpoints = (o as Obj).endpoints;
-          const pods = (Array.isArray(endpoints) ? endpoints : [])
-            .map((e) => obj(obj(e).targetRef))
-            .filter((r) => r.kind === "Pod" && str(r.name) !== "")
-            .map((r) => ({ namespace: str(r.namespace) || str(m.namespace), name: str(r.name) }));
-          this.services.setSlice(
-            `${str(m.namespace)}/${str(m.name)}`,
-            service ? { namespace: str(m.namespace), service, pods } : undefined,
-          );
-        },
-        (o) => this.services.setSlice(`${str(meta(o).namespace)}/${str(meta(o).name)}`, undefined),
+        (o) => this.services.setSlice(objectKey(o), endpointSliceRecord(o)),
+        (o) => this.services.setSlice(objectKey(o), undefined),
       ),
       this.informers.watch(
         "clientintents",

@@ -7,6 +7,11 @@ import type { PathSegment, YamlDocument } from "./yaml-documents.js";
 
 export type Obj = Record<string, unknown>;
 
+/** The value as an object (not an array, not null), or undefined. */
+export function asObject(v: unknown): Obj | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
 export function pathText(path: readonly PathSegment[]): string {
   let out = "";
   for (const seg of path) {

@@ -1,10 +1,14 @@
 import test from "ava";
 import fc from "fast-check";
 import {
+  endpointSliceRecord,
   observeDnstap,
+  serviceRecord,
   ServiceIndex,
   type AttributionContext,
 } from "../src/collector/attribute.js";
+import { declaringIntents } from "../src/collector/declared.js";
+import { InputError } from "../src/errors.js";
 import { decodeDnstap } from "../src/collector/dnstap.js";
 import { EgressState, snapshot, type Observation } from "../src/collector/egress-state.js";
 import { podRecord, PodIpIndex, workloadOfPod } from "../src/collector/pods.js";
@@ -345,4 +349,71 @@ test("what is written and quiet is forgotten, and a new sighting is recorded (an
   s.record(dns("unwritten.example.com", [], T - 5 * 3_600_000));
   s.forget("dev/web", T + 10 * 3_600_000);
   t.truthy(s.get("dev/web"));
+});
+
+test("Services, EndpointSlices and ClientIntents from the API server, read for the indexes", (t) => {
+  t.deepEqual(
+    serviceRecord({
+      metadata: { name: "redis", namespace: "dev" },
+      spec: {
+        selector: { app: "redis", n: 1 },
+        clusterIP: "10.96.0.10",
+        clusterIPs: ["10.96.0.10", "fd00::10"],
+      },
+    }),
+    {
+      namespace: "dev",
+      name: "redis",
+      selector: { app: "redis" },
+      clusterIps: ["10.96.0.10", "fd00::10"],
+    },
+  );
+  t.deepEqual(
+    serviceRecord({ metadata: { name: "db", namespace: "dev" }, spec: { clusterIP: "None" } })
+      .clusterIps,
+    [],
+    "a headless Service has no cluster IP",
+  );
+  t.deepEqual(
+    endpointSliceRecord({
+      metadata: {
+        name: "pg-x1",
+        namespace: "data",
+        labels: { "kubernetes.io/service-name": "pg" },
+      },
+      endpoints: [
+        { targetRef: { kind: "Pod", name: "pg-0" } },
+        { targetRef: { kind: "Node", name: "n1" } },
+        {},
+      ],
+    }),
+    { namespace: "data", service: "pg", pods: [{ namespace: "data", name: "pg-0" }] },
+  );
+  t.is(endpointSliceRecord({ metadata: { name: "orphan", namespace: "data" } }), undefined);
+
+  const intents = (generation: number) =>
+    declaringIntents({
+      apiVersion: "k8s.otterize.com/v2beta1",
+      kind: "ClientIntents",
+      metadata: {
+        name: "web",
+        namespace: "dev",
+        generation,
+        creationTimestamp: "2026-11-01T00:00:00Z",
+      },
+      spec: {
+        workload: { name: "web", kind: "Deployment" },
+        targets: [{ internet: { domains: ["a.example.com"] } }],
+      },
+    });
+  t.deepEqual(intents(1).workload, { namespace: "dev", name: "web", kind: "Deployment" });
+  t.is(
+    intents(1).entry.exactSince,
+    Date.parse("2026-11-01T00:00:00Z"),
+    "never changed: declared since creation",
+  );
+  t.is(intents(2).entry.exactSince, undefined, "changed since: unknown");
+  t.throws(() => declaringIntents({ kind: "ClientIntents", metadata: { name: "x" }, spec: {} }), {
+    instanceOf: InputError,
+  });
 });

@@ -1,4 +1,5 @@
 import { ipFromBytes, parseIp } from "../ip.js";
+import { asObject, type Obj } from "../shape.js";
 import { resolveResponse } from "./dns-message.js";
 import { MESSAGE_TYPE, type DnstapMessage } from "./dnstap.js";
 import type { KubernetesTarget, Observation, ObservedTarget } from "./egress-state.js";
@@ -22,6 +23,45 @@ export interface EndpointSliceRecord {
   readonly service: string;
   /** Pods behind the slice (targetRef), as namespace/name. */
   readonly pods: readonly { readonly namespace: string; readonly name: string }[];
+}
+
+const obj = (v: unknown): Obj => asObject(v) ?? {};
+const text = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/** "namespace/name" of an object from the API server. */
+export function objectKey(o: unknown): string {
+  const m = obj(obj(o).metadata);
+  return `${text(m.namespace)}/${text(m.name)}`;
+}
+
+/** A Service object as the index keeps it: its selector and cluster IPs. */
+export function serviceRecord(o: unknown): ServiceRecord {
+  const m = obj(obj(o).metadata);
+  const spec = obj(obj(o).spec);
+  const ips: unknown[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [spec.clusterIP];
+  const selector: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj(spec.selector)))
+    if (typeof v === "string") selector[k] = v;
+  return {
+    namespace: text(m.namespace),
+    name: text(m.name),
+    selector,
+    clusterIps: ips.filter((ip): ip is string => typeof ip === "string" && ip !== "None"),
+  };
+}
+
+/** An EndpointSlice as the index keeps it (its Service and pods); undefined without a Service. */
+export function endpointSliceRecord(o: unknown): EndpointSliceRecord | undefined {
+  const m = obj(obj(o).metadata);
+  const namespace = text(m.namespace);
+  const service = text(obj(m.labels)["kubernetes.io/service-name"]);
+  if (!service) return undefined;
+  const endpoints = obj(o).endpoints;
+  const pods = (Array.isArray(endpoints) ? endpoints : [])
+    .map((e) => obj(obj(e).targetRef))
+    .filter((r) => r.kind === "Pod" && text(r.name) !== "")
+    .map((r) => ({ namespace: text(r.namespace) || namespace, name: text(r.name) }));
+  return { namespace, service, pods };
 }
 
 /** Services and their EndpointSlices, by namespace/name. */

@@ -1,4 +1,6 @@
-import { fastV2Target, type ClientIntents } from "../client-intents.js";
+import { clientIntentsFromObject, fastV2Target, type ClientIntents } from "../client-intents.js";
+import { asObject, type Obj } from "../shape.js";
+import type { WorkloadIdentity } from "./pods.js";
 import { formatTimestamp, parseTimestamp } from "../duration.js";
 import { itemKey, itemTarget, type DeclaredItem, type TargetV2 } from "../targets.js";
 import { canonical } from "./status.js";
@@ -17,6 +19,33 @@ export interface DeclaringIntents {
    * never changed (generation 1); undefined when that is unknown.
    */
   readonly exactSince?: number;
+}
+
+/**
+ * A ClientIntents object from the API server: the workload it declares for, and its items
+ * with the time they are known to be declared since. Throws InputError when it is invalid.
+ */
+export function declaringIntents(o: Obj): {
+  readonly workload: WorkloadIdentity;
+  readonly entry: DeclaringIntents;
+} {
+  const m = asObject(o.metadata) ?? {};
+  const intents = clientIntentsFromObject(
+    o,
+    typeof m.namespace === "string" && m.namespace !== "" ? m.namespace : "default",
+  );
+  const t = m.creationTimestamp;
+  const created =
+    t instanceof Date ? t.getTime() : typeof t === "string" ? parseTimestamp(t) : undefined;
+  const exactSince = m.generation === 1 ? created : undefined;
+  return {
+    workload: {
+      namespace: intents.namespace,
+      name: intents.workload.name,
+      ...(intents.workload.kind ? { kind: intents.workload.kind } : {}),
+    },
+    entry: exactSince === undefined ? { intents } : { intents, exactSince },
+  };
 }
 
 export interface DeclaredEntry {
@@ -53,8 +82,6 @@ export function declaredEntries(list: readonly DeclaringIntents[]): DeclaredEntr
 function withoutPorts(item: DeclaredItem): DeclaredItem {
   return item.kind === "domain" || item.kind === "ip" ? { ...item, ports: [] } : item;
 }
-
-type Obj = Record<string, unknown>;
 
 /** Stored entries by item key (the earliest since wins); unreadable ones are dropped. */
 export function storedSince(stored: unknown, namespace: string): Map<string, number> {

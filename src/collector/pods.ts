@@ -1,4 +1,5 @@
 import { parseIp } from "../ip.js";
+import { asObject, type Obj } from "../shape.js";
 
 /**
  * Who asked: a client IP becomes a pod, and a pod becomes its Otterize workload identity
@@ -42,10 +43,8 @@ export type OwnerLookup = (
   name: string,
 ) => OwnerReference | undefined;
 
-type Obj = Record<string, unknown>;
-
 function obj(v: unknown): Obj {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {};
+  return asObject(v) ?? {};
 }
 
 function str(v: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { normalizeDomain } from "../domain.js";
 import { parseIp } from "../ip.js";
+import { asObject, type Obj } from "../shape.js";
 import { parseTimestamp } from "../duration.js";
 import {
   observeResolution,
@@ -54,9 +55,7 @@ const REPORTS = new Set([
   "reportSocketScanResults",
 ]);
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
+const obj = asObject;
 
 /** The field an operation selects: `mutation x($r: T!) { field(results: $r) }` → "field". */
 function selectedField(query: string): string | undefined {

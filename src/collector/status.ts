@@ -1,5 +1,6 @@
 import { formatTimestamp, parseTimestamp } from "../duration.js";
 import { parseIp } from "../ip.js";
+import { asObject, type Obj } from "../shape.js";
 import {
   DEFAULT_LIMITS,
   destinationKey,
@@ -15,11 +16,7 @@ import {
  * data. Pure: the stored status in, the status to write out, and whether it changed at all.
  */
 
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown): Obj | undefined {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
-}
+const obj = asObject;
 
 function time(v: unknown): number | undefined {
   return typeof v === "string" ? parseTimestamp(v) : undefined;
