@@ -147,7 +147,11 @@ function readAnswers(b: Uint8Array, start: number): number {
   return n;
 }
 
-/** Reads a DNS message; throws DnsMessageError when it is malformed. */
+/**
+ * Reads a DNS message into records; throws DnsMessageError when it is malformed. With
+ * `resolution`, the plain reading that `resolveResponse` (what the collector runs, without
+ * building records) is tested against.
+ */
 export function parseDnsResponse(b: Uint8Array): DnsResponse {
   const { question, at } = readQuestions(b);
   const rcode = u16(b, 2) & 0x0f;
