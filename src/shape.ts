@@ -30,7 +30,9 @@ export class Reader {
   fail(path: readonly PathSegment[], detail: string): never {
     const full = [...this.base, ...path];
     const where = full.length > 0 ? `${pathText(full)}: ` : "";
-    throw new InputError(`${where}${detail}`, {
+    // A message is one line, even when it quotes a value that holds line breaks.
+    const oneLine = detail.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
+    throw new InputError(`${where}${oneLine}`, {
       file: this.doc.file,
       line: this.doc.lineOf(full),
     });

@@ -373,10 +373,12 @@ test("an unreachable cluster is a one-line error; a silent one ends at --request
 });
 
 test("the API server refuses a malformed ObservedEgress, and status only moves through its subresource", async (t) => {
+  // Its own namespace: the other tests count the workloads observed in dev.
+  await ensureNamespace(cp.kubeconfig, "malformed");
   const bad = {
     apiVersion: "egress.otter.dev/v1alpha1",
     kind: "ObservedEgress",
-    metadata: { name: "bad", namespace: "dev" },
+    metadata: { name: "bad", namespace: "malformed" },
     spec: { workload: { name: "bad" } },
   };
   await kubectl(cp.kubeconfig, ["apply", "-f", "-"], JSON.stringify(bad));
@@ -388,7 +390,7 @@ test("the API server refuses a malformed ObservedEgress, and status only moves t
       "oe",
       "bad",
       "-n",
-      "dev",
+      "malformed",
       "--subresource=status",
       "--type=merge",
       "-p",
@@ -411,7 +413,7 @@ test("the API server refuses a malformed ObservedEgress, and status only moves t
     KUBECTL,
     ["--kubeconfig", cp.kubeconfig, "apply", "-f", "-"],
     {},
-    JSON.stringify({ ...bad, metadata: { name: "bad2", namespace: "dev" }, spec: {} }),
+    JSON.stringify({ ...bad, metadata: { name: "bad2", namespace: "malformed" }, spec: {} }),
   );
   t.regex(noWorkload.stderr, /workload: Required value/);
   // Status written with the object itself is dropped: only the subresource writes it.
@@ -420,15 +422,15 @@ test("the API server refuses a malformed ObservedEgress, and status only moves t
     ["apply", "-f", "-"],
     JSON.stringify({
       ...bad,
-      metadata: { name: "bad3", namespace: "dev" },
+      metadata: { name: "bad3", namespace: "malformed" },
       status: { destinations: [{ internet: { dnsName: "sneaky.com" }, lastSeen: NOW }] },
     }),
   );
   const stored = JSON.parse(
-    await kubectl(cp.kubeconfig, ["get", "oe", "bad3", "-n", "dev", "-o", "json"]),
+    await kubectl(cp.kubeconfig, ["get", "oe", "bad3", "-n", "malformed", "-o", "json"]),
   ) as { status?: unknown };
   t.is(stored.status, undefined);
-  await kubectl(cp.kubeconfig, ["delete", "oe", "bad", "bad3", "-n", "dev"]);
+  await kubectl(cp.kubeconfig, ["delete", "oe", "bad", "bad3", "-n", "malformed"]);
 });
 
 function kubeconfigFor(server: string): string {

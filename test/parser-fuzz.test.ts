@@ -147,3 +147,17 @@ test("property: random values in ClientIntents and ObservedEgress shapes give In
   );
   t.pass();
 });
+
+test("an error that quotes a value with a line break is still one line", (t) => {
+  const text = readFileSync("examples/observed/snapshot.yaml", "utf8").replace(
+    'firstSeen: "2026-11-20T12:00:00Z"',
+    'firstSeen: "\\n2026-11-20T12:00:00Z"',
+  );
+  const e = t.throws(() => observedFromDocuments(parseYamlDocuments(text, "snap.yaml")), {
+    instanceOf: InputError,
+  });
+  t.regex(
+    e?.message ?? "",
+    /^snap\.yaml:\d+: .*firstSeen: "\\n2026-11-20T12:00:00Z" is not an RFC 3339 timestamp$/,
+  );
+});
