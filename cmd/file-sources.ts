@@ -58,6 +58,8 @@ function displayName(path: string): string {
 
 export class IntentsFiles implements IntentsSource {
   readonly fromFiles = true;
+  /** The text of every file read, by the name its findings carry (what --fix edits). */
+  readonly texts = new Map<string, string>();
   constructor(
     private readonly paths: readonly string[],
     private readonly stdin: () => string,
@@ -66,7 +68,9 @@ export class IntentsFiles implements IntentsSource {
   async intents(defaultNamespace: string): Promise<ClientIntents[]> {
     const out: ClientIntents[] = [];
     for (const file of this.paths.flatMap(expandPath)) {
-      const docs = parseYamlDocuments(readInput(file, this.stdin), displayName(file));
+      const text = readInput(file, this.stdin);
+      this.texts.set(displayName(file), text);
+      const docs = parseYamlDocuments(text, displayName(file));
       out.push(...clientIntentsFromDocuments(docs, defaultNamespace));
     }
     return out;

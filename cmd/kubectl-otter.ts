@@ -1,9 +1,21 @@
-import { readFileSync } from "node:fs";
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { FixContext } from "../src/cli/fix.js";
+import type { FileChange } from "../src/fix/plan.js";
 import { parseRequest, type Invocation } from "../src/cli/invocation.js";
 import { filesScope, namespaceScope, runCommand, type Gathered } from "../src/cli/run.js";
 import type { ClientIntents } from "../src/client-intents.js";
-import { isTypedError, UsageError } from "../src/errors.js";
+import { InputError, isTypedError, UsageError } from "../src/errors.js";
 import type { Style } from "../src/render/style.js";
+import { VERSION } from "../src/version.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import type { Cluster } from "./cluster-sources.js";
 import { IntentsFiles, ObservedSnapshot } from "./file-sources.js";
@@ -21,8 +33,6 @@ export interface Io {
   isTTY: boolean;
   clock(): number;
 }
-
-const VERSION = "0.1.0";
 
 function processIo(): Io {
   return {
@@ -64,15 +74,20 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
   const now = inv.now ?? io.clock();
 
   let intents: ClientIntents[] = [];
+  let files: IntentsFiles | undefined;
   if (inv.command === "diff") {
+    if (inv.intents.length > 0) files = new IntentsFiles(inv.intents, io.stdin);
     const source: IntentsSource =
-      inv.intents.length > 0
-        ? new IntentsFiles(inv.intents, io.stdin)
-        : new (loaded(k8s).ClusterIntents)(cluster as Cluster, namespaces);
+      files ?? new (loaded(k8s).ClusterIntents)(cluster as Cluster, namespaces);
     intents = await source.intents(defaultNamespace);
   }
+  let base: ClientIntents[] | undefined;
+  if (inv.base.length > 0)
+    base = await new IntentsFiles(inv.base, io.stdin).intents(defaultNamespace);
   const scope =
-    inv.command === "diff" && intentsFromFiles ? filesScope(inv, namespaces, intents) : namespaces;
+    inv.command === "diff" && intentsFromFiles
+      ? filesScope(inv, namespaces, [...intents, ...(base ?? [])])
+      : namespaces;
   const observed: ObservedSource = observedFromFile
     ? new ObservedSnapshot(inv.observed as string, io.stdin)
     : new (loaded(k8s).ClusterObserved)(cluster as Cluster, scope, inv.collectorNamespace, now);
@@ -82,6 +97,8 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
   ]);
   return {
     intents,
+    ...(base ? { base } : {}),
+    ...(inv.fix && files ? { fix: fixContext(inv.intents, files.texts, defaultNamespace) } : {}),
     intentsFromFiles,
     observed: observedList,
     listening,
@@ -90,9 +107,60 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
   };
 }
 
+/** What --fix needs to know of the file system: where a new file goes, and what is there. */
+function fixContext(
+  paths: readonly string[],
+  texts: ReadonlyMap<string, string>,
+  defaultNamespace: string,
+): FixContext {
+  const first = paths[0] as string;
+  let newFileDir = dirname(first);
+  try {
+    if (statSync(first).isDirectory()) newFileDir = first;
+  } catch {
+    // expandPath has already said what is wrong with it.
+  }
+  const existing = new Set(readdirSync(newFileDir).map((name) => join(newFileDir, name)));
+  return { texts, newFileDir, existing, defaultNamespace };
+}
+
+/**
+ * Writes every file or none: each goes to a temporary file beside it first, and only when
+ * all are written are they renamed into place.
+ */
+function writeAll(changes: readonly FileChange[]): void {
+  const temps: Array<[string, string]> = [];
+  try {
+    for (const c of changes) {
+      const temp = join(dirname(c.path), `.${basename(c.path)}.otter-fix-${process.pid}`);
+      writeFileSync(temp, c.after, { flag: "wx" });
+      temps.push([temp, c.path]);
+    }
+  } catch (e) {
+    for (const [temp] of temps) rmSync(temp, { force: true });
+    const failed = changes[temps.length];
+    throw new InputError(`cannot write the fix, nothing was changed: ${(e as Error).message}`, {
+      file: failed?.path ?? "",
+    });
+  }
+  for (const [temp, path] of temps) renameSync(temp, path);
+}
+
 async function execute(inv: Invocation, io: Io): Promise<number> {
   const outcome = runCommand(inv, await gather(inv, io), styleFor(io));
+  if (outcome.writes && outcome.writes.length > 0) writeAll(outcome.writes);
+  for (const line of outcome.stderr ?? []) io.stderr(`${line}\n`);
   for (const chunk of outcome.stdout) io.stdout(chunk);
+  const summaryFile = io.env.GITHUB_STEP_SUMMARY;
+  if (outcome.stepSummary !== undefined && summaryFile) {
+    try {
+      appendFileSync(summaryFile, outcome.stepSummary);
+    } catch (e) {
+      throw new InputError(`cannot append the job summary: ${(e as Error).message}`, {
+        file: summaryFile,
+      });
+    }
+  }
   return outcome.exitCode;
 }
 

@@ -2,8 +2,11 @@ import { concatAll } from "./concat.js";
 import type { ClientIntents } from "./client-intents.js";
 import type { Source } from "./errors.js";
 import type { ObservedWorkload } from "./observed-egress.js";
+import { itemKey, type DeclaredItem } from "./targets.js";
 import {
   judgeWorkload,
+  missingKey,
+  sortFindings,
   VERDICTS,
   type Finding,
   type JudgeOptions,
@@ -49,6 +52,11 @@ export interface DiffInput extends JudgeOptions {
   readonly namespaces: NamespaceScope;
   /** With files: also judge every observed workload in the intents' namespaces. */
   readonly includeUndeclared: boolean;
+  /**
+   * The intents as they are on the target branch (--base): what a pull request adds is new,
+   * what it removes while still observed is its own missing finding.
+   */
+  readonly base?: readonly ClientIntents[];
 }
 
 function inScope(scope: NamespaceScope, namespace: string): boolean {
@@ -61,6 +69,8 @@ interface Group {
   kind?: string;
   intents: ClientIntents[];
   observed: ObservedWorkload[];
+  /** The base branch's intents for this workload (with --base). */
+  base: ClientIntents[];
 }
 
 function compareRefs(a: WorkloadRef, b: WorkloadRef): number {
@@ -81,17 +91,20 @@ export function summarize(workloads: readonly WorkloadDiff[]): Summary {
 /** Groups intents and observations by workload (namespace and name; kind only when named). */
 export function groupWorkloads(input: DiffInput): Group[] {
   const declared = new Map<string, Group>();
-  for (const ci of input.intents) {
-    if (!inScope(input.namespaces, ci.namespace)) continue;
+  const declare = (ci: ClientIntents, into: "intents" | "base") => {
+    if (!inScope(input.namespaces, ci.namespace)) return;
     const key = `${ci.namespace}/${ci.workload.name}`;
     let g = declared.get(key);
     if (!g) {
-      g = { namespace: ci.namespace, name: ci.workload.name, intents: [], observed: [] };
+      g = { namespace: ci.namespace, name: ci.workload.name, intents: [], observed: [], base: [] };
       declared.set(key, g);
     }
     if (ci.workload.kind && !g.kind) g.kind = ci.workload.kind;
-    g.intents.push(ci);
-  }
+    g[into].push(ci);
+  };
+  for (const ci of input.intents) declare(ci, "intents");
+  // A workload the base declares stays in scope when the change deletes its intents.
+  for (const ci of input.base ?? []) declare(ci, "base");
   const declaredNamespaces = new Set([...declared.values()].map((g) => g.namespace));
   const undeclared = new Map<string, Group>();
   for (const o of input.observed) {
@@ -107,13 +120,43 @@ export function groupWorkloads(input: DiffInput): Group[] {
     const key = `${o.namespace}/${o.name}/${o.kind ?? ""}`;
     let u = undeclared.get(key);
     if (!u) {
-      u = { namespace: o.namespace, name: o.name, intents: [], observed: [] };
+      u = { namespace: o.namespace, name: o.name, intents: [], observed: [], base: [] };
       if (o.kind) u.kind = o.kind;
       undeclared.set(key, u);
     }
     u.observed.push(o);
   }
   return [...declared.values(), ...undeclared.values()];
+}
+
+const ADDED = "added by this change, so not judged as unnecessary yet";
+const REMOVED = "still observed, but this change removes the intent that declared it";
+
+/**
+ * A pull request's findings against its base branch: an item the change adds is at worst
+ * unverified (nobody could have used it yet), and a missing destination that the base covered
+ * is the change's doing.
+ */
+function againstBase(findings: Finding[], g: Group, input: DiffInput): Finding[] {
+  const baseItems: readonly DeclaredItem[] = concatAll(g.base.map((ci) => ci.items));
+  const baseKeys = new Set(baseItems.map(itemKey));
+  const baseMissing = new Set(
+    judgeWorkload(baseItems, g.observed, input)
+      .filter((f) => f.verdict === "missing")
+      .map((f) => missingKey(f.target)),
+  );
+  return sortFindings(
+    findings.map((f): Finding => {
+      if (f.verdict === "missing") {
+        return baseMissing.has(missingKey(f.target)) ? f : { ...f, reason: REMOVED };
+      }
+      if (f.item === undefined || baseKeys.has(itemKey(f.item))) return f;
+      if (f.verdict === "unnecessary" || f.verdict === "unverified") {
+        return { ...f, verdict: "unverified", reason: `${ADDED}; ${f.reason}` };
+      }
+      return f;
+    }),
+  );
 }
 
 export function diffEgress(input: DiffInput): EgressDiff {
@@ -124,10 +167,11 @@ export function diffEgress(input: DiffInput): EgressDiff {
       : { namespace: g.namespace, name: g.name };
     const items = concatAll(g.intents.map((ci) => ci.items));
     const first = g.intents[0];
+    const findings = judgeWorkload(items, g.observed, input);
     return {
       workload,
       ...(first ? { intents: first.source } : {}),
-      findings: judgeWorkload(items, g.observed, input),
+      findings: input.base === undefined ? findings : againstBase(findings, g, input),
     };
   });
   workloads.sort((a, b) => compareRefs(a.workload, b.workload));

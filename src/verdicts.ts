@@ -32,6 +32,8 @@ export interface Finding {
   readonly reason: string;
   /** Where the declared item is written (absent for `missing`). */
   readonly source?: Source;
+  /** The declared item judged (absent for `missing`). */
+  readonly item?: DeclaredItem;
   readonly lastSeen?: number;
 }
 
@@ -180,7 +182,8 @@ class Coverage {
   }
 }
 
-function missingKey(t: TargetV2): string {
+/** Identifies a missing finding's target (the same destination, the same ports). */
+export function missingKey(t: TargetV2): string {
   if ("internet" in t) {
     const i = t.internet;
     return `i|${(i.domains ?? []).join(",")}|${(i.ips ?? []).join(",")}|${(i.ports ?? []).join(",")}`;
@@ -336,7 +339,7 @@ export function judgeWorkload(
   const declared: Finding[] = items.map((item) => {
     const target = itemTarget(item);
     if (item.kind === "cloud")
-      return { verdict: "n/a", target, reason: CLOUD_REASON, source: item.source };
+      return { verdict: "n/a", target, reason: CLOUD_REASON, source: item.source, item };
     const u = used.get(item);
     if (u) {
       return {
@@ -344,6 +347,7 @@ export function judgeWorkload(
         target,
         reason: "declared and used",
         source: item.source,
+        item,
         lastSeen: u.lastSeen,
       };
     }
@@ -356,9 +360,15 @@ export function judgeWorkload(
       target,
       reason: reason + seen,
       source: item.source,
+      item,
       ...(lastSeen === undefined ? {} : { lastSeen }),
     };
   });
 
-  return [...missing.values(), ...declared].sort((a, b) => RANK[a.verdict] - RANK[b.verdict]);
+  return sortFindings([...missing.values(), ...declared]);
+}
+
+/** Findings in report order: by verdict (missing first), stable within one. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => RANK[a.verdict] - RANK[b.verdict]);
 }

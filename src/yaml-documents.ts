@@ -45,13 +45,15 @@ export function objectDocument(value: unknown, label: string): YamlDocument {
 export const MAX_EXPANDED_NODES = 1_000_000;
 const MAX_DEPTH = 64;
 
-function lineStarts(text: string): number[] {
+/** Offsets where each line of the text starts. */
+export function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
   return starts;
 }
 
-function lineAt(starts: number[], offset: number): number {
+/** The 1-based line of an offset, given the text's lineStarts. */
+export function lineAt(starts: readonly number[], offset: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {

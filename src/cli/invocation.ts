@@ -12,7 +12,7 @@ import { flagHelp, parseFlags, type FlagSpec, type FlagValues } from "./flags.js
 export type CommandName = "diff" | "suggest" | "list";
 
 export const OUTPUTS: Record<CommandName, readonly string[]> = {
-  diff: ["table", "json", "yaml", "markdown"],
+  diff: ["table", "json", "yaml", "markdown", "github", "sarif", "junit"],
   suggest: ["yaml", "json"],
   list: ["table", "json", "yaml"],
 };
@@ -41,6 +41,11 @@ export interface Invocation {
   readonly collectorNamespace: string;
   /** suggest: the workload to write intents for (all in scope when absent). */
   readonly workload?: string;
+  /** diff --base: the intents as they are on the target branch. */
+  readonly base: readonly string[];
+  /** diff --fix: write the fix into the intents files (with dryRun: print it as a diff). */
+  readonly fix: boolean;
+  readonly dryRun: boolean;
 }
 
 export type Request =
@@ -133,6 +138,24 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
       placeholder: "missing,unnecessary",
     },
     {
+      name: "base",
+      kind: "list",
+      usage:
+        "ClientIntents as they are on the target branch (repeatable): targets the change adds are at worst unverified; targets it removes while still observed are its missing findings.",
+      placeholder: "PATH",
+    },
+    {
+      name: "fix",
+      kind: "bool",
+      usage:
+        "Write the fix into the --intents files: add missing targets, remove unnecessary ones, create a file for a workload without ClientIntents.",
+    },
+    {
+      name: "dry-run",
+      kind: "bool",
+      usage: "With --fix: print the change as a unified diff instead of writing it.",
+    },
+    {
       name: "include-undeclared",
       kind: "bool",
       usage:
@@ -175,6 +198,11 @@ const EXAMPLES: Record<CommandName, string[]> = {
   diff: [
     "# Committed intents against a saved snapshot, as a PR check would",
     "kubectl otter egress diff --intents intents/ --observed observed.yaml",
+    "# A pull request's intents against the target branch's, annotated for GitHub",
+    "kubectl otter egress diff --intents intents/ --base base/intents/ --observed observed.yaml -o github",
+    "# Preview, then write, the fix",
+    "kubectl otter egress diff --intents intents/ --observed observed.yaml --fix --dry-run",
+    "kubectl otter egress diff --intents intents/ --observed observed.yaml --fix",
     "# Everything applied in the cluster, as JSON",
     "kubectl otter egress diff -A -o json",
   ],
@@ -302,10 +330,24 @@ export function parseRequest(argv: readonly string[]): Request {
   const context = str(flags, "context");
   const observed = str(flags, "observed");
   const intents = (flags.get("intents") as string[] | undefined) ?? [];
-  if (intents.filter((p) => p === "-").length + (observed === "-" ? 1 : 0) > 1) {
-    throw new UsageError("only one of --intents and --observed can read stdin (-)", where);
-  }
   const workload = positionals[0];
+  const base = (flags.get("base") as string[] | undefined) ?? [];
+  const fix = flags.get("fix") === true;
+  const dryRun = flags.get("dry-run") === true;
+  if (dryRun && !fix) throw new UsageError("--dry-run only applies with --fix", where);
+  if ((fix || base.length > 0) && intents.length === 0) {
+    throw new UsageError(`--${fix ? "fix" : "base"} needs --intents (the files to judge)`, where);
+  }
+  if (fix && intents.includes("-")) {
+    throw new UsageError("--fix cannot write to stdin: give --intents as files", where);
+  }
+  if (fix && flags.has("output")) {
+    throw new UsageError("--fix prints what it changes; it cannot be combined with -o", where);
+  }
+  const stdinReaders = [...intents, ...base].filter((p) => p === "-").length;
+  if (stdinReaders + (observed === "-" ? 1 : 0) > 1) {
+    throw new UsageError("only one of --intents, --base and --observed can read stdin (-)", where);
+  }
   const invocation: Invocation = {
     command,
     kube: {
@@ -327,6 +369,9 @@ export function parseRequest(argv: readonly string[]): Request {
     apiVersion: apiVersion as SuggestVersion,
     collectorNamespace: str(flags, "collector-namespace") ?? "otter-egress",
     ...(workload !== undefined ? { workload } : {}),
+    base,
+    fix,
+    dryRun,
   };
   return { kind: "run", invocation };
 }

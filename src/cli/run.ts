@@ -1,10 +1,19 @@
 import type { ClientIntents } from "../client-intents.js";
-import { diffEgress, hasFailingFindings, type EgressDiff, type NamespaceScope } from "../diff.js";
+import {
+  diffEgress,
+  hasFailingFindings,
+  type DiffInput,
+  type EgressDiff,
+  type NamespaceScope,
+} from "../diff.js";
 import { InputError } from "../errors.js";
 import type { ObservedWorkload } from "../observed-egress.js";
 import { diffReport, diffReportParts } from "../report.js";
 import { renderDiffMarkdown } from "../render/diff-markdown.js";
 import { renderDiffTable } from "../render/diff-table.js";
+import { renderGithub } from "../render/github.js";
+import { renderJunit } from "../render/junit.js";
+import { sarifLog } from "../render/sarif.js";
 import { renderList, listReport } from "../render/list.js";
 import {
   jsonWithStreamedArray,
@@ -15,6 +24,9 @@ import {
 import type { Style } from "../render/style.js";
 import { observedWorkloads, suggestIntents } from "../suggest.js";
 import type { Listening } from "../verdicts.js";
+import type { FileChange } from "../fix/plan.js";
+import { VERSION } from "../version.js";
+import { runFix, type FixContext } from "./fix.js";
 import type { Invocation } from "./invocation.js";
 
 /**
@@ -29,12 +41,22 @@ export interface Gathered {
   readonly listening: Listening;
   readonly now: number;
   readonly namespaces: NamespaceScope;
+  /** --base: the target branch's intents. */
+  readonly base?: readonly ClientIntents[];
+  /** --fix: the files to edit, and where new ones go. */
+  readonly fix?: FixContext;
 }
 
 export interface Outcome {
   /** What to write, in pieces: a big JSON report is produced one workload at a time. */
   readonly stdout: Iterable<string>;
   readonly exitCode: 0 | 1;
+  /** Markdown for a CI job's summary page (`-o github`: appended to $GITHUB_STEP_SUMMARY). */
+  readonly stepSummary?: string;
+  /** Lines for stderr (warnings). */
+  readonly stderr?: readonly string[];
+  /** Files to write (--fix): all of them, or none when any write would fail. */
+  readonly writes?: readonly FileChange[];
 }
 
 /**
@@ -86,7 +108,7 @@ function fixHints(inv: Invocation, diff: EgressDiff): string[] {
 }
 
 export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome {
-  const diff = diffEgress({
+  const input: DiffInput = {
     intents: data.intents,
     intentsFromFiles: data.intentsFromFiles,
     observed: data.observed,
@@ -95,7 +117,19 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
     now: data.now,
     windowMs: inv.windowMs,
     listening: data.listening,
-  });
+    ...(data.base ? { base: data.base } : {}),
+  };
+  if (inv.fix) {
+    if (!data.fix) throw new Error("internal error: --fix without the files to edit");
+    const fixed = runFix(input, data.fix, { dryRun: inv.dryRun, failOn: inv.failOn });
+    return {
+      stdout: [fixed.stdout],
+      exitCode: fixed.exitCode,
+      stderr: fixed.stderr,
+      writes: fixed.writes,
+    };
+  }
+  const diff = diffEgress(input);
   const exitCode = hasFailingFindings(diff, inv.failOn) ? 1 : 0;
   switch (inv.output) {
     case "json": {
@@ -106,6 +140,16 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
       return { stdout: [renderYaml(diffReport(diff))], exitCode };
     case "markdown":
       return { stdout: [renderDiffMarkdown(diff, fixHints(inv, diff))], exitCode };
+    case "github":
+      return {
+        stdout: [renderGithub(diff, inv.failOn)],
+        exitCode,
+        stepSummary: renderDiffMarkdown(diff, fixHints(inv, diff)),
+      };
+    case "sarif":
+      return { stdout: [renderJson(sarifLog(diff, inv.failOn, VERSION))], exitCode };
+    case "junit":
+      return { stdout: [renderJunit(diff, inv.failOn)], exitCode };
     default:
       return { stdout: [renderDiffTable(diff, style, fixHints(inv, diff))], exitCode };
   }

@@ -2,9 +2,13 @@ import type { EgressDiff } from "../diff.js";
 import { formatSource } from "../errors.js";
 import { formatTimestamp } from "../duration.js";
 import { workloadTitle, summaryLine } from "./diff-table.js";
+import { workloadFlowchart, MAX_DRAWN_FINDINGS } from "./mermaid.js";
 import { targetLabel, targetPorts } from "./target-label.js";
 
-/** A Markdown report, for a pull-request comment. */
+/**
+ * A Markdown report, for a pull-request comment or a job summary: per workload, a Mermaid
+ * picture of its egress coloured by verdict, then the findings as a table.
+ */
 
 const ICON: Record<string, string> = {
   missing: "🔴",
@@ -14,12 +18,15 @@ const ICON: Record<string, string> = {
   "n/a": "⚪",
 };
 
+const LEGEND =
+  "Edges: thick red = missing (observed, not declared), dashed amber = unnecessary (declared, unused), dashed blue = unverified, green = matched, dashed grey = n/a.";
+
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): string {
-  const out = ["## Egress drift", "", summaryLine(diff), ""];
+  const out = ["## Egress drift", "", summaryLine(diff), "", LEGEND, ""];
   for (const w of diff.workloads) {
     out.push(`### \`${workloadTitle(w.workload)}\``, "");
     out.push(w.intents ? `ClientIntents: \`${formatSource(w.intents)}\`` : "No ClientIntents.", "");
@@ -27,6 +34,13 @@ export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): 
       out.push("Nothing declared, nothing observed.", "");
       continue;
     }
+    const chart = workloadFlowchart(w);
+    if (chart !== undefined) out.push("```mermaid", chart, "```", "");
+    else
+      out.push(
+        `_${w.findings.length} findings: too many to draw (limit ${MAX_DRAWN_FINDINGS})._`,
+        "",
+      );
     out.push("| verdict | target | ports | last seen | source | reason |");
     out.push("| --- | --- | --- | --- | --- | --- |");
     for (const f of w.findings) {

@@ -29,3 +29,13 @@ export function runCli(
     child.stdin.end(opts.stdin ?? "");
   });
 }
+
+/** The bundled example, judged at the time its snapshot was taken. */
+export const EXAMPLE_INPUTS = [
+  "--intents",
+  "examples/intents",
+  "--observed",
+  "examples/observed/snapshot.yaml",
+  "--now",
+  "2026-11-25T10:00:00Z",
+] as const;

@@ -1,0 +1,392 @@
+import { clientIntentsFromDocuments } from "../client-intents.js";
+import type { EgressDiff, WorkloadDiff, WorkloadRef } from "../diff.js";
+import { domainProblem, normalizeDomain } from "../domain.js";
+import { InputError } from "../errors.js";
+import { renderYaml } from "../render/serialize.js";
+import { targetLabel } from "../render/target-label.js";
+import type { DeclaredItem, TargetV2 } from "../targets.js";
+import { lineAt, lineStarts, parseYamlDocuments } from "../yaml-documents.js";
+import {
+  appendItems,
+  applyEdits,
+  emptyValue,
+  removeEntries,
+  removeItems,
+  replaceFlowItems,
+  type Edit,
+} from "./text-edits.js";
+import {
+  entryOf,
+  valueAt,
+  yamlTree,
+  type MapNode,
+  type SeqNode,
+  type YamlNode,
+} from "./yaml-tree.js";
+
+/**
+ * `diff --fix`: from the findings to new texts of the intents files. Missing targets are
+ * added to the workload's ClientIntents in that object's own version (v2 `targets`, v1
+ * `calls`); unnecessary items are removed (a domain or IP from its list, a whole target when
+ * nothing is left of it); a workload without ClientIntents gets a new file. Pure: the caller
+ * reads the files and writes the result.
+ */
+
+export interface FileChange {
+  readonly path: string;
+  /** The text before the fix; undefined for a new file. */
+  readonly before?: string;
+  readonly after: string;
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+}
+
+export interface FixPlan {
+  readonly changes: readonly FileChange[];
+  /** Findings --fix cannot write, and why. */
+  readonly skipped: readonly string[];
+}
+
+export interface FixInput {
+  readonly diff: EgressDiff;
+  /** The text of every intents file the diff read, by the path its sources name. */
+  readonly texts: ReadonlyMap<string, string>;
+  /** Where to write the ClientIntents of a workload that has none. */
+  newFile(workload: WorkloadRef): string;
+}
+
+const GROUP = "k8s.otterize.com/";
+
+interface IntentsNode {
+  readonly node: MapNode;
+  readonly version: string;
+  readonly list: SeqNode;
+  readonly listKey: YamlNode;
+}
+
+function scalar(node: YamlNode | undefined): string | undefined {
+  return node?.kind === "scalar" ? node.value : undefined;
+}
+
+/** The ClientIntents objects of a parsed file: whole documents, or items of a List. */
+function intentsNodes(roots: ReadonlyArray<YamlNode | null>): IntentsNode[] {
+  const out: IntentsNode[] = [];
+  const visit = (node: YamlNode | null | undefined) => {
+    if (node?.kind !== "map") return;
+    const kind = scalar(valueAt(node, ["kind"]));
+    if (kind === "List") {
+      const items = valueAt(node, ["items"]);
+      if (items?.kind === "seq") items.items.forEach(visit);
+      return;
+    }
+    const apiVersion = scalar(valueAt(node, ["apiVersion"])) ?? "";
+    if (kind !== "ClientIntents" || !apiVersion.startsWith(GROUP)) return;
+    const version = apiVersion.slice(GROUP.length);
+    const spec = valueAt(node, ["spec"]);
+    const entry = entryOf(spec, version.startsWith("v2") ? "targets" : "calls");
+    if (entry?.value.kind === "seq") {
+      out.push({ node, version, list: entry.value, listKey: entry.key });
+    }
+  };
+  roots.forEach(visit);
+  return out;
+}
+
+function portsKey(t: { internet: { ports?: number[] } }): string {
+  return [...(t.internet.ports ?? [])].sort((a, b) => a - b).join(",");
+}
+
+/** The missing targets of a workload, as targets to write: internet ones merged by ports. */
+function targetsToAdd(findings: readonly TargetV2[], skipped: string[], who: string): TargetV2[] {
+  const internet = new Map<string, { domains: Set<string>; ips: Set<string>; ports: number[] }>();
+  const out: TargetV2[] = [];
+  const seen = new Set<string>();
+  for (const t of findings) {
+    if ("internet" in t) {
+      const key = portsKey(t);
+      let g = internet.get(key);
+      if (!g) {
+        g = {
+          domains: new Set(),
+          ips: new Set(),
+          ports: [...(t.internet.ports ?? [])].sort((a, b) => a - b),
+        };
+        internet.set(key, g);
+      }
+      for (const d of t.internet.domains ?? []) {
+        const problem = domainProblem(d);
+        if (problem) skipped.push(`${who}: cannot declare "${d}": ${problem}`);
+        else g.domains.add(d);
+      }
+      for (const ip of t.internet.ips ?? []) g.ips.add(ip);
+    } else if (!seen.has(JSON.stringify(t))) {
+      seen.add(JSON.stringify(t));
+      out.push(t);
+    }
+  }
+  for (const g of internet.values()) {
+    if (g.domains.size === 0 && g.ips.size === 0) continue;
+    out.push({
+      internet: {
+        ...(g.domains.size > 0 ? { domains: [...g.domains].sort() } : {}),
+        ...(g.ips.size > 0 ? { ips: [...g.ips].sort() } : {}),
+        ...(g.ports.length > 0 ? { ports: g.ports } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+/** "redis.dev" in namespace dev is written "redis". */
+function localName(name: string, namespace: string): string {
+  return name.endsWith(`.${namespace}`) ? name.slice(0, -namespace.length - 1) : name;
+}
+
+/** A target in the syntax of a ClientIntents version (undefined: that version cannot say it). */
+function inVersion(t: TargetV2, version: string, namespace: string): unknown {
+  if ("kubernetes" in t) {
+    const name = localName(t.kubernetes.name, namespace);
+    const kind = t.kubernetes.kind;
+    if (version.startsWith("v2")) return { kubernetes: kind ? { name, kind } : { name } };
+    if (version === "v1alpha2") return { name };
+    return kind ? { name, kind } : { name };
+  }
+  if ("internet" in t) {
+    if (version.startsWith("v2")) return t;
+    if (version === "v1alpha2") return undefined;
+    return { type: "internet", internet: t.internet };
+  }
+  return undefined;
+}
+
+interface TargetRemoval {
+  whole: boolean;
+  domains: Set<string>;
+  ips: Set<string>;
+  labels: string[];
+}
+
+function seqValues(node: YamlNode | undefined): string[] {
+  return node?.kind === "seq" ? node.items.map((i) => scalar(i) ?? "") : [];
+}
+
+/** Edits that remove parts of one target (a v2 target or a v1 call). */
+function targetEdits(text: string, target: YamlNode, r: TargetRemoval): Edit[] | "whole" {
+  if (r.whole) return "whole";
+  const internet = valueAt(target, ["internet"]);
+  if (internet?.kind !== "map") return "whole";
+  const domains = entryOf(internet, "domains");
+  const ips = entryOf(internet, "ips");
+  const goneDomain = (v: string) => r.domains.has(normalizeDomain(v));
+  const keptDomains = seqValues(domains?.value).filter((d) => !goneDomain(d));
+  const keptIps = seqValues(ips?.value).filter((ip) => !r.ips.has(ip));
+  if (keptDomains.length === 0 && keptIps.length === 0) return "whole";
+  const edits: Edit[] = [];
+  const emptied = new Set<number>();
+  const trim = (entry: typeof domains, gone: (v: string) => boolean, kept: number) => {
+    if (!entry || entry.value.kind !== "seq") return;
+    const seq = entry.value;
+    const remove = new Set(
+      seq.items.map((_, i) => i).filter((i) => gone(scalar(seq.items[i]) ?? "")),
+    );
+    if (remove.size === 0) return;
+    if (kept === 0) emptied.add(internet.entries.indexOf(entry));
+    else edits.push(...removeItems(text, seq, remove));
+  };
+  trim(domains, goneDomain, keptDomains.length);
+  trim(ips, (v) => r.ips.has(v), keptIps.length);
+  if (emptied.size > 0) edits.push(...removeEntries(text, internet, emptied));
+  return edits;
+}
+
+function label(t: TargetV2): string {
+  const ports = "internet" in t ? (t.internet.ports ?? []) : [];
+  return ports.length > 0 ? `${targetLabel(t)} (${ports.join(",")})` : targetLabel(t);
+}
+
+function itemLabel(item: DeclaredItem): string {
+  switch (item.kind) {
+    case "domain":
+      return item.domain;
+    case "ip":
+      return item.text;
+    default:
+      return `${item.kind === "in-cluster" ? item.form : item.form} ${item.name}`;
+  }
+}
+
+interface FilePlan {
+  removals: Array<{ line: number; item: DeclaredItem }>;
+  additions: Array<{ line: number | undefined; workload: WorkloadDiff; targets: TargetV2[] }>;
+}
+
+function fixFile(
+  path: string,
+  text: string,
+  plan: FilePlan,
+  skipped: string[],
+): FileChange | undefined {
+  const docs = intentsNodes(yamlTree(text));
+  const starts = lineStarts(text);
+  const lineOf = (n: YamlNode) => lineAt(starts, n.start);
+  const edits: Edit[] = [];
+  const added: string[] = [];
+  const removed: string[] = [];
+
+  // Removals, gathered per target, then per list.
+  const perTarget = new Map<YamlNode, { doc: IntentsNode; index: number; r: TargetRemoval }>();
+  for (const { line, item } of plan.removals) {
+    let found = false;
+    for (const doc of docs) {
+      const index = doc.list.items.findIndex((t) => lineOf(t) === line);
+      if (index < 0) continue;
+      const target = doc.list.items[index] as YamlNode;
+      let entry = perTarget.get(target);
+      if (!entry) {
+        entry = { doc, index, r: { whole: false, domains: new Set(), ips: new Set(), labels: [] } };
+        perTarget.set(target, entry);
+      }
+      if (item.kind === "domain") entry.r.domains.add(item.domain);
+      else if (item.kind === "ip") entry.r.ips.add(item.text);
+      else entry.r.whole = true;
+      entry.r.labels.push(itemLabel(item));
+      found = true;
+      break;
+    }
+    if (!found)
+      throw new InputError("--fix cannot find this target in the file", { file: path, line });
+  }
+  const wholeByList = new Map<IntentsNode, Set<number>>();
+  for (const [target, { doc, index, r }] of perTarget) {
+    const result = targetEdits(text, target, r);
+    if (result === "whole") {
+      const set = wholeByList.get(doc) ?? new Set<number>();
+      set.add(index);
+      wholeByList.set(doc, set);
+    } else edits.push(...result);
+    removed.push(...r.labels);
+  }
+
+  const addByDoc = new Map<IntentsNode, unknown[]>();
+  for (const { line, workload, targets } of plan.additions) {
+    const doc =
+      docs.find((d) => lineOf(d.node) === line) ?? docs.find((d) => line === undefined && d);
+    if (!doc)
+      throw new InputError("--fix cannot find this ClientIntents in the file", {
+        file: path,
+        ...(line === undefined ? {} : { line }),
+      });
+    const values: unknown[] = [];
+    for (const t of targets) {
+      const v = inVersion(t, doc.version, workload.workload.namespace);
+      if (v === undefined) {
+        skipped.push(
+          `${path}: ClientIntents ${doc.version} cannot declare ${label(t)}; move it to v2beta1 to add it`,
+        );
+        continue;
+      }
+      values.push(v);
+      added.push(label(t));
+    }
+    if (values.length > 0) addByDoc.set(doc, [...(addByDoc.get(doc) ?? []), ...values]);
+  }
+
+  for (const doc of docs) {
+    const gone = wholeByList.get(doc);
+    const adds = addByDoc.get(doc);
+    const all = gone !== undefined && gone.size === doc.list.items.length;
+    if (all && adds && doc.list.flow) {
+      edits.push(replaceFlowItems(text, doc.list, adds));
+      continue;
+    }
+    if (gone) edits.push(...removeItems(text, doc.list, gone));
+    if (all && !adds && !doc.list.flow) edits.push(emptyValue(text, doc.listKey));
+    if (adds) edits.push(appendItems(text, doc.list, adds));
+  }
+  if (edits.length === 0) return undefined;
+  const after = applyEdits(text, edits);
+  checkStillValid(path, after);
+  return { path, before: text, after, added, removed };
+}
+
+/**
+ * Refuses a fix that leaves a file the reader would refuse: an edit near YAML anchors and
+ * aliases can cut an alias from its anchor. The user edits such a file by hand.
+ */
+function checkStillValid(path: string, after: string): void {
+  try {
+    clientIntentsFromDocuments(parseYamlDocuments(after, path), "default");
+  } catch (e) {
+    const why = e instanceof InputError ? e.detail : String(e);
+    throw new InputError(
+      `--fix cannot edit this file safely (the result would not be valid: ${why}); nothing was changed, edit it by hand`,
+      { file: path },
+    );
+  }
+}
+
+/** What `--fix` would write: every changed or new file, and what it cannot fix. */
+export function planFix(input: FixInput): FixPlan {
+  const byFile = new Map<string, FilePlan>();
+  const fileOf = (path: string) => {
+    let p = byFile.get(path);
+    if (!p) byFile.set(path, (p = { removals: [], additions: [] }));
+    return p;
+  };
+  const skipped: string[] = [];
+  const created: FileChange[] = [];
+  for (const w of input.diff.workloads) {
+    const who = `${w.workload.namespace}/${w.workload.name}`;
+    for (const f of w.findings) {
+      if (f.verdict !== "unnecessary" || !f.item) continue;
+      const { file, line } = f.item.source;
+      if (line === undefined) {
+        skipped.push(`${who}: ${itemLabel(f.item)} has no line in ${file}`);
+        continue;
+      }
+      fileOf(file).removals.push({ line, item: f.item });
+    }
+    const missing = w.findings.filter((f) => f.verdict === "missing").map((f) => f.target);
+    if (missing.length === 0) continue;
+    const targets = targetsToAdd(missing, skipped, who);
+    if (targets.length === 0) continue;
+    if (w.intents) {
+      fileOf(w.intents.file).additions.push({ line: w.intents.line, workload: w, targets });
+      continue;
+    }
+    const path = input.newFile(w.workload);
+    const ns = w.workload.namespace;
+    created.push({
+      path,
+      after: renderYaml({
+        apiVersion: `${GROUP}v2beta1`,
+        kind: "ClientIntents",
+        metadata: { name: w.workload.name, namespace: ns },
+        spec: {
+          workload: w.workload.kind
+            ? { name: w.workload.name, kind: w.workload.kind }
+            : { name: w.workload.name },
+          targets: targets.map((t) => inVersion(t, "v2beta1", ns)),
+        },
+      }),
+      added: targets.map(label),
+      removed: [],
+    });
+  }
+  const changes: FileChange[] = [];
+  for (const [path, plan] of byFile) {
+    const text = input.texts.get(path);
+    if (text === undefined) {
+      throw new InputError("--fix can only edit intents read from files", { file: path });
+    }
+    const change = fixFile(path, text, plan, skipped);
+    if (change) changes.push(change);
+  }
+  changes.push(...created);
+  return { changes, skipped };
+}
+
+/** The text of `path` after the plan (unchanged when the plan does not touch it). */
+export function applyFix(text: string, plan: FixPlan, path: string): string {
+  return plan.changes.find((c) => c.path === path)?.after ?? text;
+}
