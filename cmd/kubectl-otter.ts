@@ -1,5 +1,7 @@
 import {
   appendFileSync,
+  chmodSync,
+  realpathSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -132,9 +134,13 @@ function writeAll(changes: readonly FileChange[]): void {
   const temps: Array<[string, string]> = [];
   try {
     for (const c of changes) {
-      const temp = join(dirname(c.path), `.${basename(c.path)}.otter-fix-${process.pid}`);
-      writeFileSync(temp, c.after, { flag: "wx" });
-      temps.push([temp, c.path]);
+      // A symlinked file is written where it points, and keeps its permissions.
+      const target = c.before === undefined ? c.path : realpathSync(c.path);
+      const mode = c.before === undefined ? 0o644 : statSync(target).mode & 0o7777;
+      const temp = join(dirname(target), `.${basename(target)}.otter-fix-${process.pid}`);
+      writeFileSync(temp, c.after, { flag: "wx", mode });
+      chmodSync(temp, mode);
+      temps.push([temp, target]);
     }
   } catch (e) {
     for (const [temp] of temps) rmSync(temp, { force: true });

@@ -2,7 +2,7 @@ import { concatAll } from "./concat.js";
 import type { ClientIntents } from "./client-intents.js";
 import type { Source } from "./errors.js";
 import type { ObservedWorkload } from "./observed-egress.js";
-import { itemKey, type DeclaredItem } from "./targets.js";
+import { itemKey, type DeclaredItem, type TargetV2 } from "./targets.js";
 import {
   judgeWorkload,
   missingKey,
@@ -129,30 +129,47 @@ export function groupWorkloads(input: DiffInput): Group[] {
   return [...declared.values(), ...undeclared.values()];
 }
 
-const ADDED = "added by this change, so not judged as unnecessary yet";
+const ADDED =
+  "added by this change and not used yet: it is judged once it has been declared for the window";
 const REMOVED = "still observed, but this change removes the intent that declared it";
+
+/** A missing target's destination (without its ports) and its ports ("*": not known). */
+function destinationPorts(t: TargetV2): [string, readonly (number | "*")[]] {
+  const ports = "internet" in t ? (t.internet.ports ?? []) : [];
+  const bare = "internet" in t ? { internet: { ...t.internet, ports: [] } } : t;
+  return [missingKey(bare), ports.length > 0 ? ports : ["*"]];
+}
 
 /**
  * A pull request's findings against its base branch: an item the change adds is at worst
- * unverified (nobody could have used it yet), and a missing destination that the base covered
- * is the change's doing.
+ * unverified (nobody could have used it yet), and a destination (or port) that the base covered
+ * but the change leaves missing is the change's doing.
  */
 function againstBase(findings: Finding[], g: Group, input: DiffInput): Finding[] {
   const baseItems: readonly DeclaredItem[] = concatAll(g.base.map((ci) => ci.items));
   const baseKeys = new Set(baseItems.map(itemKey));
-  const baseMissing = new Set(
-    judgeWorkload(baseItems, g.observed, input)
-      .filter((f) => f.verdict === "missing")
-      .map((f) => missingKey(f.target)),
-  );
+  // What the base left missing, by destination: its ports, or "*" for all of them.
+  const baseMissing = new Map<string, Set<number | "*">>();
+  for (const f of judgeWorkload(baseItems, g.observed, input)) {
+    if (f.verdict !== "missing") continue;
+    const [key, ports] = destinationPorts(f.target);
+    const set = baseMissing.get(key) ?? new Set();
+    ports.forEach((p) => set.add(p));
+    baseMissing.set(key, set);
+  }
+  const alreadyMissing = (t: TargetV2) => {
+    const [key, ports] = destinationPorts(t);
+    const base = baseMissing.get(key);
+    return base !== undefined && (base.has("*") || ports.every((p) => base.has(p)));
+  };
   return sortFindings(
     findings.map((f): Finding => {
       if (f.verdict === "missing") {
-        return baseMissing.has(missingKey(f.target)) ? f : { ...f, reason: REMOVED };
+        return alreadyMissing(f.target) ? f : { ...f, reason: REMOVED };
       }
       if (f.item === undefined || baseKeys.has(itemKey(f.item))) return f;
       if (f.verdict === "unnecessary" || f.verdict === "unverified") {
-        return { ...f, verdict: "unverified", reason: `${ADDED}; ${f.reason}` };
+        return { ...f, verdict: "unverified", reason: ADDED };
       }
       return f;
     }),

@@ -153,3 +153,23 @@ test("--base and --fix need --intents", async (t) => {
     t.regex(r.stderr, /needs --intents/);
   }
 });
+
+test("ports: a port the base already missed is not the change's doing; a port the change drops is", (t) => {
+  const on80 = { internet: { domains: ["api.openai.com"], ports: [80] } };
+  // The base never declared api.openai.com: port 443 was missing there too.
+  const before = find(judge([on80], [legacy]), "api.openai.com").filter(
+    (f) => f.verdict === "missing",
+  );
+  t.deepEqual(
+    before.map((f) => f.reason),
+    ["port 443 is outside the declared ports 80"],
+  );
+  // The base allowed 443; the change narrows it to 80.
+  const narrowed = find(judge([on80], [openai]), "api.openai.com").filter(
+    (f) => f.verdict === "missing",
+  );
+  t.deepEqual(
+    narrowed.map((f) => f.reason),
+    ["still observed, but this change removes the intent that declared it"],
+  );
+});

@@ -6,7 +6,9 @@ import test from "ava";
 import AjvDraft04 from "ajv-draft-04";
 import AjvFormats from "ajv-formats";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { escapeData, escapeProperty } from "../src/render/github.js";
+import type { EgressDiff } from "../src/diff.js";
+import { escapeData, escapeProperty, renderGithub } from "../src/render/github.js";
+import { sarifLog } from "../src/render/sarif.js";
 import { EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
 import { golden } from "./helpers/golden.js";
 
@@ -187,4 +189,34 @@ test("-o markdown has a Mermaid chart per workload, edges coloured by verdict", 
   t.regex(r.stdout, /w ==>\|"missing · 443"\| t0\n/);
   t.regex(r.stdout, /linkStyle 0 stroke:#cf222e/);
   golden(t, "examples.md", r.stdout);
+});
+
+test("findings on ClientIntents read from the cluster point at no file", (t) => {
+  const diff: EgressDiff = {
+    now: 0,
+    windowMs: 3_600_000,
+    summary: { workloads: 1, missing: 1, unnecessary: 1, unverified: 0, matched: 0, "n/a": 0 },
+    workloads: [
+      {
+        workload: { namespace: "dev", name: "w" },
+        intents: { file: "ClientIntents dev/w" },
+        findings: [
+          { verdict: "missing", target: { internet: { domains: ["a.example.com"] } }, reason: "r" },
+          {
+            verdict: "unnecessary",
+            target: { internet: { domains: ["b.example.com"] } },
+            reason: "r",
+            source: { file: "ClientIntents dev/w" },
+          },
+        ],
+      },
+    ],
+  };
+  const failOn = new Set(["missing", "unnecessary"] as const);
+  t.notRegex(renderGithub(diff, failOn), /file=/);
+  const log = sarifLog(diff, failOn, "0.0.0") as {
+    runs: Array<{ results: Array<{ locations: Array<Record<string, unknown>> }> }>;
+  };
+  for (const r of log.runs[0]?.results ?? []) t.is(r.locations[0]?.physicalLocation, undefined);
+  t.true(sarifValidator()(log));
 });

@@ -48,19 +48,33 @@ function fileNamer(ctx: FixContext): (w: WorkloadRef) => string {
   };
 }
 
-/** The patch of every change, as `diff -u` / `git diff` print it (new files from /dev/null). */
+/** A file name with spaces ends with a tab in the headers, so patch reads all of it. */
+function withTabs(patch: string, path: string): string {
+  if (!/\s/.test(path)) return patch;
+  return patch.replace(/^(---|\+\+\+) (.*)$/gm, (line, _sign, name: string) =>
+    name === "/dev/null" || name.endsWith(path) ? `${line}\t` : line,
+  );
+}
+
+/**
+ * The patch of every change, as `diff -u` / `git diff` print it (new files from /dev/null), for
+ * `patch -p1` or `git apply` in the folder the command ran in: paths are as --intents gave them.
+ */
 export function unifiedDiff(changes: readonly FileChange[]): string {
   return changes
     .map((c) =>
-      createTwoFilesPatch(
-        c.before === undefined ? "/dev/null" : `a/${c.path}`,
-        `b/${c.path}`,
-        c.before ?? "",
-        c.after,
-        undefined,
-        undefined,
-        { context: 3 },
-      ).replace(/^=+\n/, ""),
+      withTabs(
+        createTwoFilesPatch(
+          c.before === undefined ? "/dev/null" : `a/${c.path}`,
+          `b/${c.path}`,
+          c.before ?? "",
+          c.after,
+          undefined,
+          undefined,
+          { context: 3 },
+        ).replace(/^=+\n/, ""),
+        c.path,
+      ),
     )
     .join("");
 }

@@ -13,6 +13,7 @@ import {
   removeEntries,
   removeItems,
   replaceFlowItems,
+  replaceTrailingFlowItems,
   type Edit,
 } from "./text-edits.js";
 import {
@@ -74,7 +75,7 @@ function intentsNodes(roots: ReadonlyArray<YamlNode | null>): IntentsNode[] {
   const visit = (node: YamlNode | null | undefined) => {
     if (node?.kind !== "map") return;
     const kind = scalar(valueAt(node, ["kind"]));
-    if (kind === "List") {
+    if (kind?.endsWith("List")) {
       const items = valueAt(node, ["items"]);
       if (items?.kind === "seq") items.items.forEach(visit);
       return;
@@ -220,25 +221,83 @@ interface FilePlan {
   additions: Array<{ line: number | undefined; workload: WorkloadDiff; targets: TargetV2[] }>;
 }
 
+/** The workload a ClientIntents node declares: spec.workload (v2) or spec.service (v1). */
+function declaredWorkload(doc: IntentsNode): string | undefined {
+  const spec = valueAt(doc.node, ["spec"]);
+  return scalar(valueAt(spec, [doc.version.startsWith("v2") ? "workload" : "service", "name"]));
+}
+
+/** "x", "x.ns" or v1 "svc:x" as written: the name part. */
+function bareName(raw: string | undefined): string | undefined {
+  return raw?.replace(/^svc:/, "").split(".")[0];
+}
+
+/** Whether a target (v2 target or v1 call) is where a declared item is written. */
+function targetHolds(target: YamlNode, item: DeclaredItem): boolean {
+  const internet = valueAt(target, ["internet"]);
+  switch (item.kind) {
+    case "domain":
+      return seqValues(valueAt(internet, ["domains"])).some(
+        (d) => normalizeDomain(d) === item.domain,
+      );
+    case "ip":
+      return seqValues(valueAt(internet, ["ips"])).includes(item.text);
+    case "in-cluster":
+      return [
+        valueAt(target, [item.form, "name"]),
+        valueAt(target, ["kubernetes", "name"]),
+        valueAt(target, ["name"]),
+      ].some((n) => bareName(scalar(n)) === item.name);
+    case "cloud":
+      return false;
+  }
+}
+
+function hasAlias(node: YamlNode | null | undefined): boolean {
+  if (!node) return false;
+  if (node.kind === "alias") return true;
+  if (node.kind === "seq") return node.items.some(hasAlias);
+  if (node.kind === "map") return node.entries.some((e) => hasAlias(e.key) || hasAlias(e.value));
+  return false;
+}
+
 function fixFile(
   path: string,
-  text: string,
+  original: string,
   plan: FilePlan,
   skipped: string[],
 ): FileChange | undefined {
-  const docs = intentsNodes(yamlTree(text));
+  // Edits are planned on a text that ends with a line break, in the file's own line breaks.
+  const newline = original.includes("\r\n") ? "\r\n" : "\n";
+  const unterminated = original.length > 0 && !original.endsWith("\n");
+  const text = unterminated ? original + newline : original;
+  const roots = yamlTree(text);
+  if (roots.some(hasAlias)) {
+    throw new InputError(
+      "--fix does not edit files that use YAML aliases (an edit could change what an alias means elsewhere); edit it by hand",
+      { file: path },
+    );
+  }
+  const docs = intentsNodes(roots);
   const starts = lineStarts(text);
   const lineOf = (n: YamlNode) => lineAt(starts, n.start);
   const edits: Edit[] = [];
   const added: string[] = [];
   const removed: string[] = [];
 
-  // Removals, gathered per target, then per list.
+  // Removals, gathered per target, then per list. Several targets may share a line (flow
+  // style, minified JSON): the one that holds the item is meant, and a named target that is
+  // written twice is removed once per finding.
   const perTarget = new Map<YamlNode, { doc: IntentsNode; index: number; r: TargetRemoval }>();
   for (const { line, item } of plan.removals) {
     let found = false;
     for (const doc of docs) {
-      const index = doc.list.items.findIndex((t) => lineOf(t) === line);
+      const index = doc.list.items.findIndex(
+        (t) =>
+          lineOf(t) === line &&
+          targetHolds(t, item) &&
+          !(item.kind === "in-cluster" && perTarget.get(t)?.r.whole),
+      );
       if (index < 0) continue;
       const target = doc.list.items[index] as YamlNode;
       let entry = perTarget.get(target);
@@ -269,8 +328,11 @@ function fixFile(
 
   const addByDoc = new Map<IntentsNode, unknown[]>();
   for (const { line, workload, targets } of plan.additions) {
-    const doc =
-      docs.find((d) => lineOf(d.node) === line) ?? docs.find((d) => line === undefined && d);
+    const doc = docs.find(
+      (d) =>
+        (line === undefined || lineOf(d.node) === line) &&
+        declaredWorkload(d) === workload.workload.name,
+    );
     if (!doc)
       throw new InputError("--fix cannot find this ClientIntents in the file", {
         file: path,
@@ -299,14 +361,29 @@ function fixFile(
       edits.push(replaceFlowItems(text, doc.list, adds));
       continue;
     }
+    if (gone && adds && doc.list.flow) {
+      // Removed items at the end of a flow list make room for the new ones in one edit.
+      let from = doc.list.items.length;
+      while (from > 0 && gone.has(from - 1)) from--;
+      if (from < doc.list.items.length) {
+        edits.push(...removeItems(text, doc.list, new Set([...gone].filter((i) => i < from))));
+        edits.push(replaceTrailingFlowItems(text, doc.list, from, adds));
+        continue;
+      }
+    }
     if (gone) edits.push(...removeItems(text, doc.list, gone));
     if (all && !adds && !doc.list.flow) edits.push(emptyValue(text, doc.listKey));
     if (adds) edits.push(appendItems(text, doc.list, adds));
   }
   if (edits.length === 0) return undefined;
-  const after = applyEdits(text, edits);
+  const ownBreaks =
+    newline === "\n"
+      ? edits
+      : edits.map((e) => ({ ...e, text: e.text.replace(/\r?\n/g, newline) }));
+  let after = applyEdits(text, ownBreaks);
+  if (unterminated && after.endsWith(newline)) after = after.slice(0, -newline.length);
   checkStillValid(path, after);
-  return { path, before: text, after, added, removed };
+  return { path, before: original, after, added, removed };
 }
 
 /**

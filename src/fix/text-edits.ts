@@ -71,7 +71,23 @@ interface Range {
   readonly end: number;
 }
 
-/** Removes the chosen ranges of a flow collection, with the commas between them. */
+/** Whether nothing but indentation comes before `offset` on its line. */
+function startsLine(text: string, offset: number): boolean {
+  return text.slice(lineStart(text, offset), offset).trim() === "";
+}
+
+/** The comma that follows a flow item (skipping spaces and line breaks), or -1. */
+function commaAfter(text: string, offset: number): number {
+  let i = offset;
+  while (i < text.length && /\s/.test(text[i] as string)) i++;
+  return text[i] === "," ? i : -1;
+}
+
+/**
+ * Removes the chosen ranges of a flow collection, with the commas between them. Items written
+ * on lines of their own go with their whole lines, comments included, so the comments of the
+ * items that stay keep their places.
+ */
 function flowRemovals(text: string, ranges: readonly Range[], remove: ReadonlySet<number>): Edit[] {
   const kept = ranges.map((_, i) => i).filter((i) => !remove.has(i));
   if (kept.length === 0 && ranges.length > 0) {
@@ -87,10 +103,33 @@ function flowRemovals(text: string, ranges: readonly Range[], remove: ReadonlySe
     }
     let j = i;
     while (j + 1 < ranges.length && remove.has(j + 1)) j++;
+    const first = ranges[i] as Range;
+    const last = ranges[j] as Range;
     const next = ranges[j + 1];
-    if (next) edits.push({ start: (ranges[i] as Range).start, end: next.start, text: "" });
-    else
-      edits.push({ start: (ranges[i - 1] as Range).end, end: (ranges[j] as Range).end, text: "" });
+    const prev = ranges[i - 1] as Range | undefined;
+    const ownLines = startsLine(text, first.start) && (next ? startsLine(text, next.start) : true);
+    if (next && ownLines) {
+      edits.push({
+        start: lineStart(text, first.start),
+        end: lineStart(text, next.start),
+        text: "",
+      });
+    } else if (next) {
+      edits.push({ start: first.start, end: next.start, text: "" });
+    } else if (ownLines && prev && lineEnd(text, prev.end) <= lineStart(text, first.start)) {
+      // The last items, on lines of their own: their lines, and the comma after the one before.
+      const comma = commaAfter(text, prev.end);
+      if (comma >= 0 && comma < first.start) edits.push({ start: comma, end: comma + 1, text: "" });
+      const end = lineEnd(text, last.end);
+      const closing = text.slice(last.end, end).search(/[\]}]/);
+      edits.push({
+        start: lineStart(text, first.start),
+        end: closing >= 0 ? last.end : end,
+        text: "",
+      });
+    } else {
+      edits.push({ start: (prev as Range).end, end: last.end, text: "" });
+    }
     i = j + 1;
   }
   return edits;
@@ -154,21 +193,71 @@ function layoutOf(text: string, seq: SeqNode): Layout {
   return { unit, indentedLists };
 }
 
+/** The whitespace that starts the line holding `offset`. */
+function indentText(text: string, offset: number): string {
+  const start = lineStart(text, offset);
+  return /^[ \t]*/.exec(text.slice(start, offset))?.[0] ?? "";
+}
+
+/** One level of indentation inside a flow item written over several lines (JSON's), or "  ". */
+function flowUnit(text: string, item: YamlNode): string {
+  if (item.kind !== "map" || item.entries.length === 0) return "  ";
+  const key = (item.entries[0] as { key: YamlNode }).key;
+  if (lineStart(text, key.start) === lineStart(text, item.start)) return "  ";
+  const outer = indentText(text, item.start);
+  const inner = indentText(text, key.start);
+  return inner.startsWith(outer) && inner.length > outer.length ? inner.slice(outer.length) : "  ";
+}
+
+/** A value as JSON, over lines indented like `like` when that item spans lines. */
+function flowJson(text: string, like: YamlNode, value: unknown, indent: string): string {
+  const multiLine = lineStart(text, like.end) > lineStart(text, like.start);
+  if (!multiLine) return JSON.stringify(value);
+  return JSON.stringify(value, null, flowUnit(text, like)).replace(/\n/g, `\n${indent}`);
+}
+
 /** Replaces every item of a flow sequence with new ones, laid out like the first old one. */
 export function replaceFlowItems(text: string, seq: SeqNode, values: readonly unknown[]): Edit {
   const first = seq.items[0];
   const last = seq.items[seq.items.length - 1];
   if (!first || !last) return appendItems(text, seq, values);
   const ownLine = lineStart(text, first.start) > lineStart(text, seq.start);
-  const indent = " ".repeat(column(text, first.start));
-  const rendered = values.map((v) =>
-    ownLine ? JSON.stringify(v, null, 2).replace(/\n/g, `\n${indent}`) : JSON.stringify(v),
-  );
+  const indent = indentText(text, first.start);
+  const rendered = values.map((v) => flowJson(text, first, v, indent));
   return {
     start: first.start,
     end: last.end,
     text: rendered.join(ownLine ? `,\n${indent}` : ", "),
   };
+}
+
+/**
+ * Replaces the flow items from index `from` to the end with new ones: the list loses its last
+ * items and gains others in one edit, after the item before them (whose comma stays).
+ */
+export function replaceTrailingFlowItems(
+  text: string,
+  seq: SeqNode,
+  from: number,
+  values: readonly unknown[],
+): Edit {
+  const first = seq.items[from] as YamlNode;
+  const last = seq.items[seq.items.length - 1] as YamlNode;
+  const like = (seq.items[from - 1] ?? first) as YamlNode;
+  if (!startsLine(text, first.start)) {
+    return {
+      start: first.start,
+      end: last.end,
+      text: values.map((v) => JSON.stringify(v)).join(", "),
+    };
+  }
+  const indent = indentText(text, first.start);
+  const items = values.map((v) => `${indent}${flowJson(text, like, v, indent)}`).join(",\n");
+  const end = lineEnd(text, last.end);
+  const closing = text.slice(last.end, end).search(/[\]}]/);
+  return closing >= 0
+    ? { start: lineStart(text, first.start), end: last.end, text: items }
+    : { start: lineStart(text, first.start), end, text: `${items}\n` };
 }
 
 /** Appends items (plain data) at the end of a sequence, in the sequence's own style. */
@@ -182,15 +271,26 @@ export function appendItems(text: string, seq: SeqNode, values: readonly unknown
         text: values.map((v) => JSON.stringify(v)).join(", "),
       };
     }
-    const ownLine = lineStart(text, last.start) > lineStart(text, seq.start);
-    const indent = " ".repeat(column(text, last.start));
-    const unit = 2;
-    const rendered = values.map((v) =>
-      ownLine
-        ? `,\n${indent}${JSON.stringify(v, null, unit).replace(/\n/g, `\n${indent}`)}`
-        : `, ${JSON.stringify(v)}`,
-    );
-    return { start: last.end, end: last.end, text: rendered.join("") };
+    const ownLine =
+      lineStart(text, last.start) > lineStart(text, seq.start) && startsLine(text, last.start);
+    const indent = indentText(text, last.start);
+    if (!ownLine) {
+      return {
+        start: last.end,
+        end: last.end,
+        text: values.map((v) => `, ${JSON.stringify(v)}`).join(""),
+      };
+    }
+    // After the last item's line (its comment stays with it), each new item on its own lines.
+    const end = lineEnd(text, last.end);
+    const closing = text.slice(last.end, end).search(/[\]}]/);
+    const items = values.map((v) => `${indent}${flowJson(text, last, v, indent)}`).join(",\n");
+    if (closing >= 0) {
+      return { start: last.end, end: last.end, text: `,\n${items}` };
+    }
+    const comma = commaAfter(text, last.end);
+    if (comma >= 0 && comma < end) return { start: end, end, text: `${items}\n` };
+    return { start: last.end, end: end, text: `,${text.slice(last.end, end)}${items}\n` };
   }
   if (!last) throw new Error("internal error: a block sequence without items");
   const dash = dashOf(text, last);

@@ -78,7 +78,10 @@ export function yamlTree(text: string): Array<YamlNode | null> {
   const keys: Array<YamlNode | undefined> = [];
   let pendingKey: YamlNode | undefined;
   let root: YamlNode | null = null;
+  /** Where the last node placed ends (an empty scalar is put there). */
+  let lastEnd = 0;
   const place = (node: YamlNode) => {
+    lastEnd = Math.max(lastEnd, node.end);
     const parent = stack[stack.length - 1];
     if (!parent) {
       root = node;
@@ -97,7 +100,8 @@ export function yamlTree(text: string): Array<YamlNode | null> {
         root = null;
         break;
       case EVENT_ID.SCALAR: {
-        const [start, end] = quoted(text, ev);
+        // An empty value (`ports:`) has no range: it sits where the text before it ends.
+        const [start, end] = ev.valueStart < 0 ? [lastEnd, lastEnd] : quoted(text, ev);
         place({ kind: "scalar", start, end, value: getScalarValue(text, ev) });
         break;
       }

@@ -28,10 +28,12 @@ export function findingLevel(f: Finding, failOn: ReadonlySet<Verdict>): Level {
 
 /**
  * Where a finding points: a missing target at the workload's ClientIntents (where it is to be
- * added), a declared one at the target itself. Undefined when no file declares the workload.
+ * added), a declared one at the target itself. Undefined when no file (and line) holds it.
  */
 export function findingLocation(w: WorkloadDiff, f: Finding): Source | undefined {
-  return f.verdict === "missing" ? w.intents : f.source;
+  const at = f.verdict === "missing" ? w.intents : f.source;
+  // Objects read from the cluster have a name, not a file and line: no place in the repository.
+  return at?.line === undefined || at.file === "<stdin>" ? undefined : at;
 }
 
 function plainScalar(s: string): string {

@@ -34,7 +34,7 @@ export function renderGithub(diff: EgressDiff, failOn: ReadonlySet<Verdict>): st
   for (const { workload, finding } of driftFindings(diff.workloads)) {
     const props: string[] = [];
     const at = findingLocation(workload, finding);
-    if (at && at.file !== "<stdin>") {
+    if (at) {
       props.push(`file=${escapeProperty(annotationPath(at.file))}`);
       if (at.line !== undefined) props.push(`line=${at.line}`);
     }

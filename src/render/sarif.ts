@@ -68,7 +68,7 @@ export function sarifLog(
   const results: unknown[] = [];
   for (const { workload, finding } of driftFindings(diff.workloads)) {
     const at = findingLocation(workload, finding);
-    const located = at !== undefined && at.file !== "<stdin>";
+    const located = at !== undefined;
     results.push({
       ruleId: RULES[finding.verdict].id,
       ruleIndex: DRIFT_VERDICTS.indexOf(finding.verdict),
