@@ -24,6 +24,8 @@ interface Rule {
   readonly name: string;
   readonly short: string;
   readonly full: string;
+  /** What to do about it. */
+  readonly help: string;
   readonly level: "error" | "warning";
 }
 
@@ -33,6 +35,7 @@ const RULES: Record<DriftVerdict, Rule> = {
     name: "MissingEgressIntent",
     short: "Observed egress that the workload's ClientIntents do not declare",
     full: "The workload was observed calling this destination within the window, and no declared target covers it (or not on this port). Once the intents are enforced, this call is blocked. Add the target to the workload's ClientIntents.",
+    help: "Add the target to the workload's ClientIntents. `kubectl otter egress diff --intents PATH --observed SNAPSHOT --fix` writes it into the file (`--fix --dry-run` shows the change first).",
     level: "error",
   },
   unnecessary: {
@@ -40,6 +43,7 @@ const RULES: Record<DriftVerdict, Rule> = {
     name: "UnnecessaryEgressIntent",
     short: "Declared egress that the workload never used within the window",
     full: "The target has been declared for at least the window, the workload has been observed for at least the window, and it never called the target in that time: the permission is excess privilege. Remove the target.",
+    help: "Remove the target from the ClientIntents. `kubectl otter egress diff --intents PATH --observed SNAPSHOT --fix` removes it (`--fix --dry-run` shows the change first).",
     level: "error",
   },
   unverified: {
@@ -47,6 +51,7 @@ const RULES: Record<DriftVerdict, Rule> = {
     name: "UnverifiedEgressIntent",
     short: "Declared egress not used yet, with too little evidence to call it unnecessary",
     full: "The target was not used within the window, but it was declared recently, the workload has not been observed for a whole window, or the collector has stopped reporting. It is reported as a warning until the evidence covers the window.",
+    help: "Nothing to do yet. Once the target has been declared, and the workload observed, for a whole window, it is judged again: matched if it was used, unnecessary if not.",
     level: "warning",
   },
 };
@@ -118,7 +123,7 @@ export function sarifLog(
                 name: r.name,
                 shortDescription: { text: r.short },
                 fullDescription: { text: r.full },
-                help: { text: r.full },
+                help: { text: r.help, markdown: r.help },
                 defaultConfiguration: { level: r.level },
                 properties: { tags: ["kubernetes", "egress", "otterize"], verdict: v },
               };
