@@ -1,15 +1,14 @@
 import test from "ava";
-import { diffEgress, type DiffInput } from "../src/diff.js";
+import { diffEgress } from "../src/diff.js";
 import {
   ago,
   clientIntents,
   DAY,
+  diffInput,
   internet,
-  NOW,
   observedEgress,
   parseIntents,
   parseObserved,
-  WINDOW,
 } from "./helpers/factories.js";
 import { runCli } from "./helpers/cli.js";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,19 +37,13 @@ const observed = parseObserved([
 ]);
 
 function judge(pr: Record<string, unknown>[], base: Record<string, unknown>[] | undefined) {
-  const input: DiffInput = {
+  const input = diffInput({
     intents: parseIntents(pr.length ? [clientIntents({ kind: "Deployment", targets: pr })] : []),
-    intentsFromFiles: true,
     observed,
-    namespaces: { all: true },
-    includeUndeclared: false,
-    now: NOW,
-    windowMs: WINDOW,
-    listening: { state: "snapshot" },
     ...(base
       ? { base: parseIntents([clientIntents({ kind: "Deployment", targets: base })], "base.yaml") }
       : {}),
-  };
+  });
   const diff = diffEgress(input);
   return (diff.workloads[0]?.findings ?? []).map((f) => ({
     verdict: f.verdict,

@@ -2,16 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import { runCli } from "./helpers/cli.js";
+import { EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
 
-const EXAMPLE = [
-  "--intents",
-  "examples/intents",
-  "--observed",
-  "examples/observed/snapshot.yaml",
-  "--now",
-  "2026-11-25T10:00:00Z",
-];
+const EXAMPLE = EXAMPLE_INPUTS;
 
 function tmp(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "otter-cli-"));

@@ -1,30 +1,17 @@
 import test from "ava";
-import { diffEgress, type DiffInput } from "../src/diff.js";
+import { diffEgress } from "../src/diff.js";
 import {
   ago,
   clientIntents,
   DAY,
+  diffInput,
   internet,
-  NOW,
   observedEgress,
   parseIntents,
   parseObserved,
-  WINDOW,
 } from "./helpers/factories.js";
 
-function input(partial: Partial<DiffInput>): DiffInput {
-  return {
-    intents: [],
-    intentsFromFiles: true,
-    observed: [],
-    namespaces: { all: true },
-    includeUndeclared: false,
-    now: NOW,
-    windowMs: WINDOW,
-    listening: { state: "snapshot" },
-    ...partial,
-  };
-}
+const input = diffInput;
 
 const names = (d: ReturnType<typeof diffEgress>) =>
   d.workloads.map((w) => `${w.workload.namespace}/${w.workload.name}/${w.workload.kind ?? ""}`);

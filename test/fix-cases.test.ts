@@ -7,12 +7,11 @@ import { parseYamlDocuments } from "../src/yaml-documents.js";
 import {
   ago,
   DAY,
+  diffInput,
   internet,
   kube,
-  NOW,
   observedEgress,
   parseObserved,
-  WINDOW,
 } from "./helpers/factories.js";
 
 /**
@@ -40,16 +39,10 @@ const observed = parseObserved([
 ]);
 
 function input(text: string, file: string): DiffInput {
-  return {
+  return diffInput({
     intents: clientIntentsFromDocuments(parseYamlDocuments(text, file), "dev"),
-    intentsFromFiles: true,
     observed,
-    namespaces: { all: true },
-    includeUndeclared: false,
-    now: NOW,
-    windowMs: WINDOW,
-    listening: { state: "snapshot" },
-  };
+  });
 }
 
 /** --fix on one file: the new text, checked to leave nothing missing or unnecessary. */

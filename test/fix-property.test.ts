@@ -9,12 +9,11 @@ import { parseYamlDocuments } from "../src/yaml-documents.js";
 import {
   ago,
   DAY,
+  diffInput,
   internet,
   kube,
-  NOW,
   observedEgress,
   parseObserved,
-  WINDOW,
 } from "./helpers/factories.js";
 
 /**
@@ -148,21 +147,15 @@ function input(text: string, file: string, observed: ObservedGen): DiffInput {
     ...observed.ips.map((ip) => internet(undefined, [ip], [observed.port])),
     ...observed.kube.map((k) => kube(k, "dev", { kind: "Deployment", service: k })),
   ];
-  return {
+  return diffInput({
     intents,
-    intentsFromFiles: true,
     observed: parseObserved([
       observedEgress({
         destinations,
         declared: declared as Array<[Record<string, unknown>, string]>,
       }),
     ]),
-    namespaces: { all: true },
-    includeUndeclared: false,
-    now: NOW,
-    windowMs: WINDOW,
-    listening: { state: "snapshot" },
-  };
+  });
 }
 
 test("after --fix nothing is missing or unnecessary, the file still parses with its header comment, and a second --fix changes nothing", (t) => {

@@ -1,5 +1,6 @@
 import { dump } from "js-yaml";
 import { clientIntentsFromDocuments, type ClientIntents } from "../../src/client-intents.js";
+import type { DiffInput } from "../../src/diff.js";
 import { observedFromDocuments, type ObservedWorkload } from "../../src/observed-egress.js";
 import { parseYamlDocuments } from "../../src/yaml-documents.js";
 
@@ -130,4 +131,19 @@ export function parseObserved(
   file = "observed.yaml",
 ): ObservedWorkload[] {
   return observedFromDocuments(parseYamlDocuments(yamlStream(objects), file));
+}
+
+/** A diff of intents files as of NOW over the default window, everything in scope. */
+export function diffInput(partial: Partial<DiffInput>): DiffInput {
+  return {
+    intents: [],
+    intentsFromFiles: true,
+    observed: [],
+    namespaces: { all: true },
+    includeUndeclared: false,
+    now: NOW,
+    windowMs: WINDOW,
+    listening: { state: "snapshot" },
+    ...partial,
+  };
 }
