@@ -28,6 +28,8 @@ export interface WorkloadDiff {
   readonly workload: WorkloadRef;
   /** The first ClientIntents that declares this workload (absent: none does). */
   readonly intents?: Source;
+  /** Every ClientIntents that declares it, with its version (where --fix can add targets). */
+  readonly declaredIn?: ReadonlyArray<{ readonly source: Source; readonly apiVersion: string }>;
   readonly findings: readonly Finding[];
 }
 
@@ -187,7 +189,12 @@ export function diffEgress(input: DiffInput): EgressDiff {
     const findings = judgeWorkload(items, g.observed, input);
     return {
       workload,
-      ...(first ? { intents: first.source } : {}),
+      ...(first
+        ? {
+            intents: first.source,
+            declaredIn: g.intents.map((ci) => ({ source: ci.source, apiVersion: ci.apiVersion })),
+          }
+        : {}),
       findings: input.base === undefined ? findings : againstBase(findings, g, input),
     };
   });

@@ -7,6 +7,7 @@ import AjvDraft04 from "ajv-draft-04";
 import AjvFormats from "ajv-formats";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import type { EgressDiff } from "../src/diff.js";
+import { renderDiffMarkdown } from "../src/render/diff-markdown.js";
 import { escapeData, escapeProperty, renderGithub } from "../src/render/github.js";
 import { sarifLog } from "../src/render/sarif.js";
 import { EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
@@ -219,4 +220,25 @@ test("findings on ClientIntents read from the cluster point at no file", (t) => 
   };
   for (const r of log.runs[0]?.results ?? []) t.is(r.locations[0]?.physicalLocation, undefined);
   t.true(sarifValidator()(log));
+});
+
+test("-o markdown keeps a name with backticks or pipes inside its code span", (t) => {
+  const md = renderDiffMarkdown(
+    {
+      now: 0,
+      windowMs: 3_600_000,
+      summary: { workloads: 1, missing: 1, unnecessary: 0, unverified: 0, matched: 0, "n/a": 0 },
+      workloads: [
+        {
+          workload: { namespace: "dev", name: "a`b" },
+          findings: [
+            { verdict: "missing", target: { kubernetes: { name: "x`y|z.dev" } }, reason: "r" },
+          ],
+        },
+      ],
+    },
+    [],
+  );
+  t.regex(md, /^### ``dev\/a`b``$/m);
+  t.regex(md, /^\| 🔴 missing \| ``kubernetes x`y\\\|z\.dev`` \| - \|/m);
 });

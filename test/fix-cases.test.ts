@@ -167,3 +167,24 @@ test("a file with YAML aliases is refused, not edited", (t) => {
     { instanceOf: InputError, message: /--fix does not edit files that use YAML aliases/ },
   );
 });
+
+test("intents split over files: additions go to the first ClientIntents that can say them", (t) => {
+  const v1 =
+    "apiVersion: k8s.otterize.com/v1alpha2\nkind: ClientIntents\nmetadata: {name: w, namespace: dev}\nspec:\n  service: {name: w}\n  calls:\n    - name: redis\n";
+  const v2 = `${HEAD}  targets:\n    - internet: {domains: [keep.example.com]}\n`;
+  const docs = [...parseYamlDocuments(v1, "a.yaml"), ...parseYamlDocuments(v2, "b.yaml")];
+  const plan = planFix({
+    diff: diffEgress(diffInput({ intents: clientIntentsFromDocuments(docs, "dev"), observed })),
+    texts: new Map([
+      ["a.yaml", v1],
+      ["b.yaml", v2],
+    ]),
+    newFile: () => "new.yaml",
+  });
+  t.deepEqual(plan.skipped, []);
+  t.is(applyFix(v1, plan, "a.yaml"), v1, "v1alpha2 cannot declare internet egress: left alone");
+  t.is(
+    applyFix(v2, plan, "b.yaml"),
+    `${v2}    - internet:\n        domains:\n          - new.example.com\n        ports:\n          - 443\n`,
+  );
+});

@@ -428,7 +428,13 @@ export function planFix(input: FixInput): FixPlan {
     const targets = targetsToAdd(missing, skipped, who);
     if (targets.length === 0) continue;
     if (w.intents) {
-      fileOf(w.intents.file).additions.push({ line: w.intents.line, workload: w, targets });
+      // The first ClientIntents that can say every target (internet egress needs more than
+      // v1alpha2), else the first.
+      const able = (w.declaredIn ?? []).find(
+        (d) => !d.apiVersion.endsWith("/v1alpha2") || targets.every((t) => !("internet" in t)),
+      );
+      const at = able?.source ?? w.intents;
+      fileOf(at.file).additions.push({ line: at.line, workload: w, targets });
       continue;
     }
     const path = input.newFile(w.workload);

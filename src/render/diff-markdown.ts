@@ -21,6 +21,13 @@ const ICON: Record<string, string> = {
 const LEGEND =
   "Edges: thick red = missing (observed, not declared), dashed amber = unnecessary (declared, unused), dashed blue = unverified, green = matched, dashed grey = n/a.";
 
+/** A code span in a table cell; a name holding backticks gets a longer fence. */
+function code(text: string): string {
+  const fence = "`".repeat(Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length)) + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
+  return `${fence}${pad}${cell(text)}${pad}${fence}`;
+}
+
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
@@ -28,8 +35,11 @@ function cell(text: string): string {
 export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): string {
   const out = ["## Egress drift", "", summaryLine(diff), "", LEGEND, ""];
   for (const w of diff.workloads) {
-    out.push(`### \`${workloadTitle(w.workload)}\``, "");
-    out.push(w.intents ? `ClientIntents: \`${formatSource(w.intents)}\`` : "No ClientIntents.", "");
+    out.push(`### ${code(workloadTitle(w.workload))}`, "");
+    out.push(
+      w.intents ? `ClientIntents: ${code(formatSource(w.intents))}` : "No ClientIntents.",
+      "",
+    );
     if (w.findings.length === 0) {
       out.push("Nothing declared, nothing observed.", "");
       continue;
@@ -45,9 +55,9 @@ export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): 
     out.push("| --- | --- | --- | --- | --- | --- |");
     for (const f of w.findings) {
       out.push(
-        `| ${ICON[f.verdict]} ${f.verdict} | \`${cell(targetLabel(f.target))}\` | ${targetPorts(f.target)} | ${
+        `| ${ICON[f.verdict]} ${f.verdict} | ${code(targetLabel(f.target))} | ${targetPorts(f.target)} | ${
           f.lastSeen === undefined ? "-" : formatTimestamp(f.lastSeen)
-        } | ${f.source ? `\`${cell(formatSource(f.source))}\`` : "-"} | ${cell(f.reason)} |`,
+        } | ${f.source ? code(formatSource(f.source)) : "-"} | ${cell(f.reason)} |`,
       );
     }
     out.push("");
