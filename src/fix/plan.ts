@@ -4,7 +4,7 @@ import { domainProblem, normalizeDomain } from "../domain.js";
 import { InputError } from "../errors.js";
 import { renderYaml } from "../render/serialize.js";
 import { targetLabel } from "../render/target-label.js";
-import type { DeclaredItem, TargetV2 } from "../targets.js";
+import { itemLabel, type DeclaredItem, type TargetV2 } from "../targets.js";
 import { lineAt, lineStarts, parseYamlDocuments } from "../yaml-documents.js";
 import {
   appendItems,
@@ -203,17 +203,6 @@ function targetEdits(text: string, target: YamlNode, r: TargetRemoval): Edit[] |
 function label(t: TargetV2): string {
   const ports = "internet" in t ? (t.internet.ports ?? []) : [];
   return ports.length > 0 ? `${targetLabel(t)} (${ports.join(",")})` : targetLabel(t);
-}
-
-function itemLabel(item: DeclaredItem): string {
-  switch (item.kind) {
-    case "domain":
-      return item.domain;
-    case "ip":
-      return item.text;
-    default:
-      return `${item.kind === "in-cluster" ? item.form : item.form} ${item.name}`;
-  }
 }
 
 interface FilePlan {
