@@ -98,12 +98,21 @@ function fixHints(inv: Invocation, diff: EgressDiff): string[] {
   if (failing.length === 0) return [];
   const observed =
     inv.observed !== undefined && inv.observed !== "-" ? ` --observed ${inv.observed}` : "";
+  const files = inv.intents.filter((p) => p !== "-");
+  const fix =
+    files.length > 0 && files.length === inv.intents.length
+      ? [
+          "Or let --fix change the files (see the change first with --dry-run):",
+          `  kubectl otter egress diff ${files.map((p) => `--intents ${p}`).join(" ")}${observed} --fix --dry-run`,
+        ]
+      : [];
   return [
     "To write intents that match what was observed:",
     ...failing.map(
       (w) =>
         `  kubectl otter egress suggest -n ${w.workload.namespace} ${w.workload.name}${observed}`,
     ),
+    ...fix,
   ];
 }
 

@@ -32,6 +32,25 @@ function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
+/** Hints as Markdown: their sentences as paragraphs, their indented commands as shell blocks. */
+function hintBlocks(hints: readonly string[]): string[] {
+  const out: string[] = [];
+  let commands: string[] = [];
+  const flush = () => {
+    if (commands.length > 0) out.push("```sh", ...commands, "```", "");
+    commands = [];
+  };
+  for (const h of hints) {
+    if (h.startsWith("  ")) commands.push(h.trim());
+    else {
+      flush();
+      out.push(h, "");
+    }
+  }
+  flush();
+  return out;
+}
+
 export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): string {
   const out = ["## Egress drift", "", summaryLine(diff), "", LEGEND, ""];
   for (const w of diff.workloads) {
@@ -62,6 +81,6 @@ export function renderDiffMarkdown(diff: EgressDiff, hints: readonly string[]): 
     }
     out.push("");
   }
-  if (hints.length > 0) out.push(...hints.map((h) => `> ${h}`), "");
+  out.push(...hintBlocks(hints));
   return out.join("\n");
 }
