@@ -3,6 +3,7 @@ import type { WorkloadRef } from "./diff.js";
 import { domainProblem } from "./domain.js";
 import { formatIp } from "./ip.js";
 import type { Destination, ObservedWorkload } from "./observed-egress.js";
+import { clientIntentsObject, InternetGroups } from "./intents-writer.js";
 import { qualifiedName } from "./targets.js";
 
 /**
@@ -12,12 +13,6 @@ import { qualifiedName } from "./targets.js";
 
 export const SUGGEST_VERSIONS = ["v2beta1", "v1alpha3"] as const;
 export type SuggestVersion = (typeof SUGGEST_VERSIONS)[number];
-
-interface InternetGroup {
-  ports: number[];
-  domains: Set<string>;
-  ips: Set<string>;
-}
 
 export interface SuggestedWorkload {
   readonly workload: WorkloadRef;
@@ -46,17 +41,9 @@ export function observedWorkloads(observed: readonly ObservedWorkload[]): Sugges
   );
 }
 
-function portsKey(ports: readonly number[]): string {
-  return [...ports].sort((a, b) => a - b).join(",");
-}
-
-function sortedPorts(ports: Iterable<number>): number[] {
-  return [...new Set(ports)].sort((a, b) => a - b);
-}
-
 interface Plan {
   inCluster: Map<string, { name: string; kind?: string }>;
-  internet: Map<string, InternetGroup>;
+  internet: InternetGroups;
 }
 
 function plan(recent: readonly Destination[], all: readonly Destination[]): Plan {
@@ -82,15 +69,8 @@ function plan(recent: readonly Destination[], all: readonly Destination[]): Plan
       d.ips.forEach((ip) => ipOnly.push({ ip: formatIp(ip), ports: d.ports }));
     }
   }
-  const internet = new Map<string, InternetGroup>();
-  const group = (ports: readonly number[]) => {
-    const key = portsKey(ports);
-    let g = internet.get(key);
-    if (!g)
-      internet.set(key, (g = { ports: sortedPorts(ports), domains: new Set(), ips: new Set() }));
-    return g;
-  };
-  for (const [name, ports] of byName) group([...ports]).domains.add(name);
+  const internet = new InternetGroups();
+  for (const [name, ports] of byName) internet.add(ports, [name]);
   // An IP-only destination is already covered by a declared name that resolved to it,
   // when that name's ports allow its ports.
   const answers = new Map<string, Set<string>>();
@@ -108,18 +88,10 @@ function plan(recent: readonly Destination[], all: readonly Destination[]): Plan
       const allowed = byName.get(name) as Set<number>;
       return allowed.size === 0 || ports.every((p) => allowed.has(p));
     });
-    if (!covered) group(ports).ips.add(ip);
+    if (!covered) internet.add(ports, [], [ip]);
   }
-  for (const { ips, ports } of unnameable) ips.forEach((ip) => group(ports).ips.add(ip));
+  for (const { ips, ports } of unnameable) internet.add(ports, [], ips);
   return { inCluster, internet };
-}
-
-function internetBody(g: InternetGroup) {
-  return {
-    ...(g.domains.size > 0 ? { domains: [...g.domains].sort() } : {}),
-    ...(g.ips.size > 0 ? { ips: [...g.ips].sort() } : {}),
-    ...(g.ports.length > 0 ? { ports: g.ports } : {}),
-  };
 }
 
 /** A ClientIntents object (plain data) for one workload. */
@@ -131,37 +103,9 @@ export function suggestIntents(
   const recent = all.filter((d) => d.lastSeen >= opts.now - opts.windowMs);
   const p = plan(recent, all);
   const inCluster = [...p.inCluster.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const internet = [...p.internet.values()]
-    .filter((g) => g.domains.size > 0 || g.ips.size > 0)
-    .sort((a, b) => portsKey(a.ports).localeCompare(portsKey(b.ports)));
-  const metadata = { name: w.workload.name, namespace: w.workload.namespace };
-  const client = w.workload.kind
-    ? { name: w.workload.name, kind: w.workload.kind }
-    : { name: w.workload.name };
-  if (opts.apiVersion === "v1alpha3") {
-    return {
-      apiVersion: "k8s.otterize.com/v1alpha3",
-      kind: "ClientIntents",
-      metadata,
-      spec: {
-        service: client,
-        calls: [
-          ...inCluster.map((t) => (t.kind ? { name: t.name, kind: t.kind } : { name: t.name })),
-          ...internet.map((g) => ({ type: "internet", internet: internetBody(g) })),
-        ],
-      },
-    };
-  }
-  return {
-    apiVersion: "k8s.otterize.com/v2beta1",
-    kind: "ClientIntents",
-    metadata,
-    spec: {
-      workload: client,
-      targets: [
-        ...inCluster.map((t) => ({ kubernetes: t })),
-        ...internet.map((g) => ({ internet: internetBody(g) })),
-      ],
-    },
-  };
+  return clientIntentsObject(
+    w.workload,
+    [...inCluster.map((t) => ({ kubernetes: t })), ...p.internet.targets()],
+    opts.apiVersion,
+  );
 }

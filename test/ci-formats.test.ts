@@ -139,7 +139,7 @@ test("-o junit is well-formed JUnit XML: a test case per workload, failures list
     message: "egress drift: 1 missing, 1 unnecessary",
     type: "EgressDrift",
   });
-  t.regex(cases[1].failure["#text"], /missing: sts\.eu-west-2\.amazonaws\.com \(ports 443\)/);
+  t.regex(cases[1].failure["#text"], /missing: sts\.eu-west-2\.amazonaws\.com \(port 443\)/);
   t.regex(
     cases[1].failure["#text"],
     /unnecessary: api\.jokes\.example\.com at examples\/intents\/joke-worker\.yaml:28/,

@@ -137,7 +137,7 @@ test("the documented GitLab job fails the merge request that removes a used targ
   );
   t.regex(
     worker_case.failure["#text"],
-    /missing: api\.openai\.com \(ports 443\): still observed, but this change removes the intent that declared it/,
+    /missing: api\.openai\.com \(port 443\): still observed, but this change removes the intent that declared it/,
   );
   t.regex(readFileSync(join(work, "egress-drift.md"), "utf8"), /```mermaid/);
 });

@@ -44,7 +44,7 @@ test("--fix adds the missing target, removes the unnecessary one, and leaves eve
   t.is(r.code, 0, r.stderr);
   t.is(
     r.stdout,
-    `fixed ${WORKER}: added sts.eu-west-2.amazonaws.com (443); removed api.jokes.example.com\n`,
+    `fixed ${WORKER}: added sts.eu-west-2.amazonaws.com (port 443); removed api.jokes.example.com\n`,
   );
   const after = readFileSync(join(dir, WORKER), "utf8");
   // Lines 27-30 are the unused target and the comment above it; the new target is appended
@@ -195,7 +195,7 @@ test("--fix writes a new ClientIntents beside the others for a workload that has
   t.is(r.code, 0, r.stderr);
   t.regex(
     r.stdout,
-    /^created examples\/intents\/joke-cron\.yaml: added backup\.example\.com \(22\)$/m,
+    /^created examples\/intents\/joke-cron\.yaml: added backup\.example\.com \(port 22\)$/m,
   );
   t.deepEqual(load(readFileSync(join(dir, "examples/intents/joke-cron.yaml"), "utf8")), {
     apiVersion: "k8s.otterize.com/v2beta1",

@@ -1,9 +1,10 @@
-import { clientIntentsFromDocuments } from "../client-intents.js";
+import { clientIntentsFromDocuments, INTENTS_GROUP } from "../client-intents.js";
 import type { EgressDiff, WorkloadDiff, WorkloadRef } from "../diff.js";
 import { domainProblem, normalizeDomain } from "../domain.js";
 import { InputError } from "../errors.js";
+import { clientIntentsObject, InternetGroups, targetInVersion } from "../intents-writer.js";
 import { renderYaml } from "../render/serialize.js";
-import { targetLabel } from "../render/target-label.js";
+import { targetWithPorts } from "../render/target-label.js";
 import { itemLabel, type DeclaredItem, type TargetV2 } from "../targets.js";
 import { lineAt, lineStarts, parseYamlDocuments } from "../yaml-documents.js";
 import {
@@ -56,8 +57,6 @@ export interface FixInput {
   newFile(workload: WorkloadRef): string;
 }
 
-const GROUP = "k8s.otterize.com/";
-
 interface IntentsNode {
   readonly node: MapNode;
   readonly version: string;
@@ -81,8 +80,8 @@ function intentsNodes(roots: ReadonlyArray<YamlNode | null>): IntentsNode[] {
       return;
     }
     const apiVersion = scalar(valueAt(node, ["apiVersion"])) ?? "";
-    if (kind !== "ClientIntents" || !apiVersion.startsWith(GROUP)) return;
-    const version = apiVersion.slice(GROUP.length);
+    if (kind !== "ClientIntents" || !apiVersion.startsWith(`${INTENTS_GROUP}/`)) return;
+    const version = apiVersion.slice(INTENTS_GROUP.length + 1);
     const spec = valueAt(node, ["spec"]);
     const entry = entryOf(spec, version.startsWith("v2") ? "targets" : "calls");
     if (entry?.value.kind === "seq") {
@@ -93,71 +92,23 @@ function intentsNodes(roots: ReadonlyArray<YamlNode | null>): IntentsNode[] {
   return out;
 }
 
-function portsKey(t: { internet: { ports?: number[] } }): string {
-  return [...(t.internet.ports ?? [])].sort((a, b) => a - b).join(",");
-}
-
 /** The missing targets of a workload, as targets to write: internet ones merged by ports. */
 function targetsToAdd(findings: readonly TargetV2[], skipped: string[], who: string): TargetV2[] {
-  const internet = new Map<string, { domains: Set<string>; ips: Set<string>; ports: number[] }>();
-  const out: TargetV2[] = [];
-  const seen = new Set<string>();
+  const internet = new InternetGroups();
+  const named = new Map<string, TargetV2>();
   for (const t of findings) {
-    if ("internet" in t) {
-      const key = portsKey(t);
-      let g = internet.get(key);
-      if (!g) {
-        g = {
-          domains: new Set(),
-          ips: new Set(),
-          ports: [...(t.internet.ports ?? [])].sort((a, b) => a - b),
-        };
-        internet.set(key, g);
-      }
-      for (const d of t.internet.domains ?? []) {
-        const problem = domainProblem(d);
-        if (problem) skipped.push(`${who}: cannot declare "${d}": ${problem}`);
-        else g.domains.add(d);
-      }
-      for (const ip of t.internet.ips ?? []) g.ips.add(ip);
-    } else if (!seen.has(JSON.stringify(t))) {
-      seen.add(JSON.stringify(t));
-      out.push(t);
+    if (!("internet" in t)) {
+      named.set(JSON.stringify(t), t);
+      continue;
     }
-  }
-  for (const g of internet.values()) {
-    if (g.domains.size === 0 && g.ips.size === 0) continue;
-    out.push({
-      internet: {
-        ...(g.domains.size > 0 ? { domains: [...g.domains].sort() } : {}),
-        ...(g.ips.size > 0 ? { ips: [...g.ips].sort() } : {}),
-        ...(g.ports.length > 0 ? { ports: g.ports } : {}),
-      },
+    const domains = (t.internet.domains ?? []).filter((d) => {
+      const problem = domainProblem(d);
+      if (problem) skipped.push(`${who}: cannot declare "${d}": ${problem}`);
+      return problem === undefined;
     });
+    internet.add(t.internet.ports ?? [], domains, t.internet.ips ?? []);
   }
-  return out;
-}
-
-/** "redis.dev" in namespace dev is written "redis". */
-function localName(name: string, namespace: string): string {
-  return name.endsWith(`.${namespace}`) ? name.slice(0, -namespace.length - 1) : name;
-}
-
-/** A target in the syntax of a ClientIntents version (undefined: that version cannot say it). */
-function inVersion(t: TargetV2, version: string, namespace: string): unknown {
-  if ("kubernetes" in t) {
-    const name = localName(t.kubernetes.name, namespace);
-    const kind = t.kubernetes.kind;
-    if (version.startsWith("v2")) return { kubernetes: kind ? { name, kind } : { name } };
-    if (version === "v1alpha2") return { name };
-    return kind ? { name, kind } : { name };
-  }
-  if ("internet" in t) {
-    if (version.startsWith("v2")) return t;
-    if (version === "v1alpha2") return undefined;
-    return { type: "internet", internet: t.internet };
-  }
-  return undefined;
+  return [...named.values(), ...internet.targets()];
 }
 
 interface TargetRemoval {
@@ -198,11 +149,6 @@ function targetEdits(text: string, target: YamlNode, r: TargetRemoval): Edit[] |
   trim(ips, (v) => r.ips.has(v), keptIps.length);
   if (emptied.size > 0) edits.push(...removeEntries(text, internet, emptied));
   return edits;
-}
-
-function label(t: TargetV2): string {
-  const ports = "internet" in t ? (t.internet.ports ?? []) : [];
-  return ports.length > 0 ? `${targetLabel(t)} (${ports.join(",")})` : targetLabel(t);
 }
 
 interface FilePlan {
@@ -329,15 +275,15 @@ function fixFile(
       });
     const values: unknown[] = [];
     for (const t of targets) {
-      const v = inVersion(t, doc.version, workload.workload.namespace);
+      const v = targetInVersion(t, doc.version, workload.workload.namespace);
       if (v === undefined) {
         skipped.push(
-          `${path}: ClientIntents ${doc.version} cannot declare ${label(t)}; move it to v2beta1 to add it`,
+          `${path}: ClientIntents ${doc.version} cannot declare ${targetWithPorts(t)}; move it to v2beta1 to add it`,
         );
         continue;
       }
       values.push(v);
-      added.push(label(t));
+      added.push(targetWithPorts(t));
     }
     if (values.length > 0) addByDoc.set(doc, [...(addByDoc.get(doc) ?? []), ...values]);
   }
@@ -426,22 +372,10 @@ export function planFix(input: FixInput): FixPlan {
       fileOf(at.file).additions.push({ line: at.line, workload: w, targets });
       continue;
     }
-    const path = input.newFile(w.workload);
-    const ns = w.workload.namespace;
     created.push({
-      path,
-      after: renderYaml({
-        apiVersion: `${GROUP}v2beta1`,
-        kind: "ClientIntents",
-        metadata: { name: w.workload.name, namespace: ns },
-        spec: {
-          workload: w.workload.kind
-            ? { name: w.workload.name, kind: w.workload.kind }
-            : { name: w.workload.name },
-          targets: targets.map((t) => inVersion(t, "v2beta1", ns)),
-        },
-      }),
-      added: targets.map(label),
+      path: input.newFile(w.workload),
+      after: renderYaml(clientIntentsObject(w.workload, targets, "v2beta1")),
+      added: targets.map(targetWithPorts),
       removed: [],
     });
   }

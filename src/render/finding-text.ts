@@ -4,7 +4,7 @@ import type { Source } from "../errors.js";
 import type { TargetV2 } from "../targets.js";
 import type { Finding, Verdict } from "../verdicts.js";
 import { workloadTitle } from "./diff-table.js";
-import { targetLabel } from "./target-label.js";
+import { targetLabel, targetWithPorts } from "./target-label.js";
 
 /**
  * What the CI formats (GitHub annotations, SARIF, JUnit) say about one finding: its level,
@@ -54,13 +54,6 @@ export function flowTarget(t: TargetV2): string {
   return flowValue(t);
 }
 
-function withPorts(t: TargetV2): string {
-  const ports = "internet" in t ? (t.internet.ports ?? []) : [];
-  const label = targetLabel(t);
-  if (ports.length === 0) return label;
-  return `${label} (port${ports.length === 1 ? "" : "s"} ${ports.join(", ")})`;
-}
-
 const TITLE: Record<DriftVerdict, string> = {
   missing: "Egress missing from ClientIntents",
   unnecessary: "Unnecessary egress in ClientIntents",
@@ -73,7 +66,7 @@ export function findingTitle(f: Finding & { verdict: DriftVerdict }): string {
 
 export function findingMessage(w: WorkloadDiff, f: Finding & { verdict: DriftVerdict }): string {
   const who = workloadTitle(w.workload);
-  const what = withPorts(f.target);
+  const what = targetWithPorts(f.target);
   switch (f.verdict) {
     case "missing": {
       const seen = f.lastSeen === undefined ? "" : `, last seen ${formatTimestamp(f.lastSeen)}`;

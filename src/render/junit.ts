@@ -4,7 +4,7 @@ import { formatSource } from "../errors.js";
 import type { Verdict } from "../verdicts.js";
 import { workloadTitle } from "./diff-table.js";
 import { isDrift } from "./finding-text.js";
-import { targetLabel, targetPorts } from "./target-label.js";
+import { targetWithPorts } from "./target-label.js";
 
 /**
  * `-o junit`: JUnit XML as CI systems read it (GitLab, Jenkins, Azure Pipelines). One test
@@ -30,10 +30,9 @@ function attrs(values: Record<string, string | number>): string {
 }
 
 function findingLine(f: WorkloadDiff["findings"][number]): string {
-  const ports = targetPorts(f.target);
   const at = f.source ? ` at ${formatSource(f.source)}` : "";
   const seen = f.lastSeen === undefined ? "" : `, last seen ${formatTimestamp(f.lastSeen)}`;
-  return `${f.verdict}: ${targetLabel(f.target)}${ports === "-" ? "" : ` (ports ${ports})`}${at}: ${f.reason}${seen}`;
+  return `${f.verdict}: ${targetWithPorts(f.target)}${at}: ${f.reason}${seen}`;
 }
 
 function testCase(w: WorkloadDiff, failOn: ReadonlySet<Verdict>): string[] {

@@ -20,3 +20,11 @@ export function targetPorts(t: TargetV2): string {
   const ports = "internet" in t ? t.internet.ports : undefined;
   return ports && ports.length > 0 ? ports.join(",") : "-";
 }
+
+/** The label with its ports, if any: "api.openai.com (port 443)", "x.io (ports 80, 443)". */
+export function targetWithPorts(t: TargetV2): string {
+  const ports = "internet" in t ? (t.internet.ports ?? []) : [];
+  const label = targetLabel(t);
+  if (ports.length === 0) return label;
+  return `${label} (port${ports.length === 1 ? "" : "s"} ${ports.join(", ")})`;
+}
