@@ -23,11 +23,15 @@ export function formatSource(source: Source): string {
 /** Bad input data: unparseable YAML, an invalid ClientIntents, a malformed snapshot. */
 export class InputError extends Error {
   override readonly name = "InputError";
+  /** What is wrong, on one line even when it quotes input that holds line breaks. */
+  readonly detail: string;
   constructor(
-    readonly detail: string,
+    detail: string,
     readonly source?: Source,
   ) {
-    super(source ? `${formatSource(source)}: ${detail}` : detail);
+    const oneLine = detail.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
+    super(source ? `${formatSource(source)}: ${oneLine}` : oneLine);
+    this.detail = oneLine;
   }
 }
 

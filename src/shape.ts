@@ -30,9 +30,7 @@ export class Reader {
   fail(path: readonly PathSegment[], detail: string): never {
     const full = [...this.base, ...path];
     const where = full.length > 0 ? `${pathText(full)}: ` : "";
-    // A message is one line, even when it quotes a value that holds line breaks.
-    const oneLine = detail.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
-    throw new InputError(`${where}${oneLine}`, {
+    throw new InputError(`${where}${detail}`, {
       file: this.doc.file,
       line: this.doc.lineOf(full),
     });

@@ -161,3 +161,12 @@ test("an error that quotes a value with a line break is still one line", (t) => 
     /^snap\.yaml:\d+: .*firstSeen: "\\n2026-11-20T12:00:00Z" is not an RFC 3339 timestamp$/,
   );
 });
+
+test("a YAML error that quotes a line of the input is still one line", (t) => {
+  const text = `!<${readFileSync("examples/intents/joke-worker.yaml", "utf8").replace("\napiVersion", "\n>apiVersion")}`;
+  const e = t.throws(() => parseYamlDocuments(text, "fuzz.yaml"), { instanceOf: InputError });
+  t.regex(
+    e?.message ?? "",
+    /^fuzz\.yaml:2: invalid YAML: tag name cannot contain such characters: .*\\n$/,
+  );
+});
