@@ -4,9 +4,17 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".cache/", ".prof/", "bin/", "coverage/", "build/"] },
   {
-    // Build scripts run by Node directly.
-    files: ["scripts/**/*.mjs"],
-    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+    // Build scripts and the test images' programs, run by Node directly.
+    files: ["scripts/**/*.mjs", "test/images/*.mjs"],
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        setTimeout: "readonly",
+        setInterval: "readonly",
+      },
+    },
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -28,12 +28,12 @@ export interface PhaseResult {
   readonly decisionMs?: number;
 }
 
-interface Api {
+export interface Api {
   call(method: string, path: string, body?: unknown): Promise<{ code: number; text: string }>;
   close(): void;
 }
 
-function apiClient(server: string, token: string, sockets: number): Api {
+export function apiClient(server: string, token: string, sockets: number): Api {
   const url = new URL(server);
   const agent = new Agent({ keepAlive: true, maxSockets: sockets, rejectUnauthorized: false });
   return {
@@ -73,7 +73,7 @@ function apiClient(server: string, token: string, sockets: number): Api {
   };
 }
 
-async function must(api: Api, method: string, path: string, body?: unknown): Promise<void> {
+export async function must(api: Api, method: string, path: string, body?: unknown): Promise<void> {
   const r = await api.call(method, path, body);
   if (r.code >= 300) throw new Error(`${method} ${path}: ${r.code} ${r.text.slice(0, 300)}`);
 }

@@ -131,13 +131,20 @@ function webhookConfiguration(
   };
 }
 
-/** Puts the CA into every webhook of an existing ValidatingWebhookConfiguration (one installed by Helm). */
-async function patchCaBundle(kc: KubeConfig, name: string, caPem: string): Promise<void> {
+/**
+ * Keeps the CA in every webhook of an existing ValidatingWebhookConfiguration (one installed by
+ * Helm): patched when any differs, with the resourceVersion it read (a conflict is another
+ * replica doing the same; the next tick looks again). True when it wrote.
+ */
+async function ensureCaBundle(kc: KubeConfig, name: string, caPem: string): Promise<boolean> {
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
   const config = await api.readValidatingWebhookConfiguration({ name });
   const caBundle = Buffer.from(caPem).toString("base64");
-  for (const w of config.webhooks ?? []) w.clientConfig = { ...w.clientConfig, caBundle };
+  const hooks = config.webhooks ?? [];
+  if (hooks.every((w) => w.clientConfig.caBundle === caBundle)) return false;
+  for (const w of hooks) w.clientConfig = { ...w.clientConfig, caBundle };
   await api.replaceValidatingWebhookConfiguration({ name, body: config });
+  return true;
 }
 
 async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration): Promise<void> {
@@ -198,6 +205,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     tls = issueServing(ca, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs);
   }
 
+  const patchName = str("patch-ca-bundle");
   const caches = new Caches(kc, collectorNamespace, log);
   const settings = { windowMs, denyOn };
   const { server } = createWebhookServer({
@@ -229,17 +237,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } else if (shared) {
     // Every replica reads the shared Secret; whichever finds the certificate due renews it.
+    // The API server must trust what is served: after a renewal, or a Secret that was deleted
+    // and made again with a new CA, caBundle follows the Secret's CA on the same tick.
     const secret = shared;
     const every = Math.max(1000, Math.min(validityMs / 6, 30_000));
-    setInterval(() => {
-      secret.current().then(
-        (next) => {
-          if (next.serving.cert !== tls.cert) reload(next.serving);
-        },
-        (e: unknown) =>
-          log({ level: "warn", msg: "could not read the TLS Secret", error: String(e) }),
-      );
-    }, every).unref();
+    const tick = async () => {
+      try {
+        const next = await secret.current();
+        if (next.serving.cert !== tls.cert) reload(next.serving);
+        if (patchName && (await ensureCaBundle(kc, patchName, next.ca.cert))) {
+          log({ level: "info", msg: "caBundle patched", configuration: patchName });
+        }
+      } catch (e) {
+        log({ level: "warn", msg: "could not keep the TLS Secret and caBundle", error: String(e) });
+      }
+    };
+    setInterval(() => void tick(), every).unref();
   } else if (ca) {
     const authority = ca;
     const schedule = () => {
@@ -267,10 +280,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   await caches.start();
   await caches.waitReady(120_000);
   log({ level: "info", msg: "caches synced" });
-  const patchName = str("patch-ca-bundle");
   if (patchName && ca) {
-    await patchCaBundle(kc, patchName, ca.cert);
-    log({ level: "info", msg: "caBundle patched", configuration: patchName });
+    // Two replicas starting at once may conflict here: the loser's next tick looks again.
+    try {
+      if (await ensureCaBundle(kc, patchName, ca.cert)) {
+        log({ level: "info", msg: "caBundle patched", configuration: patchName });
+      }
+    } catch (e) {
+      log({ level: "warn", msg: "could not patch caBundle; retrying", error: String(e) });
+    }
   }
   const url = str("register-url");
   if (url) {

@@ -5,6 +5,7 @@ import {
   ReceiverSession,
   type ControlFrame,
 } from "../src/collector/frame-streams.js";
+import { peerAddress } from "../src/ip.js";
 
 /**
  * The Frame Streams server CoreDNS's dnstap plugin connects to, over TCP or a unix socket.
@@ -27,8 +28,13 @@ export interface DnstapServer {
   close(): Promise<void>;
 }
 
+/** How long a stopping server still reads what its writers had in flight. */
+const DRAIN_MS = 300;
+
 function peerOf(socket: Socket): string {
-  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : "unix socket";
+  return socket.remoteAddress
+    ? `${peerAddress(socket.remoteAddress)}:${socket.remotePort}`
+    : "unix socket";
 }
 
 export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
@@ -83,11 +89,17 @@ export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
-        // Frames already received were handled; a writer reconnects to another replica.
-        for (const s of sockets) s.end();
+        // Frames in flight are read for a moment; then each session is reset. A writer that
+        // never reads (CoreDNS) would not see a FIN, and would keep writing into a connection
+        // to a pod that is gone until TCP gives up, minutes later; a reset fails its next
+        // write, and it dials again: another replica, or this collector's successor.
         setTimeout(() => {
-          for (const s of sockets) s.destroy();
-        }, 2_000).unref();
+          // (A unix socket has no reset: its writer's next write fails once it is closed.)
+          for (const s of sockets) {
+            if (s.remoteAddress) s.resetAndDestroy();
+            else s.destroy();
+          }
+        }, DRAIN_MS).unref();
       }),
   };
 }

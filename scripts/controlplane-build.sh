@@ -95,7 +95,34 @@ k8s_minor=$(cut -d. -f2 <<<"$k8s_version")
 vpkg=k8s.io/component-base/version
 k8s_ldflags="-s -w -X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$k8s_minor -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
 
-build_go kube-apiserver "$go_dir" cmd/kube-apiserver "$k8s_version" "$k8s_ldflags"
+# The Kubernetes binaries come from one wrapper module and one `go build`, so they share
+# its build cache; the key covers every main.go of the module.
+k8s_cmds=(kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy)
+build_k8s() {
+  local key missing=() name tmp start
+  key=$(hash_files "$go_dir/go.mod" "$go_dir/go.sum" \
+    <(cd "$go_dir" && cat cmd/*/main.go) <(echo "$go_version $k8s_ldflags"))
+  for name in "${k8s_cmds[@]}"; do
+    [[ $force -eq 0 && -x "$cache_dir/$name-$k8s_version-$key" ]] || missing+=("$name")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "kubernetes $k8s_version: cached (${k8s_cmds[*]})"
+  else
+    log "kubernetes $k8s_version: building ${missing[*]} with $go_version (cold builds take minutes) ..."
+    start=$(now)
+    tmp=$(mktemp -d "$cache_dir/.k8s.XXXXXX")
+    (
+      cd "$go_dir"
+      CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=readonly" \
+        go build -trimpath -ldflags "$k8s_ldflags" -o "$tmp/" "${missing[@]/#/./cmd/}"
+    ) || { rm -rf "$tmp"; die "building ${missing[*]} failed"; }
+    for name in "${missing[@]}"; do mv -f "$tmp/$name" "$cache_dir/$name-$k8s_version-$key"; done
+    rm -rf "$tmp"
+    log "kubernetes $k8s_version: built in $(elapsed "$start")"
+  fi
+  for name in "${k8s_cmds[@]}"; do link "$cache_dir/$name-$k8s_version-$key" "$name"; done
+}
+build_k8s
 build_go etcd "$etcd_dir" cmd/etcd "$etcd_version" "-s -w"
 build_go coredns "$coredns_dir" cmd/coredns "$coredns_version" "-s -w"
 
@@ -133,6 +160,6 @@ link "$unpack_dir/kubectl/kubectl" kubectl
 link "$unpack_dir/helm/helm" helm
 
 log "linked into $link_dir:"
-for b in kube-apiserver etcd coredns kubectl helm; do
+for b in "${k8s_cmds[@]}" etcd coredns kubectl helm; do
   log "  $b -> $(readlink "$link_dir/$b")"
 done

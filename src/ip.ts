@@ -235,3 +235,12 @@ export function formatNetwork(net: IpNetwork): string {
   const addr = net.host ?? formatAddress(net.family, net.base);
   return net.prefix === bits(net.family) ? addr : `${addr}/${net.prefix}`;
 }
+
+/**
+ * A socket's peer address as people read it: an IPv4 client of a dual-stack listener is
+ * reported as `::ffff:a.b.c.d`, and is `a.b.c.d`.
+ */
+export function peerAddress(address: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return m?.[1] ?? address;
+}

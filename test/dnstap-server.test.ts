@@ -30,8 +30,8 @@ async function server() {
 }
 
 /** A writer that does the handshake; resolves with what the server sent back. */
-function writer(path: string) {
-  const socket: Socket = connect(path);
+function writer(path: string | { port: number; host: string }) {
+  const socket: Socket = typeof path === "string" ? connect(path) : connect(path);
   const received: Buffer[] = [];
   socket.on("data", (d: Buffer) => received.push(d));
   const closed = new Promise<void>((r) => socket.on("close", () => r()));
@@ -109,3 +109,36 @@ test("fuzz: random bytes from many writers never take the server down", async (t
   await w.closed;
   t.true(frames.includes("after-the-fuzz"));
 });
+
+test.serial(
+  "on shutdown a session is reset, so a writer that never reads (CoreDNS) notices at once and dials again",
+  async (t) => {
+    const frames: string[] = [];
+    const s = createDnstapServer({
+      onFrame: (b, start, end) => frames.push(b.toString("utf8", start, end)),
+      onConnectionError: () => undefined,
+    });
+    await new Promise<void>((r) => s.server.listen(0, "127.0.0.1", r));
+    const { port } = s.server.address() as { port: number };
+    const w = writer({ port, host: "127.0.0.1" });
+    let error = "";
+    w.socket.on("error", (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    let ended = false;
+    w.socket.on("end", () => (ended = true));
+    w.socket.write(encodeControl(CONTROL.READY, [DNSTAP_CONTENT_TYPE]));
+    await tick();
+    w.socket.write(encodeControl(CONTROL.START, [DNSTAP_CONTENT_TYPE]));
+    w.socket.write(encodeData(Buffer.from("before")));
+    await tick();
+    const closing = s.close();
+    // What is already in flight while the server stops is still read.
+    w.socket.write(encodeData(Buffer.from("in flight")));
+    await closing;
+    await w.closed;
+    t.deepEqual(frames, ["before", "in flight"]);
+    // A FIN alone is never seen by a writer that does not read: CoreDNS would keep writing into
+    // a connection to a pod that is gone. A reset fails its next write.
+    t.is(error, "ECONNRESET");
+    t.false(ended, "no orderly end that a writer could miss");
+  },
+);

@@ -12,6 +12,7 @@ import {
   networkContains,
   parseIp,
   parseNetwork,
+  peerAddress,
 } from "../src/ip.js";
 
 test("IPv4 and IPv6 parse strictly", (t) => {
@@ -159,4 +160,12 @@ test("addresses from bytes: remembered v4 texts are the same for the same bytes,
   const v6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 1]);
   t.is(ipFromBytes(v6)?.text, "2001:db8::1");
   t.is(ipFromBytes(Uint8Array.from([1, 2, 3])), undefined);
+});
+
+test("a dual-stack listener's IPv4 peer is its IPv4 address", (t) => {
+  t.is(peerAddress("::ffff:10.244.0.2"), "10.244.0.2");
+  t.is(peerAddress("::FFFF:10.244.0.2"), "10.244.0.2");
+  t.is(peerAddress("10.244.0.2"), "10.244.0.2");
+  t.is(peerAddress("fd00::2"), "fd00::2");
+  t.is(peerAddress("::ffff:a0f4:2"), "::ffff:a0f4:2");
 });

@@ -46,7 +46,7 @@ export interface StartOptions {
   binDir?: string;
 }
 
-const ADMIN_USER = "otter-admin";
+export const ADMIN_USER = "otter-admin";
 const SERVICE_CIDR = "10.96.0.0/12";
 const SERVICE_IP = "10.96.0.1";
 const KILL_GRACE_MS = 5000;
@@ -123,12 +123,12 @@ export function readPids(dir: string): PidEntry[] {
   return out;
 }
 
-function appendPid(dir: string, entry: PidEntry): void {
+export function appendPid(dir: string, entry: PidEntry): void {
   fs.appendFileSync(pidsFile(dir), `${entry.pid} ${entry.name}\n`);
 }
 
 /** Alive and not a zombie (a zombie has exited; it only awaits its parent). */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
@@ -154,7 +154,7 @@ function belongsTo(pid: number, dir: string): boolean {
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {
@@ -162,10 +162,10 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM, then SIGKILL whatever is left after graceMs. */
-async function killAll(pids: number[], graceMs = KILL_GRACE_MS): Promise<void> {
+export async function killAll(pids: number[], graceMs = KILL_GRACE_MS): Promise<void> {
   const live = pids.filter(isAlive);
   for (const pid of live) signal(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
@@ -224,7 +224,7 @@ rm -rf "$dir/etcd"
 exit 0
 `;
 
-interface Proc {
+export interface Proc {
   name: string;
   pid: number;
   log: string;
@@ -232,12 +232,24 @@ interface Proc {
   exited: () => string | undefined;
 }
 
-function launch(dir: string, name: string, bin: string, args: string[], detached: boolean): Proc {
+/**
+ * Starts `bin args` with its output in <dir>/<name>.log and records it in <dir>/pids. `prefix`
+ * runs it through another command that execs it (nsenter into the node's network namespace).
+ */
+export function launch(
+  dir: string,
+  name: string,
+  bin: string,
+  args: string[],
+  detached: boolean,
+  prefix: string[] = [],
+): Proc {
   const log = path.join(dir, `${name}.log`);
   const fd = fs.openSync(log, "a");
   let child: ChildProcess;
   try {
-    child = spawn(bin, args, {
+    const [cmd, ...rest] = [...prefix, bin, ...args] as [string, ...string[]];
+    child = spawn(cmd, rest, {
       cwd: dir,
       stdio: ["ignore", fd, fd],
       detached,
@@ -260,7 +272,7 @@ function launch(dir: string, name: string, bin: string, args: string[], detached
   return proc;
 }
 
-function tail(file: string, n = LOG_TAIL_LINES): string {
+export function tail(file: string, n = LOG_TAIL_LINES): string {
   try {
     const lines = fs.readFileSync(file, "utf8").trimEnd().split("\n");
     return lines.slice(-n).join("\n");
@@ -277,7 +289,7 @@ function startError(proc: Proc, what: string): Error {
 // network helpers
 
 /** Distinct free loopback ports (held open together so they differ). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
     const ports: number[] = [];
@@ -296,12 +308,12 @@ async function freePorts(n: number): Promise<number[]> {
   }
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   body: string;
 }
 
-function request(
+export function request(
   url: string,
   opts: { token?: string; ca?: string; method?: string; body?: string; timeoutMs?: number } = {},
 ): Promise<Reply> {
@@ -333,7 +345,7 @@ function request(
   });
 }
 
-async function waitFor(
+export async function waitFor(
   proc: Proc,
   what: string,
   deadline: number,
@@ -372,7 +384,7 @@ function hasOpenssl(): boolean {
   return r.status === 0;
 }
 
-function openssl(cwd: string, command: string): void {
+export function openssl(cwd: string, command: string): void {
   const r = spawnSync("openssl", command.split(/\s+/), { cwd, encoding: "utf8" });
   if (r.status !== 0) {
     throw new Error(`openssl ${command} failed: ${r.stderr || r.error?.message || ""}`);
@@ -436,7 +448,12 @@ function makePki(certDir: string): Pki {
   };
 }
 
-function kubeconfigYaml(server: string, token: string, caPem: string | undefined): string {
+export function kubeconfigYaml(
+  server: string,
+  token: string,
+  caPem: string | undefined,
+  user = ADMIN_USER,
+): string {
   const trust = caPem
     ? `certificate-authority-data: ${Buffer.from(caPem).toString("base64")}`
     : "insecure-skip-tls-verify: true";
@@ -448,14 +465,14 @@ clusters:
       server: ${server}
       ${trust}
 users:
-  - name: ${ADMIN_USER}
+  - name: ${user}
     user:
       token: ${token}
 contexts:
   - name: otter-local
     context:
       cluster: otter-local
-      user: ${ADMIN_USER}
+      user: ${user}
       namespace: default
 current-context: otter-local
 `;
@@ -464,17 +481,29 @@ current-context: otter-local
 // ---------------------------------------------------------------------------
 // kubectl
 
-function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
+/** Runs `bin args` (feeding `input` on stdin when given); resolves with stdout. */
+export function run(
+  bin: string,
+  args: string[],
+  timeoutMs: number,
+  input?: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(
-          new Error(`${path.basename(bin)} ${args.join(" ")} failed: ${stderr || err.message}`),
-        );
-      } else {
-        resolve(stdout);
-      }
-    });
+    const child = execFile(
+      bin,
+      args,
+      { timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(
+            new Error(`${path.basename(bin)} ${args.join(" ")} failed: ${stderr || err.message}`),
+          );
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
@@ -696,7 +725,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
  * GET `getPath` until it exists or `graceMs` passed (something else may be
  * about to create it), then POST `obj` to `postPath`; 409 means it appeared.
  */
-async function ensure(
+export async function ensure(
   api: (p: string, method?: string, body?: unknown) => Promise<Reply>,
   getPath: string,
   postPath: string,

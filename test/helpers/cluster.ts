@@ -1,35 +1,23 @@
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dump, load } from "js-yaml";
+import { crdFiles as crdFilesOf } from "../controlplane/crds.js";
 import {
   defaultBinDir,
+  findRepoRoot,
   startControlPlane,
   type ControlPlane,
 } from "../controlplane/controlplane.js";
-import { SHARED } from "./crd-schema.js";
 
 /** A real control plane for a test file, and kubectl against it. */
 
 export const KUBECTL = join(defaultBinDir(), "kubectl");
 
 export function crdFiles(): string[] {
-  const chart = resolve("charts", "otter-egress", "crds");
-  return [
-    resolve(SHARED, "crds", "k8s.otterize.com_clientintents.yaml"),
-    ...readdirSync(chart)
-      .filter((f) => f.endsWith(".yaml"))
-      .map((f) => join(chart, f)),
-  ];
+  return crdFilesOf(findRepoRoot());
 }
 
 export async function startCluster(): Promise<ControlPlane> {
