@@ -79,6 +79,23 @@ const STATE_DIR = "/run/otter-egress-node";
 const STATE_FILE = path.join(STATE_DIR, "state.json");
 const CNI_NETWORK = "otter-egress-pods";
 const CNI_CACHE = "/var/lib/cni";
+const CONTAINER_LOG_LINKS = "/var/log/containers";
+/**
+ * What kubelet, containerd and the CNI plugins write outside the directories they are given:
+ * kubelet's device-plugin socket, its links to container logs, containerd 1.6's shim sockets
+ * and runc state, libcni's cache.
+ */
+export const HOST_PATHS = [
+  "/var/lib/kubelet",
+  CONTAINER_LOG_LINKS,
+  "/var/log/pods",
+  "/run/containerd",
+  "/var/lib/containerd",
+  "/opt/containerd",
+  CNI_CACHE,
+  "/etc/cni",
+  "/opt/cni",
+];
 const NETNS_DIR = "/run/netns";
 const CGROUP_ROOT = "/sys/fs/cgroup";
 const KUBEPODS = "kubepods";
@@ -89,7 +106,8 @@ interface HostState {
   /** The process whose node this is; 0 for a detached node (alive while its processes are). */
   owner: number;
   sysctls: Record<string, string>;
-  cniCacheExisted: boolean;
+  /** Which of HOST_PATHS existed before the node started (the others are removed at stop). */
+  hostPaths: Record<string, boolean>;
   /** Whether /run/netns existed (and was a mount point) before `ip netns add` made it one. */
   netnsDirExisted: boolean;
   netnsDirMounted: boolean;
@@ -337,7 +355,25 @@ export async function stopNode(opts: { dir?: string; remove?: boolean } = {}): P
   } catch {
     // no cache
   }
-  if (state && !state.cniCacheExisted) fs.rmSync(CNI_CACHE, { recursive: true, force: true });
+  // Paths kubelet and containerd create outside their configured directories; those that were
+  // not there before go. In ones that were, only what points into the node's directory does.
+  for (const [p, existed] of Object.entries(state?.hostPaths ?? {})) {
+    if (!existed) {
+      fs.rmSync(p, { recursive: true, force: true });
+      continue;
+    }
+    if (p === CONTAINER_LOG_LINKS) {
+      try {
+        for (const f of fs.readdirSync(p)) {
+          const link = path.join(p, f);
+          const to = fs.lstatSync(link).isSymbolicLink() ? fs.readlinkSync(link) : "";
+          if (to.startsWith(`${dir}/`)) fs.rmSync(link, { force: true });
+        }
+      } catch {
+        // gone
+      }
+    }
+  }
   const netnsMounts = mountsBelow(NETNS_DIR);
   if (state && !state.netnsDirMounted && netnsMounts.length === 1 && netnsMounts[0] === NETNS_DIR) {
     spawnSync("umount", [NETNS_DIR]);
@@ -825,7 +861,7 @@ export async function startNode(opts: NodeOptions): Promise<NodeCluster> {
     dir,
     owner: detached ? 0 : process.pid,
     sysctls,
-    cniCacheExisted: false,
+    hostPaths: {},
     netnsDirExisted: false,
     netnsDirMounted: false,
     startedAt: new Date().toISOString(),
@@ -1182,7 +1218,7 @@ async function acquireNode(
       const v = readSysctl(s);
       if (v !== undefined) state.sysctls[s] = v;
     }
-    state.cniCacheExisted = fs.existsSync(CNI_CACHE);
+    state.hostPaths = Object.fromEntries(HOST_PATHS.map((p) => [p, fs.existsSync(p)]));
     state.netnsDirExisted = fs.existsSync(NETNS_DIR);
     state.netnsDirMounted = mountsBelow(NETNS_DIR).includes(NETNS_DIR);
     fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));

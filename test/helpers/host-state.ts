@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { HOST_PATHS } from "../controlplane/node.js";
 
 /**
  * What a test that runs a node may change on the host and must put back: kernel and network
@@ -72,14 +73,6 @@ export function hostState(): HostState {
       // not a directory
     }
   }
-  const paths = Object.fromEntries(
-    [
-      "/var/lib/cni",
-      "/run/netns",
-      "/run/otter-egress-node",
-      "/var/lib/kubelet",
-      "/var/log/pods",
-    ].map((p) => [p, fs.existsSync(p)]),
-  );
+  const paths = Object.fromEntries([...HOST_PATHS, "/run/netns"].map((p) => [p, fs.existsSync(p)]));
   return { sysctls, mounts, links, iptables, cgroups: cgroups.sort(), paths };
 }
