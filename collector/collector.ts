@@ -11,11 +11,14 @@ import {
   endpointSliceRecord,
   objectKey,
   observeDnstap,
+  observeResolution,
   serviceRecord,
   ServiceIndex,
   type AttributionContext,
   type Outcome,
+  type Resolution,
 } from "../src/collector/attribute.js";
+import { PendingAnswers } from "../src/collector/pending.js";
 import {
   declaredEntries,
   declaringIntents,
@@ -63,6 +66,16 @@ const RETAIN_MS = 3_600_000;
 /** ReplicaSets, Jobs, Pods, Services, EndpointSlices and ClientIntents. */
 const INFORMERS = 6;
 
+/**
+ * How long an answer from an address no known pod has waits for the pod informer: a pod's IP
+ * is in its status a moment after the pod can use it, and reaches us a moment later still.
+ */
+const HOLD_MS = 10_000;
+/** At most this many answers wait at once (about 200 bytes each). */
+const PENDING_MAX = 20_000;
+
+type Source = "dnstap" | "sniffer";
+
 export class Collector {
   readonly metrics = new CollectorMetrics();
   readonly pods = new PodIpIndex();
@@ -83,6 +96,10 @@ export class Collector {
   private flushing: Promise<void> | undefined;
   private readonly ctx: AttributionContext;
   private readonly now: () => number;
+  private readonly pending = new PendingAnswers<{ source: Source; r: Resolution }>(
+    HOLD_MS,
+    PENDING_MAX,
+  );
 
   constructor(private readonly opts: CollectorOptions) {
     this.now = opts.now ?? Date.now;
@@ -127,13 +144,42 @@ export class Collector {
     };
   }
 
-  private apply(outcome: Outcome, source: "dnstap" | "sniffer"): void {
+  /**
+   * Applies an outcome. An answer whose client no known pod has is held (PendingAnswers) until
+   * the pod informer names it, or HOLD_MS passes (while the informers have not synced, until
+   * they have): only then is it counted as unattributed.
+   */
+  private apply(outcome: Outcome, source: Source, retried = false): void {
     if (outcome.kind === "observation") {
       this.state.record(outcome.observation);
       this.counted[source].observations.n++;
     } else if (outcome.kind === "unattributed") {
-      this.counted[source].unattributed.n++;
+      if (outcome.retry && !retried) {
+        const now = this.now();
+        for (const lost of this.pending.add(
+          outcome.retry.clientIp,
+          { source, r: outcome.retry },
+          now,
+        )) {
+          this.counted[lost.source].unattributed.n++;
+        }
+      } else this.counted[source].unattributed.n++;
     }
+  }
+
+  /** Held answers of a pod's addresses, attributed now that the pod is known. */
+  private claimPending(ips: readonly string[]): void {
+    for (const ip of ips) {
+      for (const { source, r } of this.pending.take(ip)) {
+        this.apply(observeResolution(this.ctx, r.clientIp, r.name, r.ips, r.timeMs), source, true);
+      }
+    }
+  }
+
+  private expirePending(): void {
+    // Before the informers have synced, nothing is known yet: keep holding (bounded).
+    if (!this.ready) return;
+    for (const { source } of this.pending.expire(this.now())) this.counted[source].unattributed.n++;
   }
 
   /** One dnstap data frame, buf[start, end) (only valid during the call). */
@@ -171,6 +217,7 @@ export class Collector {
     const record = podRecord(o as Obj, this.ownerOf);
     if (!record) return;
     this.pods.set(record);
+    if (this.pending.size > 0) this.claimPending(record.ips);
     if (!record.hostNetwork && record.endMs === undefined) {
       this.state.watch(record.workload, Math.max(this.startedAt, record.startMs));
       this.identities.set(workloadKey(record.workload), record.workload);
@@ -282,6 +329,7 @@ export class Collector {
     await renew();
     this.timers.push(setInterval(() => void renew(), this.opts.leaseIntervalMs ?? 30_000));
     this.timers.push(setInterval(() => this.pods.prune(this.now()), 60_000));
+    this.timers.push(setInterval(() => this.expirePending(), 1000));
   }
 
   /** Publishes every workload with a material change; one flush at a time. */

@@ -202,6 +202,20 @@ export function ipFromBytes(
   return { family: 6, text: formatV6Groups(groups) };
 }
 
+/**
+ * A client's address from bytes, compared as an IP: an IPv4-mapped IPv6 address
+ * (`::ffff:a.b.c.d`, which CoreDNS releases before 1.13 send for IPv4 clients of a dual-stack
+ * listener) is the IPv4 address.
+ */
+export function clientIpFromBytes(b: Uint8Array): IpAddress | undefined {
+  if (b.length === 16 && b[10] === 0xff && b[11] === 0xff) {
+    let zero = true;
+    for (let i = 0; i < 10 && zero; i++) zero = b[i] === 0;
+    if (zero) return ipFromBytes(b, 12, 4);
+  }
+  return ipFromBytes(b);
+}
+
 /** /24 blocks of remembered v4 addresses (at most 256 each). */
 const V4_BLOCKS_MAX = 4096;
 const v4Known = new Map<number, Array<IpAddress | undefined>>();

@@ -267,6 +267,22 @@ function context(): AttributionContext {
   return { pods, services, clusterDomain: "cluster.local" };
 }
 
+test("an IPv4 client sent as an IPv4-mapped IPv6 address (older CoreDNS on a dual-stack listener) is its pod", async (t) => {
+  const ctx = context();
+  const frame = await dnstapFrame({
+    client: "::ffff:a00:5", // ::ffff:10.0.0.5, 16 bytes, family INET6
+    timeMs: T,
+    response: dnsResponse({
+      question: "api.example.com",
+      answers: [{ name: "api.example.com", type: "A", ip: "192.0.2.44" }],
+    }),
+  });
+  t.like(observeDnstap(ctx, decodeDnstap(frame) ?? { type: 0 }, T), {
+    kind: "observation",
+    observation: { workload: { namespace: "dev", name: "web", kind: "Deployment" } },
+  });
+});
+
 test("a dnstap answer becomes an observation of the asking workload", async (t) => {
   const ctx = context();
   const answer = (question: string, client = "10.0.0.5", rcode = 0) =>

@@ -302,6 +302,24 @@ test.serial(
 );
 
 test.serial(
+  "an answer that arrives before its pod is known is held, and attributed once the pod appears",
+  async (t) => {
+    // A pod that resolves at start-up: its lookup reaches the collector before its IP does.
+    const answer = await dig("127.0.0.9", "api.example.com");
+    t.is(answer.stdout.trim(), "93.184.216.34");
+    await new Promise((r) => setTimeout(r, 1000));
+    await runningPod("early-bird", "127.0.0.9", {
+      annotations: { "intents.otterize.com/workload-name": "early-bird" },
+    });
+    const oe = await eventually("early-bird's ObservedEgress", async () => {
+      const o = await observed("early-bird");
+      return named(o, "api.example.com") ? o : undefined;
+    });
+    t.truthy(named(oe, "api.example.com"));
+  },
+);
+
+test.serial(
   "a Service name in the cluster domain becomes a kubernetes destination of the workload behind it",
   async (t) => {
     await dig("127.0.0.5", `redis.${NS}.svc.cluster.local`);

@@ -1,4 +1,4 @@
-import { ipFromBytes, parseIp } from "../ip.js";
+import { clientIpFromBytes, parseIp } from "../ip.js";
 import { asObject, type Obj } from "../shape.js";
 import { resolveResponse } from "./dns-message.js";
 import { MESSAGE_TYPE, type DnstapMessage } from "./dnstap.js";
@@ -182,8 +182,19 @@ export type Outcome =
   | { readonly kind: "observation"; readonly observation: Observation }
   /** Not a client's answer, an error (NXDOMAIN: a search-path miss), or no addresses. */
   | { readonly kind: "ignored"; readonly why: string }
-  /** An answer nobody can be named for. */
-  | { readonly kind: "unattributed"; readonly why: string };
+  /**
+   * An answer nobody can be named for. `retry` is set when no pod is known for the client's
+   * address yet: a pod informer that lags may name it a moment later.
+   */
+  | { readonly kind: "unattributed"; readonly why: string; readonly retry?: Resolution };
+
+/** One name resolution by one client, as observeResolution takes it. */
+export interface Resolution {
+  readonly clientIp: string;
+  readonly name: string;
+  readonly ips: readonly string[];
+  readonly timeMs: number;
+}
 
 /** The pod that had a client IP at a time, if it can be named. */
 function asker(ctx: AttributionContext, ip: string, timeMs: number): PodRecord | { why: string } {
@@ -200,7 +211,9 @@ export function observeResolution(
   timeMs: number,
 ): Outcome {
   const pod = asker(ctx, clientIp, timeMs);
-  if ("why" in pod) return { kind: "unattributed", why: pod.why };
+  if ("why" in pod) {
+    return { kind: "unattributed", why: pod.why, retry: { clientIp, name, ips, timeMs } };
+  }
   let target: ObservedTarget | undefined;
   if (inClusterDomain(name, ctx.clusterDomain)) {
     target = clusterTarget(name, ctx, timeMs);
@@ -218,7 +231,7 @@ export function observeResolution(
 export function observeDnstap(ctx: AttributionContext, m: DnstapMessage, now: number): Outcome {
   if (m.type !== MESSAGE_TYPE.CLIENT_RESPONSE) return { kind: "ignored", why: "not a response" };
   if (!m.responseMessage) return { kind: "ignored", why: "no response message" };
-  const client = m.queryAddress ? ipFromBytes(m.queryAddress) : undefined;
+  const client = m.queryAddress ? clientIpFromBytes(m.queryAddress) : undefined;
   if (!client) return { kind: "unattributed", why: "no client address" };
   const r = resolveResponse(m.responseMessage);
   if (!r) return { kind: "ignored", why: "no addresses" };
