@@ -8,7 +8,7 @@ import { hostPort } from "../src/cli/host-port.js";
 import { parseDuration } from "../src/duration.js";
 import { Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
-import { createCollectorHttp } from "../collector/http.js";
+import { createCollectorHttp, createSnifferHttp } from "../collector/http.js";
 import { log } from "../webhook/log.js";
 
 /**
@@ -29,8 +29,15 @@ const FLAGS: FlagSpec[] = [
   {
     name: "listen",
     kind: "string",
-    usage: "address for /healthz, /readyz, /metrics and the sniffer's /query",
+    usage: "address for /healthz, /readyz and /metrics",
     placeholder: ":8080",
+  },
+  {
+    name: "sniffer-listen",
+    kind: "string",
+    usage:
+      "accept Otterize sniffer reports (POST /query) on this address; off unless given " +
+      "(admit only the sniffer's pods to it)",
   },
   {
     name: "cluster-domain",
@@ -80,6 +87,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const str = (n: string) => flags.get(n) as string | undefined;
   const dnstapAt = hostPort(str("dnstap-listen") ?? ":6000", "--dnstap-listen");
   const httpAt = hostPort(str("listen") ?? ":8080", "--listen");
+  const snifferFlag = str("sniffer-listen");
+  const snifferAt = snifferFlag ? hostPort(snifferFlag, "--sniffer-listen") : undefined;
   const socketPath = str("dnstap-socket");
   const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
@@ -101,7 +110,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   const http = createCollectorHttp({
     isReady: () => collector.ready,
     metrics: () => collector.metrics.render(),
-    query: (body) => collector.handleSniffer(body),
   });
   const dnstapServer = () =>
     createDnstapServer({
@@ -121,6 +129,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   await listen(http, httpAt);
   log({ level: "info", msg: "listening", http: httpAt });
+  const sniffer = snifferAt
+    ? createSnifferHttp({ query: (body) => collector.handleSniffer(body) })
+    : undefined;
+  if (sniffer && snifferAt) {
+    await listen(sniffer, snifferAt);
+    log({ level: "info", msg: "accepting sniffer reports", sniffer: snifferAt });
+  }
   await collector.start();
   log({ level: "info", msg: "informers synced" });
   await listen(tcp.server, dnstapAt);
@@ -147,6 +162,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   await collector.stop();
   http.close();
   http.closeAllConnections();
+  sniffer?.close();
+  sniffer?.closeAllConnections();
   log({ level: "info", msg: "stopped" });
   return 0;
 }

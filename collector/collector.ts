@@ -204,7 +204,7 @@ export class Collector {
       this.metrics.inc("otter_egress_collector_decode_errors_total", 'stage="sniffer"');
       return snifferResponse(request);
     }
-    for (const o of snifferOutcomes(this.ctx, request)) {
+    for (const o of snifferOutcomes(this.ctx, request, this.now())) {
       if (o.kind === "connection") {
         this.state.recordConnection(o.workload, o.ip, o.port, o.timeMs);
         this.counted.sniffer.observations.n++;

@@ -1,10 +1,12 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readBody, send } from "../webhook/http-body.js";
 
 /**
- * The collector's HTTP side: /healthz, /readyz, /metrics, and /query, where Otterize's
- * sniffer sends its GraphQL reports. A body that is too large or not JSON is answered 413 or
- * 400 and changes nothing.
+ * The collector's HTTP sides. The main one serves /healthz, /readyz and /metrics. Otterize's
+ * sniffer sends its GraphQL reports to /query on a port of its own, served only when asked for
+ * (`--sniffer-listen`), so that a NetworkPolicy can admit only the sniffer's pods to it: reports
+ * are observations, and whoever can post them can write ObservedEgress. A body that is too
+ * large or not JSON is answered 413 or 400 and changes nothing.
  */
 
 export const QUERY_BODY_LIMIT = 8 << 20;
@@ -12,15 +14,20 @@ export const QUERY_BODY_LIMIT = 8 << 20;
 export interface CollectorHttpOptions {
   isReady(): boolean;
   metrics(): string;
+}
+
+export interface SnifferHttpOptions {
   /** A GraphQL request body → the GraphQL answer. */
   query(body: unknown): Record<string, unknown>;
   bodyLimit?: number;
 }
 
+const path = (req: IncomingMessage): string => (req.url ?? "/").split("?")[0] ?? "/";
+const notFound = (res: ServerResponse): void => send(res, 404, '{"error":"not found"}');
+
 export function createCollectorHttp(opts: CollectorHttpOptions): Server {
-  const limit = opts.bodyLimit ?? QUERY_BODY_LIMIT;
   return createServer((req, res) => {
-    const url = (req.url ?? "/").split("?")[0];
+    const url = path(req);
     if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
     if (req.method === "GET" && url === "/readyz") {
       return opts.isReady()
@@ -30,7 +37,15 @@ export function createCollectorHttp(opts: CollectorHttpOptions): Server {
     if (req.method === "GET" && url === "/metrics") {
       return send(res, 200, opts.metrics(), "text/plain; version=0.0.4");
     }
-    if (req.method !== "POST" || url !== "/query") return send(res, 404, '{"error":"not found"}');
+    notFound(res);
+  });
+}
+
+/** The sniffer's endpoint: POST /query and nothing else. */
+export function createSnifferHttp(opts: SnifferHttpOptions): Server {
+  const limit = opts.bodyLimit ?? QUERY_BODY_LIMIT;
+  return createServer((req, res) => {
+    if (req.method !== "POST" || path(req) !== "/query") return notFound(res);
     readBody(req, limit).then(
       (body) => {
         if (body === "too-large") {

@@ -177,3 +177,46 @@ test("installs onto the real API server, restricted-clean, and uninstalls withou
   ]);
   t.notRegex(after.stdout, /rel-webhook/);
 });
+
+test("the sniffer's reports are off by default; when enabled, on their own port, open only to the sniffer's pods", async (t) => {
+  const plain = await render();
+  const collector = (docs: Obj[]) =>
+    named(docs, "Deployment", "rel-collector").spec.template.spec.containers[0];
+  t.false(collector(plain).args.some((a: string) => a.startsWith("--sniffer-listen")));
+  t.deepEqual(
+    collector(plain).ports.map((p: Obj) => p.name),
+    ["dnstap", "http"],
+  );
+  t.deepEqual(
+    named(plain, "Service", "rel-collector").spec.ports.map((p: Obj) => p.name),
+    ["dnstap", "http"],
+  );
+
+  const on = await render("--set", "collector.sniffer.enabled=true");
+  t.true(collector(on).args.includes("--sniffer-listen=:9090"));
+  t.like(collector(on).ports[2], { name: "sniffer", containerPort: 9090 });
+  t.like(named(on, "Service", "rel-collector").spec.ports[2], {
+    name: "sniffer",
+    port: 9090,
+    targetPort: "sniffer",
+  });
+  const rules = named(on, "NetworkPolicy", "rel-collector").spec.ingress as Obj[];
+  const sniffer = rules.find((r) => r.ports.some((p: Obj) => p.port === "sniffer"));
+  t.deepEqual(sniffer?.from, [
+    { namespaceSelector: {}, podSelector: { matchLabels: { app: "otterize-network-sniffer" } } },
+  ]);
+  // The HTTP port's rule does not let anyone reach the sniffer's port.
+  const open = rules.filter((r) => !r.from);
+  t.deepEqual(
+    open.flatMap((r) => r.ports.map((p: Obj) => p.port)),
+    ["http"],
+  );
+  const lint = await exec(HELM, [
+    "lint",
+    "--strict",
+    CHART,
+    "--set",
+    "collector.sniffer.enabled=true",
+  ]);
+  t.is(lint.code, 0, lint.stdout + lint.stderr);
+});

@@ -1,4 +1,9 @@
 import test from "ava";
+import {
+  parseSnifferRequest,
+  snifferOutcomes,
+  type SnifferRequest,
+} from "../src/collector/sniffer.js";
 import fc from "fast-check";
 import {
   endpointSliceRecord,
@@ -266,6 +271,101 @@ function context(): AttributionContext {
   });
   return { pods, services, clusterDomain: "cluster.local" };
 }
+
+function snifferBody(field: string, destinations: Array<Record<string, unknown>>): unknown {
+  return {
+    query: `mutation r($results: X!) { ${field}(results: $results) }`,
+    variables: { results: { results: [{ srcIp: "10.0.0.5", destinations }] } },
+  };
+}
+
+test("socket-scan reports never add a port to an internet destination: their port is the client's", (t) => {
+  const ctx = context();
+  const at = new Date(T).toISOString();
+  const scan = (destinations: Array<Record<string, unknown>>) =>
+    snifferOutcomes(
+      ctx,
+      parseSnifferRequest(snifferBody("reportSocketScanResults", destinations)) as SnifferRequest,
+      T,
+    );
+  // A bare internet address with a port: nothing to add.
+  t.deepEqual(scan([{ destination: "104.18.7.192", destinationPort: 51234, lastSeen: at }]), []);
+  // A name: observed, without the port.
+  const named = scan([
+    {
+      destination: "api.openai.com",
+      destinationIP: "104.18.7.192",
+      destinationPort: 51234,
+      lastSeen: at,
+    },
+  ]);
+  t.is(named.length, 1);
+  t.like(named[0], {
+    kind: "observation",
+    observation: { target: { kind: "internet", dnsName: "api.openai.com" } },
+  });
+  t.false("port" in ((named[0] as { observation: object }).observation ?? {}));
+  // A TCP capture's port is the destination's: kept.
+  const tcp = snifferOutcomes(
+    ctx,
+    parseSnifferRequest(
+      snifferBody("reportTCPCaptureResults", [
+        { destination: "104.18.7.192", destinationPort: 443, lastSeen: at },
+      ]),
+    ) as SnifferRequest,
+    T,
+  );
+  t.like(tcp[0], { kind: "connection", port: 443 });
+});
+
+test("a sniffer report's time in the future is the time it was received", (t) => {
+  const ctx = context();
+  const future = new Date(T + 86_400_000 * 365).toISOString();
+  const [o] = snifferOutcomes(
+    ctx,
+    parseSnifferRequest(
+      snifferBody("reportCaptureResults", [
+        { destination: "api.openai.com", destinationIP: "104.18.7.192", lastSeen: future },
+      ]),
+    ) as SnifferRequest,
+    T,
+  );
+  t.like(o, { kind: "observation", observation: { timeMs: T } });
+});
+
+test("a cluster-domain question answered with a CNAME out of the cluster is the name it points to (autopath, ExternalName)", async (t) => {
+  const ctx = context();
+  const observe = async (question: string, target: string) =>
+    observeDnstap(
+      ctx,
+      decodeDnstap(
+        await dnstapFrame({
+          client: "10.0.0.5",
+          timeMs: T,
+          response: dnsResponse({
+            question,
+            answers: [
+              { name: question, type: "CNAME", target },
+              { name: target, type: "A", ip: "104.18.7.192" },
+            ],
+          }),
+        }),
+      ) ?? { type: 0 },
+      T,
+    );
+  const internet = {
+    kind: "observation",
+    observation: { target: { kind: "internet", dnsName: "api.openai.com", ips: ["104.18.7.192"] } },
+  };
+  // autopath: the search-expanded question, answered with the real name.
+  t.like(await observe("api.openai.com.dev.svc.cluster.local", "api.openai.com"), internet);
+  // An ExternalName Service: its name, answered with the external name.
+  t.like(await observe("openai.dev.svc.cluster.local", "api.openai.com"), internet);
+  // A CNAME that stays in the cluster domain does not leave it.
+  t.like(await observe("api.example.com", "api.example.com.cdn.example.net"), {
+    observation: { target: { dnsName: "api.example.com" } },
+  });
+});
 
 test("an IPv4 client sent as an IPv4-mapped IPv6 address (older CoreDNS on a dual-stack listener) is its pod", async (t) => {
   const ctx = context();

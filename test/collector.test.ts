@@ -39,6 +39,7 @@ type Obj = Record<string, unknown>;
 interface Ports {
   dnstap: number;
   http: number;
+  sniffer: number;
 }
 let main: Ports;
 
@@ -53,6 +54,8 @@ async function startCollector(ports: Ports, identity: string): Promise<Started> 
       `127.0.0.1:${ports.dnstap}`,
       "--listen",
       `127.0.0.1:${ports.http}`,
+      "--sniffer-listen",
+      `127.0.0.1:${ports.sniffer}`,
       "--flush-interval",
       "500ms",
       "--identity",
@@ -269,7 +272,7 @@ test.before(async () => {
     metadata: { name: "redis", namespace: NS },
     spec: { selector: { app: "redis" }, ports: [{ port: 6379 }] },
   });
-  main = { dnstap: await freePort(), http: await freePort() };
+  main = { dnstap: await freePort(), http: await freePort(), sniffer: await freePort() };
   dnsPort = await freePort();
   await startCollector(main, "collector-a");
   coredns = await startCoreDns(main.dnstap);
@@ -397,7 +400,7 @@ test.serial(
   "a sniffer TCP report adds the port to the name that resolved to that IP",
   async (t) => {
     const r = await post(
-      main.http,
+      main.sniffer,
       "/query",
       snifferReport("reportTCPCaptureResults", "127.0.0.5", [
         { destination: "93.184.216.34", destinationPort: 443, lastSeen: new Date().toISOString() },
@@ -410,14 +413,28 @@ test.serial(
       return named(o, "api.example.com")?.internet?.ports?.includes(443) ? o : undefined;
     });
     t.deepEqual(named(oe, "api.example.com")?.internet?.ports, [443]);
-    const bad = await post(main.http, "/query", "{not json");
+    const bad = await post(main.sniffer, "/query", "{not json");
     t.is(bad.status, 400);
     const unknown = await post(
-      main.http,
+      main.sniffer,
       "/query",
       JSON.stringify({ query: "mutation { dropTables }" }),
     );
     t.regex(unknown.body, /unknown field \\"dropTables\\"/);
+    // Reports are accepted on the sniffer's port alone: the HTTP port (probes, metrics) has no
+    // /query, so a NetworkPolicy can admit only the sniffer's pods to reports.
+    const onHttp = await post(
+      main.http,
+      "/query",
+      snifferReport("reportCaptureResults", "127.0.0.5", [
+        {
+          destination: "forged.example.net",
+          destinationIP: "203.0.113.9",
+          lastSeen: new Date().toISOString(),
+        },
+      ]),
+    );
+    t.is(onHttp.status, 404);
   },
 );
 
@@ -517,19 +534,19 @@ test.serial(
     await stopProcess(collectors[0]);
     // The restarted collector and a second one write the same workload at the same time.
     await startCollector(main, "collector-a");
-    const second = { dnstap: await freePort(), http: await freePort() };
+    const second = { dnstap: await freePort(), http: await freePort(), sniffer: await freePort() };
     await startCollector(second, "collector-b");
     const now = new Date().toISOString();
     await Promise.all([
       post(
-        main.http,
+        main.sniffer,
         "/query",
         snifferReport("reportCaptureResults", "127.0.0.5", [
           { destination: "one.example.net", destinationIP: "203.0.113.1", lastSeen: now },
         ]),
       ),
       post(
-        second.http,
+        second.sniffer,
         "/query",
         snifferReport("reportCaptureResults", "127.0.0.5", [
           { destination: "two.example.net", destinationIP: "203.0.113.2", lastSeen: now },

@@ -405,6 +405,35 @@ test.serial("fault: CoreDNS is restarted; dnstap reconnects and observation resu
   t.truthy(oe);
 });
 
+test.serial("an ExternalName Service is the external name it points to", async (t) => {
+  t.timeout(180_000);
+  await apply([
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "openai", namespace: "dev2" },
+      spec: { type: "ExternalName", externalName: "api.openai.com" },
+    },
+  ]);
+  const caller = workload("Deployment", "ext-caller", ["call", "--every", "3s", "openai:443"]);
+  caller.metadata.namespace = "dev2";
+  await apply([caller]);
+  const oe = await eventually(
+    "ext-caller's ObservedEgress",
+    async () => {
+      const o = await json(["-n", "dev2", "get", "observedegresses", "ext-caller"]);
+      return destinations(o).length > 0 ? o : undefined;
+    },
+    120_000,
+    2000,
+  );
+  t.deepEqual(
+    destinations(oe).map((d) => d.internet?.dnsName ?? d.kubernetes?.name),
+    ["api.openai.com"],
+    "the external name, not a kubernetes target with no workload behind it",
+  );
+});
+
 test.serial(
   "fault: a webhook pod is deleted while Deployments are applied; every apply is answered",
   async (t) => {

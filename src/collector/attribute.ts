@@ -178,6 +178,14 @@ export function inClusterDomain(name: string, clusterDomain: string): boolean {
   return name === clusterDomain || name.endsWith(`.${clusterDomain}`);
 }
 
+/** inClusterDomain for one context, made once (it is asked for every answer). */
+const localNamesOf = new WeakMap<AttributionContext, (name: string) => boolean>();
+function localNames(ctx: AttributionContext): (name: string) => boolean {
+  let f = localNamesOf.get(ctx);
+  if (!f) localNamesOf.set(ctx, (f = (name) => inClusterDomain(name, ctx.clusterDomain)));
+  return f;
+}
+
 export type Outcome =
   | { readonly kind: "observation"; readonly observation: Observation }
   /** Not a client's answer, an error (NXDOMAIN: a search-path miss), or no addresses. */
@@ -233,7 +241,7 @@ export function observeDnstap(ctx: AttributionContext, m: DnstapMessage, now: nu
   if (!m.responseMessage) return { kind: "ignored", why: "no response message" };
   const client = m.queryAddress ? clientIpFromBytes(m.queryAddress) : undefined;
   if (!client) return { kind: "unattributed", why: "no client address" };
-  const r = resolveResponse(m.responseMessage);
+  const r = resolveResponse(m.responseMessage, localNames(ctx));
   if (!r) return { kind: "ignored", why: "no addresses" };
   return observeResolution(ctx, client.text, r.name, r.ips, m.timeMs ?? now);
 }

@@ -181,8 +181,15 @@ export interface Resolution {
 /**
  * What a response in wire format tells (resolution of parseDnsResponse, without building the
  * records). Throws DnsMessageError when it is malformed.
+ *
+ * With `isLocal` (a name in the cluster's own domain), a local question whose CNAME chain
+ * leaves the domain is named by the first name outside it: the real name behind a
+ * search-expanded question (CoreDNS's autopath), or an ExternalName Service's external name.
  */
-export function resolveResponse(b: Uint8Array): Resolution | undefined {
+export function resolveResponse(
+  b: Uint8Array,
+  isLocal?: (name: string) => boolean,
+): Resolution | undefined {
   if (b.length >= 4 && (u16(b, 2) & 0x0f) !== RCODE_NOERROR) return undefined;
   const { question, at } = readQuestions(b);
   if (question === undefined) return undefined;
@@ -220,7 +227,17 @@ export function resolveResponse(b: Uint8Array): Resolution | undefined {
     ttl = Math.min(ttl, rrTtl[i] as number);
   }
   ips.length = k;
-  return { name: question, ips, ttl };
+  let name = question;
+  if (isLocal && links > 1 && isLocal(question)) {
+    for (let i = 1; i < links; i++) {
+      const c = chain[i] as string;
+      if (!isLocal(c)) {
+        name = c;
+        break;
+      }
+    }
+  }
+  return { name, ips, ttl };
 }
 
 const chain: string[] = [];

@@ -124,8 +124,15 @@ export type SnifferOutcome =
       readonly timeMs: number;
     };
 
-/** What a report says, destination by destination. */
-export function snifferOutcomes(ctx: AttributionContext, r: SnifferRequest): SnifferOutcome[] {
+/**
+ * What a report says, destination by destination, received at `now`. Reports are input, not
+ * truth: a time after `now` is `now`.
+ */
+export function snifferOutcomes(
+  ctx: AttributionContext,
+  r: SnifferRequest,
+  now: number,
+): SnifferOutcome[] {
   if (!r.results) return [];
   const out: SnifferOutcome[] = [];
   for (const src of r.results) {
@@ -135,7 +142,7 @@ export function snifferOutcomes(ctx: AttributionContext, r: SnifferRequest): Sni
         out.push({ kind: "unattributed", why: `"${src.srcIp}" is not an IP address` });
         continue;
       }
-      const t = d.lastSeenMs;
+      const t = Math.min(d.lastSeenMs, now);
       const destIp = parseIp(d.destination) ?? parseIp(d.destinationIP ?? "");
       const name = parseIp(d.destination) ? undefined : normalizeDomain(d.destination);
       if (r.field === "reportCaptureResults") {
@@ -150,10 +157,15 @@ export function snifferOutcomes(ctx: AttributionContext, r: SnifferRequest): Sni
         continue;
       }
       const port = d.destinationPort;
+      // Otterize's socket scanner reports the client's (ephemeral) port: never an internet
+      // destination's.
+      const scan = r.field === "reportSocketScanResults";
       if (name !== undefined) {
         const o = observeResolution(ctx, client.text, name, destIp ? [destIp.text] : [], t);
+        const keep =
+          port && !(scan && o.kind === "observation" && o.observation.target.kind === "internet");
         out.push(
-          o.kind === "observation" && port ? { ...o, observation: { ...o.observation, port } } : o,
+          o.kind === "observation" && keep ? { ...o, observation: { ...o.observation, port } } : o,
         );
         continue;
       }
@@ -176,7 +188,7 @@ export function snifferOutcomes(ctx: AttributionContext, r: SnifferRequest): Sni
           kind: "observation",
           observation: { workload: pod.workload, target, timeMs: t, ...(port ? { port } : {}) },
         });
-      } else if (port) {
+      } else if (port && !scan) {
         out.push({ kind: "connection", workload: pod.workload, ip: destIp.text, port, timeMs: t });
       }
     }
