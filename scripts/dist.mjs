@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { REPRODUCIBLE_TAR } from "./reproducible-tar.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 let out = join(root, "build", "dist");
@@ -121,23 +122,9 @@ for (const t of targets) {
   const name = `kubectl-otter_${t.os}_${t.arch}.tar.gz`;
   const archive = join(out, name);
   // Sorted names, fixed times and owners, gzip without a timestamp: same input, same bytes.
-  const tar = execFileSync(
-    "tar",
-    [
-      "--sort=name",
-      "--mtime=@0",
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "-C",
-      dir,
-      "-cf",
-      "-",
-      exe,
-      "LICENSE",
-    ],
-    { maxBuffer: 1 << 30 },
-  );
+  const tar = execFileSync("tar", [...REPRODUCIBLE_TAR, "-C", dir, "-cf", "-", exe, "LICENSE"], {
+    maxBuffer: 1 << 30,
+  });
   writeFileSync(archive, execFileSync("gzip", ["-n", "-9"], { input: tar, maxBuffer: 1 << 30 }));
   const sha256 = createHash("sha256").update(readFileSync(archive)).digest("hex");
   writeFileSync(`${archive}.sha256`, `${sha256}  ${name}\n`);

@@ -24,6 +24,7 @@ import * as fs from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { REPRODUCIBLE_TAR } from "./reproducible-tar.mjs";
 
 export const NODE_VERSION = "24.22.3";
 const DEBIAN_PACKAGES = ["libc6", "libgcc-s1", "libstdc++6", "ca-certificates"];
@@ -90,26 +91,24 @@ function layer(name, key, stage) {
   fs.mkdirSync(staging, { recursive: true });
   log(`layer ${name}: building`);
   stage(staging);
-  const tar = run("tar", [
-    "--sort=name",
-    "--mtime=@0",
-    "--owner=0",
-    "--group=0",
-    "--numeric-owner",
-    "--format=posix",
-    "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
-    "-C",
-    staging,
-    "-cf",
-    "-",
-    ".",
-  ]);
+  const tar = run("tar", [...REPRODUCIBLE_TAR, "-C", staging, "-cf", "-", "."]);
   fs.rmSync(staging, { recursive: true, force: true });
   const gz = gzipSync(tar, { level: 6 });
   const digest = sha256(gz);
   const file = join(dir, `sha256-${digest}`);
   fs.writeFileSync(file, gz);
   const m = { digest: `sha256:${digest}`, diffId: `sha256:${sha256(tar)}`, size: gz.length, file };
+  // Older builds of this layer (the application changes with every build) leave the cache.
+  for (const f of fs.readdirSync(dir)) {
+    if (!f.startsWith(`${name}-`) || !f.endsWith(".json") || join(dir, f) === meta) continue;
+    try {
+      const old = JSON.parse(fs.readFileSync(join(dir, f), "utf8"));
+      if (old.file !== file) fs.rmSync(old.file, { force: true });
+    } catch {
+      // unreadable: only the entry goes
+    }
+    fs.rmSync(join(dir, f), { force: true });
+  }
   fs.writeFileSync(meta, JSON.stringify(m));
   return m;
 }
@@ -172,18 +171,7 @@ function writeArchive(ref, layers, config, outDir) {
       fs.linkSync(l.file, join(staging, "blobs", "sha256", l.digest.slice(7)));
     const file = join(outDir, `${ref.replace(/[/:]/g, "_")}.oci.tar`);
     const tmp = `${file}.tmp`;
-    run("tar", [
-      "--sort=name",
-      "--mtime=@0",
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "-C",
-      staging,
-      "-cf",
-      tmp,
-      ".",
-    ]);
+    run("tar", [...REPRODUCIBLE_TAR, "-C", staging, "-cf", tmp, "."]);
     fs.renameSync(tmp, file);
     return file;
   } finally {

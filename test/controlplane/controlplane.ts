@@ -685,13 +685,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     // --- namespace default (kube-apiserver creates it shortly after readyz) and its
     // ServiceAccount default (normally made by kube-controller-manager, which is
     // not running; the ServiceAccount admission plugin rejects pods without it).
-    const api = (p: string, method = "GET", body?: unknown): Promise<Reply> =>
-      request(`${server}${p}`, {
-        token,
-        method,
-        ...(pki.caPem ? { ca: pki.caPem } : {}),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+    const api = apiOf(server, token, pki.caPem);
     await ensure(
       api,
       "/api/v1/namespaces/default",
@@ -719,6 +713,21 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     fs.rmSync(path.join(dir, "etcd"), { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A JSON caller of the API server as `ensure` takes it: (path, method, body) → reply. */
+export function apiOf(
+  server: string,
+  token: string,
+  caPem: string | undefined,
+): (p: string, method?: string, body?: unknown) => Promise<Reply> {
+  return (p, method = "GET", body) =>
+    request(`${server}${p}`, {
+      token,
+      method,
+      ...(caPem ? { ca: caPem } : {}),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
 }
 
 /**

@@ -25,6 +25,7 @@ import * as path from "node:path";
 import type { ControlPlane, Proc } from "./controlplane.js";
 import {
   ADMIN_USER,
+  apiOf,
   applyCrds,
   defaultBinDir,
   ensure,
@@ -1067,15 +1068,8 @@ export async function startNode(opts: NodeOptions): Promise<NodeCluster> {
     log(`node Ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 
     // --- the default ServiceAccount (controller manager) and CRDs
-    const api = (p: string, method = "GET", body?: unknown): ReturnType<typeof request> =>
-      request(`${server}${p}`, {
-        token: tokens.admin,
-        method,
-        ca: pki.caPem,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
     await ensure(
-      api,
+      apiOf(server, tokens.admin, pki.caPem),
       "/api/v1/namespaces/default/serviceaccounts/default",
       "/api/v1/namespaces/default/serviceaccounts",
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } },
