@@ -141,6 +141,10 @@ export class Collector {
         "otter_egress_collector_unattributed_total",
         `source="${source}"`,
       ),
+      unknownClusterNames: this.metrics.cell(
+        "otter_egress_collector_unknown_cluster_names_total",
+        `source="${source}"`,
+      ),
     };
   }
 
@@ -164,6 +168,8 @@ export class Collector {
           this.counted[lost.source].unattributed.n++;
         }
       } else this.counted[source].unattributed.n++;
+    } else if (outcome.kind === "unknown-cluster-name") {
+      this.counted[source].unknownClusterNames.n++;
     }
   }
 

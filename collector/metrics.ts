@@ -25,7 +25,11 @@ export class CollectorMetrics {
     );
     this.counter(
       "otter_egress_collector_unattributed_total",
-      "Answers and reports that no pod (or no Service) could be named for.",
+      "Answers and reports whose client no pod could be named for (after waiting for the pod).",
+    );
+    this.counter(
+      "otter_egress_collector_unknown_cluster_names_total",
+      "Answers for names in the cluster domain that no Service or pod has, by source.",
     );
     this.counter(
       "otter_egress_collector_observations_total",

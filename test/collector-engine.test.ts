@@ -434,7 +434,9 @@ test("a dnstap answer becomes an observation of the asking workload", async (t) 
   t.like(await answer("10-0-0-6.dev.pod.cluster.local"), {
     observation: { target: { kind: "kubernetes", name: "redis", namespace: "dev" } },
   });
-  t.like(await answer("nothing.dev.svc.cluster.local"), { kind: "unattributed" });
+  // A name in the cluster domain that no Service or pod has: the client is known, the name is
+  // not; counted apart from unattributed clients.
+  t.like(await answer("nothing.dev.svc.cluster.local"), { kind: "unknown-cluster-name" });
   const query = decodeDnstap(await dnstapFrame({ client: "10.0.0.5", type: 5 }));
   t.deepEqual(observeDnstap(ctx, query ?? { type: 0 }, T), {
     kind: "ignored",
@@ -532,4 +534,50 @@ test("Services, EndpointSlices and ClientIntents from the API server, read for t
   t.throws(() => declaringIntents({ kind: "ClientIntents", metadata: { name: "x" }, spec: {} }), {
     instanceOf: InputError,
   });
+});
+
+test("a Service asked for before its pods were known is one destination, which takes the workload's kind once known", (t) => {
+  const s = new EgressState();
+  const asItself = { kind: "kubernetes" as const, name: "nats", namespace: "dev", service: "nats" };
+  const behind = { ...asItself, workloadKind: "StatefulSet" };
+  s.record({ workload: web, target: asItself, timeMs: T });
+  s.record({ workload: web, target: behind, timeMs: T + 1000 });
+  const snap = snapshot(s.get("dev/web") ?? s.workload(web));
+  t.deepEqual(
+    snap.destinations.map((d) => d.target),
+    [behind],
+  );
+  // Written before the pods were known, merged with what is known now (and the other way).
+  const stored = {
+    destinations: [
+      {
+        kubernetes: { name: "nats", namespace: "dev", service: "nats" },
+        firstSeen: "2026-11-20T00:00:00Z",
+        lastSeen: "2026-11-20T00:00:00Z",
+      },
+    ],
+  };
+  const merged = mergeStatus(stored, snap, T).status.destinations as Array<Record<string, unknown>>;
+  t.is(merged.length, 1);
+  t.like(merged[0], {
+    kubernetes: { name: "nats", kind: "StatefulSet", service: "nats" },
+    firstSeen: "2026-11-20T00:00:00Z",
+  });
+  const s2 = new EgressState();
+  s2.record({ workload: web, target: asItself, timeMs: T });
+  const back = mergeStatus(
+    {
+      destinations: [
+        {
+          kubernetes: { name: "nats", namespace: "dev", kind: "StatefulSet", service: "nats" },
+          firstSeen: "2026-11-20T00:00:00Z",
+          lastSeen: "2026-11-20T00:00:00Z",
+        },
+      ],
+    },
+    snapshot(s2.get("dev/web") ?? s2.workload(web)),
+    T,
+  ).status.destinations as Array<Record<string, unknown>>;
+  t.is(back.length, 1);
+  t.like(back[0], { kubernetes: { kind: "StatefulSet" } });
 });

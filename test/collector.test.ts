@@ -78,6 +78,7 @@ async function startCoreDns(dnstapPort: number): Promise<Started> {
       "2001:db8::34 api.example.com",
       "198.51.100.7 files.example.org",
       `${await clusterIp("redis")} redis.${NS}.svc.cluster.local`,
+      `10.96.99.99 gone.${NS}.svc.cluster.local`,
       "",
     ].join("\n"),
   );
@@ -393,6 +394,22 @@ test.serial(
       service: "redis",
     });
     t.false(JSON.stringify(oe).includes(`api.example.com.${NS}`));
+    // A cluster name no Service has is counted apart, not as an unknown client.
+    const before = await get(main.http, "/metrics");
+    await dig("127.0.0.5", `gone.${NS}.svc.cluster.local`);
+    const count = (text: string, metric: string) =>
+      Number(new RegExp(`^${metric}\\{source="dnstap"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    const after = await eventually("the unknown cluster name counted", async () => {
+      const m = await get(main.http, "/metrics");
+      return count(m, "otter_egress_collector_unknown_cluster_names_total") >
+        count(before, "otter_egress_collector_unknown_cluster_names_total")
+        ? m
+        : undefined;
+    });
+    t.is(
+      count(after, "otter_egress_collector_unattributed_total"),
+      count(before, "otter_egress_collector_unattributed_total"),
+    );
   },
 );
 

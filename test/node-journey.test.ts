@@ -208,7 +208,11 @@ test.serial(
       "joke-worker's ObservedEgress with every name",
       async () => {
         const oe = await json(["-n", "dev", "get", "observedegresses", "joke-worker"]);
-        const names = destinations(oe).map((d) => d.internet?.dnsName ?? d.kubernetes?.name);
+        // A Service asked for before its pods are known is named as itself at first, and as
+        // its workload (with the kind) once they are: wait for that.
+        const names = destinations(oe).map(
+          (d) => d.internet?.dnsName ?? (d.kubernetes?.kind ? d.kubernetes.name : undefined),
+        );
         return [...INTERNET, "nats", "redis"].every((n) => names.includes(n)) ? oe : undefined;
       },
       120_000,
@@ -223,6 +227,7 @@ test.serial(
         name,
       );
     }
+    t.is(destinations(worker).filter((x) => x.kubernetes?.service === "nats").length, 1);
     const nats = destinations(worker).find((x) => x.kubernetes?.name === "nats")?.kubernetes;
     t.like(nats, { name: "nats", namespace: "dev", kind: "StatefulSet", service: "nats" });
     const redis = destinations(worker).find((x) => x.kubernetes?.name === "redis")?.kubernetes;

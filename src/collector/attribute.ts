@@ -194,7 +194,9 @@ export type Outcome =
    * An answer nobody can be named for. `retry` is set when no pod is known for the client's
    * address yet: a pod informer that lags may name it a moment later.
    */
-  | { readonly kind: "unattributed"; readonly why: string; readonly retry?: Resolution };
+  | { readonly kind: "unattributed"; readonly why: string; readonly retry?: Resolution }
+  /** A known client asked for a name in the cluster domain that no Service or pod has. */
+  | { readonly kind: "unknown-cluster-name"; readonly why: string };
 
 /** One name resolution by one client, as observeResolution takes it. */
 export interface Resolution {
@@ -225,7 +227,8 @@ export function observeResolution(
   let target: ObservedTarget | undefined;
   if (inClusterDomain(name, ctx.clusterDomain)) {
     target = clusterTarget(name, ctx, timeMs);
-    if (!target) return { kind: "unattributed", why: `${name} names no known Service or pod` };
+    if (!target)
+      return { kind: "unknown-cluster-name", why: `${name} names no known Service or pod` };
   } else {
     target = { kind: "internet", dnsName: name, ips };
   }

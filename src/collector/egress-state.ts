@@ -74,7 +74,8 @@ export class DestinationState {
   published = 0;
 
   constructor(
-    readonly target: DestinationTarget,
+    /** Replaced only by a better-known form of itself (see betterTarget). */
+    public target: DestinationTarget,
     seconds: number,
   ) {
     this.first = seconds;
@@ -111,10 +112,25 @@ export function workloadKey(w: WorkloadIdentity): string {
  */
 export function destinationKey(t: ObservedTarget | DestinationTarget): string {
   if (t.kind === "kubernetes") {
-    return `k8s:${t.namespace}/${t.name}/${t.workloadKind ?? ""}/${t.service ?? ""}`;
+    // Reached through a Service: the Service is the destination, whatever was known of the
+    // workload behind it when it was asked for (a Service asked for before its pods are known
+    // is named as itself, then as its workload).
+    if (t.service !== undefined) return `k8s:${t.namespace}/svc/${t.service}`;
+    return `k8s:${t.namespace}/${t.name}/${t.workloadKind ?? ""}/`;
   }
   if (t.dnsName !== undefined) return t.dnsName;
   return `ip:${"ips" in t ? (t.ips[0] ?? "") : (t.ip ?? "")}`;
+}
+
+/**
+ * Of two forms of one destination, the one to keep: a workload behind a Service, once known,
+ * over the Service named as itself; otherwise the newer (`b`).
+ */
+export function betterTarget<T extends ObservedTarget | DestinationTarget>(a: T, b: T): T {
+  if (a.kind === "kubernetes" && b.kind === "kubernetes") {
+    if (a.workloadKind !== undefined && b.workloadKind === undefined) return a;
+  }
+  return b;
 }
 
 function distinct(xs: readonly string[]): boolean {
@@ -199,6 +215,10 @@ export class EgressState {
       if (t < d.first) d.first = t;
       if (t > d.last) d.last = t;
       if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
+      if (o.target.kind === "kubernetes" && betterTarget(d.target, o.target) !== d.target) {
+        d.target = this.targetOf(o.target);
+        material = true;
+      }
     }
     if (o.target.kind === "internet") {
       const ips = o.target.ips;

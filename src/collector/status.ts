@@ -3,6 +3,7 @@ import { parseIp } from "../ip.js";
 import { asObject, type Obj } from "../shape.js";
 import {
   DEFAULT_LIMITS,
+  betterTarget,
   destinationKey,
   type Limits,
   type ObservedTarget,
@@ -90,7 +91,7 @@ export function destinationObject(d: SeenDestination): Obj {
 }
 
 function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: Set<string>) {
-  let target = b.target;
+  let target = betterTarget(a.target, b.target);
   const ta = a.target;
   const tb = b.target;
   if (ta.kind === "internet" && tb.kind === "internet") {
