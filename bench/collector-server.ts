@@ -23,7 +23,7 @@ kc.loadFromOptions({
 });
 const collector = new Collector({
   kc,
-  clusterDomain: "cluster.local",
+  clusterDomains: ["cluster.local"],
   namespace: "otter-egress",
   identity: "bench",
   flushIntervalMs: 3_600_000,

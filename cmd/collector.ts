@@ -5,6 +5,7 @@ import type { Server } from "node:net";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
 import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
+import { UsageError } from "../src/errors.js";
 import { parseDuration } from "../src/duration.js";
 import { Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
@@ -41,8 +42,8 @@ const FLAGS: FlagSpec[] = [
   },
   {
     name: "cluster-domain",
-    kind: "string",
-    usage: "the cluster's DNS domain",
+    kind: "list",
+    usage: "a DNS zone of the cluster's own names (repeatable, or comma-separated)",
     placeholder: "cluster.local",
   },
   {
@@ -92,7 +93,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const socketPath = str("dnstap-socket");
   const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
-  const clusterDomain = (str("cluster-domain") ?? "cluster.local").replace(/\.$/, "").toLowerCase();
+  const zones = ((flags.get("cluster-domain") as string[] | undefined) ?? ["cluster.local"])
+    .flatMap((z) => z.split(","))
+    .map((z) => z.trim().replace(/\.$/, "").toLowerCase());
+  for (const z of zones) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(z)) {
+      throw new UsageError(`--cluster-domain: "${z}" is not a DNS zone`);
+    }
+  }
+  const clusterDomains = [...new Set(zones)];
 
   const kc = new KubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
@@ -100,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const collector = new Collector({
     kc,
-    clusterDomain,
+    clusterDomains,
     namespace: str("namespace") ?? "otter-egress",
     identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
     flushIntervalMs,

@@ -44,7 +44,8 @@ import { Publisher } from "./publisher.js";
 
 export interface CollectorOptions {
   readonly kc: KubeConfig;
-  readonly clusterDomain: string;
+  /** The cluster's DNS zones (--cluster-domain). */
+  readonly clusterDomains: readonly string[];
   /** Where the Lease lives (the collector's own namespace). */
   readonly namespace: string;
   /** This replica's name, as the Lease's holder. */
@@ -107,7 +108,7 @@ export class Collector {
     this.state = new EgressState(opts.limits);
     this.publisher = new Publisher(opts.kc, this.metrics);
     this.informers = new InformerSet(opts.kc, opts.log);
-    this.ctx = { pods: this.pods, services: this.services, clusterDomain: opts.clusterDomain };
+    this.ctx = { pods: this.pods, services: this.services, clusterDomains: opts.clusterDomains };
     this.metrics.gauge(
       "otter_egress_collector_destinations",
       "Distinct (workload, destination) pairs held in memory.",

@@ -269,7 +269,7 @@ function context(): AttributionContext {
     service: "postgres",
     pods: [{ namespace: "data", name: "pg-0" }],
   });
-  return { pods, services, clusterDomain: "cluster.local" };
+  return { pods, services, clusterDomains: ["cluster.local"] };
 }
 
 function snifferBody(field: string, destinations: Array<Record<string, unknown>>): unknown {
@@ -580,4 +580,43 @@ test("a Service asked for before its pods were known is one destination, which t
   ).status.destinations as Array<Record<string, unknown>>;
   t.is(back.length, 1);
   t.like(back[0], { kubernetes: { kind: "StatefulSet" } });
+});
+
+test("more than one cluster zone: a Service's name in any of them is the workload behind it", async (t) => {
+  const ctx = { ...context(), clusterDomains: ["cluster.local", "corp.internal"] };
+  const answer = async (question: string) =>
+    observeDnstap(
+      ctx,
+      decodeDnstap(
+        await dnstapFrame({
+          client: "10.0.0.5",
+          timeMs: T,
+          response: dnsResponse({
+            question,
+            answers: [{ name: question, type: "A", ip: "10.96.0.10" }],
+          }),
+        }),
+      ) ?? { type: 0 },
+      T,
+    );
+  for (const zone of ["cluster.local", "corp.internal"]) {
+    t.like(
+      await answer(`redis.dev.svc.${zone}`),
+      {
+        observation: {
+          target: {
+            kind: "kubernetes",
+            name: "redis",
+            workloadKind: "StatefulSet",
+            service: "redis",
+          },
+        },
+      },
+      zone,
+    );
+  }
+  // Outside both zones, a name is the internet's.
+  t.like(await answer("redis.dev.svc.example.com"), {
+    observation: { target: { kind: "internet", dnsName: "redis.dev.svc.example.com" } },
+  });
 });

@@ -615,3 +615,15 @@ test.serial(
     t.true(metrics.value("otter_egress_collector_conflicts_total") > 0, "the writers did race");
   },
 );
+
+test("bad flags are one clear error and exit 2, before anything starts", async (t) => {
+  for (const [args, message] of [
+    [["--cluster-domain", "bad zone!"], /--cluster-domain: "bad zone!" is not a DNS zone/],
+    [["--sniffer-listen", "nowhere"], /--sniffer-listen/],
+  ] as const) {
+    const r = await exec(process.execPath, ["dist/cmd/collector.js", ...args]);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, message);
+    t.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+});

@@ -147,24 +147,28 @@ export function serviceBackend(
 export interface AttributionContext {
   readonly pods: PodIpIndex;
   readonly services: ServiceIndex;
-  /** "cluster.local" */
-  readonly clusterDomain: string;
+  /** The cluster's DNS zones ("cluster.local", and any other the cluster DNS serves). */
+  readonly clusterDomains: readonly string[];
 }
 
-/** A name in the cluster domain: a Service (or a pod of a headless one), or a pod by IP. */
+/**
+ * A name in a cluster zone (`zone`, one of ctx.clusterDomains): a Service (or a pod of a
+ * headless one), or a pod by IP.
+ */
 export function clusterTarget(
   name: string,
+  zone: string,
   ctx: AttributionContext,
   timeMs: number,
 ): KubernetesTarget | undefined {
-  const labels = name.slice(0, -(ctx.clusterDomain.length + 1)).split(".");
-  const zone = labels[labels.length - 1];
-  if (zone === "svc" && (labels.length === 3 || labels.length === 4)) {
+  const labels = name.slice(0, -(zone.length + 1)).split(".");
+  const kind = labels[labels.length - 1];
+  if (kind === "svc" && (labels.length === 3 || labels.length === 4)) {
     const svc = labels[labels.length - 3] as string;
     const ns = labels[labels.length - 2] as string;
     return serviceBackend(ctx.services, ctx.pods, ns, svc);
   }
-  if (zone === "pod" && labels.length === 3) {
+  if (kind === "pod" && labels.length === 3) {
     // 10-1-2-3.ns.pod.<domain>; v6 addresses spell their colons as dashes too.
     const dashed = labels[0] as string;
     const ip = parseIp(dashed.replace(/-/g, ".")) ?? parseIp(dashed.replace(/-/g, ":"));
@@ -178,11 +182,22 @@ export function inClusterDomain(name: string, clusterDomain: string): boolean {
   return name === clusterDomain || name.endsWith(`.${clusterDomain}`);
 }
 
+/** The cluster zone `name` is in (the longest that matches), if any. */
+export function clusterZoneOf(name: string, zones: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const z of zones) {
+    if (inClusterDomain(name, z) && (best === undefined || z.length > best.length)) best = z;
+  }
+  return best;
+}
+
 /** inClusterDomain for one context, made once (it is asked for every answer). */
 const localNamesOf = new WeakMap<AttributionContext, (name: string) => boolean>();
 function localNames(ctx: AttributionContext): (name: string) => boolean {
   let f = localNamesOf.get(ctx);
-  if (!f) localNamesOf.set(ctx, (f = (name) => inClusterDomain(name, ctx.clusterDomain)));
+  if (!f) {
+    localNamesOf.set(ctx, (f = (name) => clusterZoneOf(name, ctx.clusterDomains) !== undefined));
+  }
   return f;
 }
 
@@ -225,8 +240,9 @@ export function observeResolution(
     return { kind: "unattributed", why: pod.why, retry: { clientIp, name, ips, timeMs } };
   }
   let target: ObservedTarget | undefined;
-  if (inClusterDomain(name, ctx.clusterDomain)) {
-    target = clusterTarget(name, ctx, timeMs);
+  const zone = clusterZoneOf(name, ctx.clusterDomains);
+  if (zone !== undefined) {
+    target = clusterTarget(name, zone, ctx, timeMs);
     if (!target)
       return { kind: "unknown-cluster-name", why: `${name} names no known Service or pod` };
   } else {
