@@ -40,6 +40,7 @@ import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
 import { renewLease } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
+import { Flusher } from "./flusher.js";
 import { Publisher } from "./publisher.js";
 
 export interface CollectorOptions {
@@ -94,7 +95,7 @@ export class Collector {
   private readonly informers: InformerSet;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt: number;
-  private flushing: Promise<void> | undefined;
+  private readonly flusher = new Flusher(() => this.publishDirty());
   private readonly ctx: AttributionContext;
   private readonly now: () => number;
   private readonly pending = new PendingAnswers<{ source: Source; r: Resolution }>(
@@ -341,8 +342,7 @@ export class Collector {
 
   /** Publishes every workload with a material change; one flush at a time. */
   flush(): Promise<void> {
-    this.flushing ??= this.publishDirty().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.flusher.flush();
   }
 
   private async publishDirty(): Promise<void> {
@@ -393,7 +393,8 @@ export class Collector {
   /** Stops the timers and informers after a last flush of everything held. */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    await this.flush();
+    // A flush in progress read its snapshot before the last answers came: one more after it.
+    await this.flusher.final();
     await this.informers.stop();
   }
 }
