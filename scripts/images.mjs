@@ -205,7 +205,18 @@ function debianBase() {
       const file = fs
         .readdirSync(debs)
         .find((f) => f.startsWith(`${p}_${v.replace(/:/g, "%3a")}_`));
-      if (!file) run("apt-get", ["download", pv], { cwd: debs });
+      if (file) continue;
+      try {
+        run("apt-get", ["download", pv], { cwd: debs });
+      } catch (err) {
+        // Package lists older than the mirror (a security update replaced that version):
+        // the next run reads fresh lists.
+        throw new Error(
+          `apt-get download ${pv} failed (${err.stderr?.toString().trim() ?? err.message}): ` +
+            "run apt-get update and build again",
+          { cause: err },
+        );
+      }
     }
     for (const pv of versions) {
       const [p, v] = pv.split("=");
