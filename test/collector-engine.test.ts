@@ -541,7 +541,11 @@ test("a Service asked for before its pods were known is one destination, which t
   const asItself = { kind: "kubernetes" as const, name: "nats", namespace: "dev", service: "nats" };
   const behind = { ...asItself, workloadKind: "StatefulSet" };
   s.record({ workload: web, target: asItself, timeMs: T });
-  s.record({ workload: web, target: behind, timeMs: T + 1000 });
+  t.true(s.record({ workload: web, target: behind, timeMs: T + 1000 }), "the kind is news");
+  s.takeDirty();
+  // Seen again, the same way, within the granularity: nothing to write.
+  t.false(s.record({ workload: web, target: { ...behind }, timeMs: T + 2000 }));
+  t.false(s.record({ workload: web, target: asItself, timeMs: T + 3000 }), "the kind stays");
   const snap = snapshot(s.get("dev/web") ?? s.workload(web));
   t.deepEqual(
     snap.destinations.map((d) => d.target),

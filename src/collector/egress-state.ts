@@ -215,7 +215,13 @@ export class EgressState {
       if (t < d.first) d.first = t;
       if (t > d.last) d.last = t;
       if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
-      if (o.target.kind === "kubernetes" && betterTarget(d.target, o.target) !== d.target) {
+      // A Service first named as itself takes its workload's name and kind once they are known.
+      if (
+        o.target.kind === "kubernetes" &&
+        d.target.kind === "kubernetes" &&
+        d.target.workloadKind === undefined &&
+        o.target.workloadKind !== undefined
+      ) {
         d.target = this.targetOf(o.target);
         material = true;
       }
