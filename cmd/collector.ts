@@ -5,7 +5,7 @@ import type { Server } from "node:net";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
 import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
-import { UsageError } from "../src/errors.js";
+import { parseClusterZones } from "../src/domain.js";
 import { parseDuration } from "../src/duration.js";
 import { Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
@@ -93,15 +93,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const socketPath = str("dnstap-socket");
   const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
-  const zones = ((flags.get("cluster-domain") as string[] | undefined) ?? ["cluster.local"])
-    .flatMap((z) => z.split(","))
-    .map((z) => z.trim().replace(/\.$/, "").toLowerCase());
-  for (const z of zones) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(z)) {
-      throw new UsageError(`--cluster-domain: "${z}" is not a DNS zone`);
-    }
-  }
-  const clusterDomains = [...new Set(zones)];
+  const clusterDomains = parseClusterZones(
+    (flags.get("cluster-domain") as string[] | undefined) ?? ["cluster.local"],
+  );
 
   const kc = new KubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);

@@ -1,4 +1,5 @@
 import { domainToASCII } from "node:url";
+import { UsageError } from "./errors.js";
 
 /**
  * Domain names as ClientIntents declare them and as DNS observes them.
@@ -95,4 +96,21 @@ export function belowSuffix(name: string, suffix: string): boolean {
 export function domainCovers(declared: string, observed: string): boolean {
   if (!isWildcard(declared)) return declared === observed;
   return belowSuffix(observed, wildcardSuffix(declared));
+}
+
+/**
+ * The cluster's DNS zones, from `--cluster-domain` values (repeated, or comma-separated):
+ * normalised, without duplicates. A value that is not a domain (or is a wildcard) is a usage
+ * error.
+ */
+export function parseClusterZones(values: readonly string[]): string[] {
+  const zones: string[] = [];
+  for (const raw of values.flatMap((v) => v.split(",")).map((v) => v.trim())) {
+    const d = declaredDomain(raw);
+    if (d.problem !== undefined || d.domain.startsWith("*.")) {
+      throw new UsageError(`--cluster-domain: "${raw}" is not a DNS zone`);
+    }
+    if (!zones.includes(d.domain)) zones.push(d.domain);
+  }
+  return zones;
 }

@@ -19,7 +19,7 @@ import { EgressState, snapshot, type Observation } from "../src/collector/egress
 import { podRecord, PodIpIndex, workloadOfPod } from "../src/collector/pods.js";
 import { canonical, mergeStatus } from "../src/collector/status.js";
 import { observedFromObject } from "../src/observed-egress.js";
-import { dnsResponse, dnstapFrame } from "./helpers/dnstap.js";
+import { dnsResponse, dnstapFrame, type Answer } from "./helpers/dnstap.js";
 import { owners, pod, podObject } from "./helpers/pods.js";
 
 const T = Date.parse("2026-11-25T09:00:00Z");
@@ -333,26 +333,28 @@ test("a sniffer report's time in the future is the time it was received", (t) =>
   t.like(o, { kind: "observation", observation: { timeMs: T } });
 });
 
+/** What the collector makes of one dnstap answer from `client` (10.0.0.5, web's pod). */
+async function observeAnswer(
+  ctx: AttributionContext,
+  question: string,
+  answers: Answer[],
+  client = "10.0.0.5",
+) {
+  const frame = await dnstapFrame({
+    client,
+    timeMs: T,
+    response: dnsResponse({ question, answers }),
+  });
+  return observeDnstap(ctx, decodeDnstap(frame) ?? { type: 0 }, T);
+}
+
 test("a cluster-domain question answered with a CNAME out of the cluster is the name it points to (autopath, ExternalName)", async (t) => {
   const ctx = context();
-  const observe = async (question: string, target: string) =>
-    observeDnstap(
-      ctx,
-      decodeDnstap(
-        await dnstapFrame({
-          client: "10.0.0.5",
-          timeMs: T,
-          response: dnsResponse({
-            question,
-            answers: [
-              { name: question, type: "CNAME", target },
-              { name: target, type: "A", ip: "104.18.7.192" },
-            ],
-          }),
-        }),
-      ) ?? { type: 0 },
-      T,
-    );
+  const observe = (question: string, target: string) =>
+    observeAnswer(ctx, question, [
+      { name: question, type: "CNAME", target },
+      { name: target, type: "A", ip: "104.18.7.192" },
+    ]);
   const internet = {
     kind: "observation",
     observation: { target: { kind: "internet", dnsName: "api.openai.com", ips: ["104.18.7.192"] } },
@@ -369,15 +371,9 @@ test("a cluster-domain question answered with a CNAME out of the cluster is the 
 
 test("an IPv4 client sent as an IPv4-mapped IPv6 address (older CoreDNS on a dual-stack listener) is its pod", async (t) => {
   const ctx = context();
-  const frame = await dnstapFrame({
-    client: "::ffff:a00:5", // ::ffff:10.0.0.5, 16 bytes, family INET6
-    timeMs: T,
-    response: dnsResponse({
-      question: "api.example.com",
-      answers: [{ name: "api.example.com", type: "A", ip: "192.0.2.44" }],
-    }),
-  });
-  t.like(observeDnstap(ctx, decodeDnstap(frame) ?? { type: 0 }, T), {
+  const answer = [{ name: "api.example.com", type: "A" as const, ip: "192.0.2.44" }];
+  // ::ffff:10.0.0.5: 16 bytes, family INET6
+  t.like(await observeAnswer(ctx, "api.example.com", answer, "::ffff:a00:5"), {
     kind: "observation",
     observation: { workload: { namespace: "dev", name: "web", kind: "Deployment" } },
   });
@@ -588,21 +584,8 @@ test("a Service asked for before its pods were known is one destination, which t
 
 test("more than one cluster zone: a Service's name in any of them is the workload behind it", async (t) => {
   const ctx = { ...context(), clusterDomains: ["cluster.local", "corp.internal"] };
-  const answer = async (question: string) =>
-    observeDnstap(
-      ctx,
-      decodeDnstap(
-        await dnstapFrame({
-          client: "10.0.0.5",
-          timeMs: T,
-          response: dnsResponse({
-            question,
-            answers: [{ name: question, type: "A", ip: "10.96.0.10" }],
-          }),
-        }),
-      ) ?? { type: 0 },
-      T,
-    );
+  const answer = (question: string) =>
+    observeAnswer(ctx, question, [{ name: question, type: "A", ip: "10.96.0.10" }]);
   for (const zone of ["cluster.local", "corp.internal"]) {
     t.like(
       await answer(`redis.dev.svc.${zone}`),

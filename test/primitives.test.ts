@@ -1,6 +1,6 @@
 import test from "ava";
 import fc from "fast-check";
-import { domainCovers, domainProblem, normalizeDomain } from "../src/domain.js";
+import { domainCovers, domainProblem, normalizeDomain, parseClusterZones } from "../src/domain.js";
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from "../src/duration.js";
 import { hostPort } from "../src/cli/host-port.js";
 import { UsageError } from "../src/errors.js";
@@ -168,4 +168,19 @@ test("a dual-stack listener's IPv4 peer is its IPv4 address", (t) => {
   t.is(peerAddress("10.244.0.2"), "10.244.0.2");
   t.is(peerAddress("fd00::2"), "fd00::2");
   t.is(peerAddress("::ffff:a0f4:2"), "::ffff:a0f4:2");
+});
+
+test("cluster zones: repeated or comma-separated, normalised once each; anything else is a usage error", (t) => {
+  t.deepEqual(parseClusterZones(["cluster.local"]), ["cluster.local"]);
+  t.deepEqual(parseClusterZones(["Cluster.Local.", "corp.internal, cluster.local"]), [
+    "cluster.local",
+    "corp.internal",
+  ]);
+  for (const bad of ["bad zone!", "*.corp.internal", "", "a..b"]) {
+    t.throws(
+      () => parseClusterZones([bad]),
+      { instanceOf: UsageError, message: /--cluster-domain/ },
+      bad,
+    );
+  }
 });
