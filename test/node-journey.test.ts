@@ -7,7 +7,7 @@ import { defaultBinDir } from "./controlplane/controlplane.js";
 import type { NodeCluster } from "./controlplane/node.js";
 import { SEED_INTERNET } from "./controlplane/node.js";
 import { exec, KUBECTL, type Result } from "./helpers/cluster.js";
-import { eventually, startTestNode } from "./helpers/node.js";
+import { eventually, holdNodeForFile, startTestNode } from "./helpers/node.js";
 import { clientWorkload, SEED_NAMES, SEED_ROLLOUTS, seedApp } from "./helpers/seed-app.js";
 
 /**
@@ -25,11 +25,13 @@ const COLLECTOR = "otter-egress-collector";
 const WEBHOOK = "otter-egress-webhook";
 
 let node: NodeCluster | undefined;
+let release: (() => void) | undefined;
 let env: NodeJS.ProcessEnv;
 
 test.before(async (t) => {
   t.timeout(900_000);
   // One node per machine: this waits while test/node.test.ts has it.
+  release = await holdNodeForFile();
   node = await startTestNode({ timeoutMs: 900_000 });
   // kubectl finds the plugin on PATH, as krew installs it.
   const bin = mkdtempSync(join(tmpdir(), "otter-plugin-"));
@@ -42,6 +44,7 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   await node?.stop();
+  release?.();
 });
 
 const k = (args: string[], stdin?: string): Promise<Result> => exec(KUBECTL, args, env, stdin);

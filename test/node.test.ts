@@ -8,7 +8,7 @@ import { NODE, SEED_INTERNET } from "./controlplane/node.js";
 import { findRepoRoot } from "./controlplane/controlplane.js";
 import { crdFiles, kubectl } from "./helpers/cluster.js";
 import { hostState, type HostState } from "./helpers/host-state.js";
-import { clientLines, eventually, startTestNode } from "./helpers/node.js";
+import { clientLines, eventually, holdNodeForFile, startTestNode } from "./helpers/node.js";
 
 /**
  * The test node itself (needs root, containerd, runc, the CNI plugins and the binaries of
@@ -18,11 +18,13 @@ import { clientLines, eventually, startTestNode } from "./helpers/node.js";
  */
 
 let node: NodeCluster | undefined;
+let release: (() => void) | undefined;
 let before: HostState;
 
 test.serial.before(async (t) => {
   t.timeout(900_000);
   // One node per machine: this waits while test/node-journey.test.ts has it.
+  release = await holdNodeForFile();
   node = await startTestNode({
     timeoutMs: 900_000,
     onAcquired: () => {
@@ -33,6 +35,7 @@ test.serial.before(async (t) => {
 
 test.after.always(async () => {
   await node?.stop();
+  release?.();
 });
 
 const CLIENT = "otter-egress.test/client:0.1.0";

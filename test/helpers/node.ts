@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeCluster, NodeOptions } from "../controlplane/node.js";
@@ -13,6 +13,55 @@ export function startTestNode(opts: Partial<NodeOptions> = {}): Promise<NodeClus
     log: process.env["OTTER_NODE_LOG"] ? (l) => process.stderr.write(`node: ${l}\n`) : undefined,
     ...opts,
   });
+}
+
+const FILE_LOCK = "/run/otter-egress-node-tests";
+
+/**
+ * Holds the machine's node for a whole test file, not only while one node runs: a file that
+ * starts and stops several nodes (test/node.test.ts) must not have another file's node start
+ * between them. The lock is a directory naming its process; a dead owner's lock is taken over.
+ * Returns the release.
+ */
+export async function holdNodeForFile(timeoutMs = 900_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(FILE_LOCK);
+      writeFileSync(`${FILE_LOCK}/owner`, String(process.pid));
+      return () => {
+        if (ownerOf() === process.pid) rmSync(FILE_LOCK, { recursive: true, force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = ownerOf();
+      if (owner !== undefined && !alive(owner)) {
+        rmSync(FILE_LOCK, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${FILE_LOCK} is held by process ${String(owner)}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+function ownerOf(): number | undefined {
+  try {
+    return Number(readFileSync(`${FILE_LOCK}/owner`, "utf8")) || undefined;
+  } catch {
+    return undefined; // being written, or gone
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** The JSON lines a test client pod printed (test/images/client.mjs). */
