@@ -38,6 +38,8 @@ for (let w = 0; w < workloads; w++) {
     name: `svc-${w}-5d8f7-abcde`,
     ips: [podIp(w)],
     hostNetwork: false,
+    dnsPolicy: "ClusterFirst",
+    nameservers: [],
     labels: {},
     startMs: 0,
     workload: { namespace, name: `svc-${w}`, kind: "Deployment" },

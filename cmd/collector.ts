@@ -7,6 +7,7 @@ import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
 import { parseClusterZones } from "../src/domain.js";
 import { parseDuration } from "../src/duration.js";
+import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
 import { Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
 import { createCollectorHttp, createSnifferHttp } from "../collector/http.js";
@@ -64,6 +65,26 @@ const FLAGS: FlagSpec[] = [
     placeholder: "10s",
   },
   {
+    name: "dns-service",
+    kind: "string",
+    usage: "the cluster DNS Service, NAMESPACE/NAME: its pods are the DNS servers to hear",
+    placeholder: "kube-system/kube-dns",
+  },
+  {
+    name: "node-local-dns",
+    kind: "string",
+    usage:
+      "NodeLocal DNSCache pods, NAMESPACE/KEY=VALUE[,…] (a label selector), or none: where one " +
+      "runs, its node's pods ask it, and it must report too",
+    placeholder: "kube-system/k8s-app=node-local-dns",
+  },
+  {
+    name: "coverage-interval",
+    kind: "string",
+    usage: "how often coverage (which DNS servers are heard) is evaluated",
+    placeholder: "10s",
+  },
+  {
     name: "lease-interval",
     kind: "string",
     usage: "how often the Lease is renewed",
@@ -93,6 +114,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   const socketPath = str("dnstap-socket");
   const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
+  const coverageIntervalMs = parseDuration(
+    str("coverage-interval") ?? "10s",
+    "--coverage-interval",
+  );
+  const dnsService = parseDnsService(str("dns-service") ?? "kube-system/kube-dns");
+  const nodeLocalDns = parseNodeLocalDns(
+    str("node-local-dns") ?? "kube-system/k8s-app=node-local-dns",
+  );
   const clusterDomains = parseClusterZones(
     (flags.get("cluster-domain") as string[] | undefined) ?? ["cluster.local"],
   );
@@ -108,6 +137,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
     flushIntervalMs,
     leaseIntervalMs,
+    coverageIntervalMs,
+    dnsService,
+    ...(nodeLocalDns ? { nodeLocalDns } : {}),
+    // What has a dnstap session to this replica now (a unix socket's writer has no address).
+    sessionPeers: () => tcp.peers(),
     log,
   });
   const http = createCollectorHttp({
@@ -139,8 +173,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await listen(sniffer, snifferAt);
     log({ level: "info", msg: "accepting sniffer reports", sniffer: snifferAt });
   }
-  await collector.start();
-  log({ level: "info", msg: "informers synced" });
+  // dnstap is accepted at once: answers that come before the informers have synced are held
+  // and attributed once they have (a restart opens no blind window).
   await listen(tcp.server, dnstapAt);
   if (unix && socketPath) {
     rmSync(socketPath, { force: true });
@@ -152,6 +186,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     tcp: dnstapAt,
     ...(socketPath ? { socket: socketPath } : {}),
   });
+  await collector.start();
+  log({ level: "info", msg: "informers synced" });
 
   await new Promise<void>((resolve) => {
     const stop = () => {

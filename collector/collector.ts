@@ -20,6 +20,15 @@ import {
 } from "../src/collector/attribute.js";
 import { PendingAnswers } from "../src/collector/pending.js";
 import {
+  BREAK_MS,
+  hearing,
+  stepCoverage,
+  unheardServers,
+  type CoverageRecord,
+  type DnsServer,
+  type DnsServers,
+} from "../src/collector/coverage.js";
+import {
   declaredEntries,
   declaringIntents,
   type DeclaringIntents,
@@ -32,13 +41,14 @@ import {
   podRecord,
   PodIpIndex,
   type OwnerReference,
+  type PodRecord,
   type WorkloadIdentity,
 } from "../src/collector/pods.js";
 import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
-import { renewLease } from "./lease.js";
+import { Leases } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { Flusher } from "./flusher.js";
 import { Publisher } from "./publisher.js";
@@ -56,6 +66,17 @@ export interface CollectorOptions {
   readonly limits?: Limits;
   readonly log: Log;
   readonly now?: () => number;
+  /** The cluster DNS Service (--dns-service): its pods are the servers to hear. */
+  readonly dnsService?: { readonly namespace: string; readonly name: string };
+  /** NodeLocal DNSCache pods (--node-local-dns); undefined: none. */
+  readonly nodeLocalDns?: {
+    readonly namespace: string;
+    readonly selector: Readonly<Record<string, string>>;
+  };
+  /** How often coverage is evaluated. */
+  readonly coverageIntervalMs?: number;
+  /** The addresses of the DNS servers with a dnstap session to this replica now. */
+  readonly sessionPeers?: () => Iterable<string>;
 }
 
 /**
@@ -102,6 +123,16 @@ export class Collector {
     HOLD_MS,
     PENDING_MAX,
   );
+  private readonly leases: Leases;
+  /** Coverage per workload key, as last evaluated. */
+  private readonly coverage = new Map<string, CoverageRecord>();
+  /** What the other replicas hear (their Leases, as last read). */
+  private replicaPeers = new Set<string>();
+  /** Every known DNS server is heard (the shared Lease may be renewed). */
+  private allHeard = false;
+  private unheard: string[] = [];
+  /** A break that was going on when this collector started (the shared Lease was stale). */
+  private startBreak: { from: number; why: string } | undefined;
 
   constructor(private readonly opts: CollectorOptions) {
     this.now = opts.now ?? Date.now;
@@ -109,6 +140,7 @@ export class Collector {
     this.state = new EgressState(opts.limits);
     this.publisher = new Publisher(opts.kc, this.metrics);
     this.informers = new InformerSet(opts.kc, opts.log);
+    this.leases = new Leases(opts.kc, opts.namespace);
     this.ctx = { pods: this.pods, services: this.services, clusterDomains: opts.clusterDomains };
     this.metrics.gauge(
       "otter_egress_collector_destinations",
@@ -116,6 +148,11 @@ export class Collector {
       () => this.state.destinationCount(),
     );
     this.metrics.gauge("otter_egress_collector_pods", "Pods indexed by IP.", () => this.pods.size);
+    this.metrics.gauge(
+      "otter_egress_collector_dns_servers_unheard",
+      "Known DNS servers with no dnstap session to any replica.",
+      () => this.unheard.length,
+    );
   }
 
   get ready(): boolean {
@@ -330,14 +367,125 @@ export class Collector {
       ),
     ]);
     this.timers.push(setInterval(() => void this.flush(), this.opts.flushIntervalMs));
-    const renew = () =>
-      renewLease(kc, this.opts.namespace, this.opts.identity, this.now()).catch((e: unknown) =>
-        this.opts.log({ level: "warn", msg: "could not renew the Lease", error: String(e) }),
+    const leaseInterval = this.opts.leaseIntervalMs ?? 30_000;
+    // Observation broke if nobody renewed the shared Lease for longer than a break.
+    const renewed = await this.leases.renewedAt().catch(() => undefined);
+    if (renewed !== undefined && this.now() - renewed > BREAK_MS + leaseInterval) {
+      this.startBreak = { from: renewed, why: "no collector heard every DNS server" };
+    }
+    const heartbeat = () =>
+      this.heartbeat(leaseInterval).catch((e: unknown) =>
+        this.opts.log({ level: "warn", msg: "could not renew the Leases", error: String(e) }),
       );
-    await renew();
-    this.timers.push(setInterval(() => void renew(), this.opts.leaseIntervalMs ?? 30_000));
+    await heartbeat();
+    this.timers.push(setInterval(() => void heartbeat(), leaseInterval));
+    this.timers.push(
+      setInterval(() => this.evaluateCoverage(), this.opts.coverageIntervalMs ?? 10_000),
+    );
     this.timers.push(setInterval(() => this.pods.prune(this.now()), 60_000));
     this.timers.push(setInterval(() => this.expirePending(), 1000));
+  }
+
+  /**
+   * Shares what this replica hears (its own Lease), reads what the others hear, evaluates
+   * coverage, and renews the shared Lease only while every known DNS server is heard.
+   */
+  private async heartbeat(leaseInterval: number): Promise<void> {
+    const now = this.now();
+    await this.leases.publishPeers(this.opts.identity, [...this.localPeers()], now);
+    const { peers } = await this.leases.peersHeard(now - 3 * leaseInterval);
+    this.replicaPeers = peers;
+    this.evaluateCoverage();
+    if (!this.allHeard) return;
+    await this.leases.renew(this.opts.identity, now);
+  }
+
+  private localPeers(): Iterable<string> {
+    return this.opts.sessionPeers?.() ?? [];
+  }
+
+  /** The DNS servers pods ask, from the informers. */
+  dnsServers(): DnsServers {
+    const svc = this.opts.dnsService ?? { namespace: "kube-system", name: "kube-dns" };
+    const service = this.services.service(svc.namespace, svc.name);
+    const cluster: DnsServer[] = [];
+    if (service) {
+      for (const p of this.pods.matching(svc.namespace, service.selector)) {
+        cluster.push({ key: `${p.namespace}/${p.name}`, ips: p.ips });
+      }
+    }
+    const nodeLocal = new Map<string, DnsServer>();
+    const local = this.opts.nodeLocalDns;
+    if (local) {
+      for (const p of this.pods.matching(local.namespace, local.selector)) {
+        if (p.node !== undefined)
+          nodeLocal.set(p.node, { key: `${p.namespace}/${p.name}`, ips: p.ips });
+      }
+    }
+    return {
+      service: `${svc.namespace}/${svc.name}`,
+      serviceIps: service?.clusterIps ?? [],
+      cluster,
+      nodeLocal,
+    };
+  }
+
+  /**
+   * Decides every running workload's coverage now: heard, or not and why; a break longer
+   * than BREAK_MS becomes a gap. Workloads whose coverage changed are written at the next
+   * flush. Records of workloads with no running pod are dropped, with their identities.
+   */
+  evaluateCoverage(): void {
+    if (!this.ready) return;
+    const now = this.now();
+    const dns = this.dnsServers();
+    const heard = new Set(this.replicaPeers);
+    for (const ip of this.localPeers()) heard.add(ip);
+    const groups = new Map<string, { identity: WorkloadIdentity; pods: PodRecord[] }>();
+    for (const p of this.pods.running()) {
+      const key = workloadKey(p.workload);
+      const g = groups.get(key);
+      if (g) g.pods.push(p);
+      else groups.set(key, { identity: p.workload, pods: [p] });
+    }
+    const start = this.startBreak;
+    for (const [key, g] of groups) {
+      const prev =
+        this.coverage.get(key) ??
+        (start
+          ? { coverage: { state: "full" as const }, breakFrom: start.from, breakWhy: start.why }
+          : undefined);
+      const step = stepCoverage(prev, hearing(g.pods, dns, heard), now);
+      this.coverage.set(key, step.record);
+      if (step.changed || step.gap) this.state.cover(g.identity, step.record.coverage, step.gap);
+    }
+    this.startBreak = undefined;
+    for (const key of this.coverage.keys()) if (!groups.has(key)) this.coverage.delete(key);
+    for (const key of this.identities.keys()) {
+      if (groups.has(key) || this.declaredDirty.has(key)) continue;
+      // Gone, with nothing seen that is not written: forget it.
+      this.state.dropIdle(key);
+      if (!this.state.get(key)) this.identities.delete(key);
+    }
+    const unheard = unheardServers(dns, heard);
+    const all = dns.cluster.length > 0 && unheard.length === 0;
+    if (all !== this.allHeard || unheard.join() !== this.unheard.join()) {
+      this.opts.log(
+        all
+          ? {
+              level: "info",
+              msg: "hearing every DNS server",
+              servers: dns.cluster.length + dns.nodeLocal.size,
+            }
+          : {
+              level: "warn",
+              msg: "not hearing every DNS server: the Lease is not renewed",
+              unheard: dns.cluster.length === 0 ? [`no pods behind ${dns.service}`] : unheard,
+            },
+      );
+    }
+    this.allHeard = all;
+    this.unheard = dns.cluster.length === 0 ? [dns.service] : unheard;
   }
 
   /** Publishes every workload with a material change; one flush at a time. */
@@ -372,8 +520,9 @@ export class Collector {
             this.now,
           );
           this.metrics.inc("otter_egress_collector_writes_total", `result="${result}"`);
-          // What is stored and quiet for an hour need not stay in memory.
-          this.state.forget(key, this.now() - RETAIN_MS);
+          // What is stored and quiet for an hour need not stay in memory (what was skipped
+          // is not stored: it stays).
+          if (result !== "skipped") this.state.forget(key, this.now() - RETAIN_MS);
         } catch (e) {
           this.metrics.inc("otter_egress_collector_writes_total", 'result="failed"');
           this.opts.log({
@@ -395,6 +544,7 @@ export class Collector {
     for (const t of this.timers) clearInterval(t);
     // A flush in progress read its snapshot before the last answers came: one more after it.
     await this.flusher.final();
+    await this.leases.removeReplica(this.opts.identity).catch(() => undefined);
     await this.informers.stop();
   }
 }

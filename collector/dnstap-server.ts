@@ -24,6 +24,8 @@ export interface DnstapServerOptions {
 export interface DnstapServer {
   readonly server: Server;
   readonly connections: () => number;
+  /** The addresses of the writers connected over TCP now (each once). */
+  readonly peers: () => string[];
   /** Stops accepting; open sessions are ended once they have sent what is in flight. */
   close(): Promise<void>;
 }
@@ -86,6 +88,11 @@ export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
   return {
     server,
     connections: () => sockets.size,
+    peers: () => [
+      ...new Set(
+        [...sockets].flatMap((s) => (s.remoteAddress ? [peerAddress(s.remoteAddress)] : [])),
+      ),
+    ],
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

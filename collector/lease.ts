@@ -2,9 +2,16 @@ import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/cl
 import { LEASE_NAME } from "../src/collector-lease.js";
 
 /**
- * The Lease that tells the plugin and the webhook the collector is listening (silence only
- * counts while it is fresh). Every replica renews it; any one of them is enough.
+ * Leases in the collector's namespace:
+ * - `otter-egress-collector` tells the plugin and the webhook the collector hears every DNS
+ *   server (silence only counts while it is fresh). Any replica renews it, and only then.
+ * - `otter-egress-collector-<replica>`, one per replica, lists the DNS servers (their
+ *   addresses) that have a dnstap session to that replica: replicas share what they hear, so
+ *   a server connected to either one counts.
  */
+
+export const REPLICA_LABEL = "egress.otter.dev/collector-replica";
+export const PEERS_ANNOTATION = "egress.otter.dev/dnstap-peers";
 
 const code = (e: unknown) => (e as { code?: number }).code;
 
@@ -19,48 +26,130 @@ function asMicroTime(t: unknown): Date | undefined {
   return undefined;
 }
 
-export async function renewLease(
-  kc: KubeConfig,
-  namespace: string,
-  holder: string,
-  now: number,
-): Promise<void> {
-  const api = kc.makeApiClient(CoordinationV1Api);
-  // The generated client passes strings through; MicroTime needs six fractional digits.
-  const renewTime = microTime(now) as unknown as Date;
-  let lease: V1Lease | undefined;
-  try {
-    lease = await api.readNamespacedLease({ name: LEASE_NAME, namespace });
-  } catch (e) {
-    if (code(e) !== 404) throw e;
+function timeOf(t: unknown): number | undefined {
+  const ms = t instanceof Date ? t.getTime() : typeof t === "string" ? Date.parse(t) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** A replica's Lease name: its identity made a valid object name. */
+export function replicaLeaseName(identity: string): string {
+  const safe = identity
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, "-")
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
+  return `${LEASE_NAME}-${safe || "replica"}`.slice(0, 253).replace(/[^a-z0-9]+$/, "");
+}
+
+export class Leases {
+  private readonly api: CoordinationV1Api;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+  ) {
+    this.api = kc.makeApiClient(CoordinationV1Api);
   }
-  if (!lease) {
-    await api.createNamespacedLease({
-      namespace,
+
+  private async read(name: string): Promise<V1Lease | undefined> {
+    try {
+      return await this.api.readNamespacedLease({ name, namespace: this.namespace });
+    } catch (e) {
+      if (code(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** When the shared Lease was last renewed (undefined: there is none). */
+  async renewedAt(): Promise<number | undefined> {
+    const lease = await this.read(LEASE_NAME);
+    return lease ? timeOf(lease.spec?.renewTime ?? lease.spec?.acquireTime) : undefined;
+  }
+
+  private async upsert(
+    name: string,
+    holder: string,
+    now: number,
+    meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  ): Promise<void> {
+    // The generated client passes strings through; MicroTime needs six fractional digits.
+    const renewTime = microTime(now) as unknown as Date;
+    const lease = await this.read(name);
+    if (!lease) {
+      await this.api.createNamespacedLease({
+        namespace: this.namespace,
+        body: {
+          metadata: { name, namespace: this.namespace, ...meta },
+          spec: {
+            holderIdentity: holder,
+            leaseDurationSeconds: 30,
+            acquireTime: renewTime,
+            renewTime,
+          },
+        },
+      });
+      return;
+    }
+    await this.api.replaceNamespacedLease({
+      name,
+      namespace: this.namespace,
       body: {
-        metadata: { name: LEASE_NAME, namespace },
+        ...lease,
+        metadata: {
+          ...lease.metadata,
+          labels: { ...lease.metadata?.labels, ...meta.labels },
+          annotations: { ...lease.metadata?.annotations, ...meta.annotations },
+        },
         spec: {
+          ...lease.spec,
           holderIdentity: holder,
           leaseDurationSeconds: 30,
-          acquireTime: renewTime,
+          acquireTime: asMicroTime(lease.spec?.acquireTime) ?? renewTime,
           renewTime,
         },
       },
     });
-    return;
   }
-  await api.replaceNamespacedLease({
-    name: LEASE_NAME,
-    namespace,
-    body: {
-      ...lease,
-      spec: {
-        ...lease.spec,
-        holderIdentity: holder,
-        leaseDurationSeconds: 30,
-        acquireTime: asMicroTime(lease.spec?.acquireTime) ?? renewTime,
-        renewTime,
-      },
-    },
-  });
+
+  /** Renews the shared Lease: the collector hears every DNS server it knows of. */
+  renew(holder: string, now: number): Promise<void> {
+    return this.upsert(LEASE_NAME, holder, now);
+  }
+
+  /** Publishes the addresses of the DNS servers that have a session to this replica. */
+  publishPeers(identity: string, peers: readonly string[], now: number): Promise<void> {
+    return this.upsert(replicaLeaseName(identity), identity, now, {
+      labels: { [REPLICA_LABEL]: "true" },
+      annotations: { [PEERS_ANNOTATION]: [...peers].sort().join(",") },
+    });
+  }
+
+  /** The addresses every replica renewed since `freshAfter` hears, and how many replicas. */
+  async peersHeard(freshAfter: number): Promise<{ peers: Set<string>; replicas: number }> {
+    const list = await this.api.listNamespacedLease({
+      namespace: this.namespace,
+      labelSelector: `${REPLICA_LABEL}=true`,
+    });
+    const peers = new Set<string>();
+    let replicas = 0;
+    for (const lease of list.items) {
+      const t = timeOf(lease.spec?.renewTime);
+      if (t === undefined || t < freshAfter) continue;
+      replicas++;
+      const text = lease.metadata?.annotations?.[PEERS_ANNOTATION] ?? "";
+      for (const ip of text.split(",")) if (ip !== "") peers.add(ip);
+    }
+    return { peers, replicas };
+  }
+
+  /** This replica stops: its Lease goes, so nobody counts what it heard. */
+  async removeReplica(identity: string): Promise<void> {
+    try {
+      await this.api.deleteNamespacedLease({
+        name: replicaLeaseName(identity),
+        namespace: this.namespace,
+      });
+    } catch (e) {
+      if (code(e) !== 404) throw e;
+    }
+  }
 }

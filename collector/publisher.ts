@@ -6,7 +6,8 @@ import { mergeStatus } from "../src/collector/status.js";
 import type { CollectorMetrics } from "./metrics.js";
 
 /**
- * Writes ObservedEgress: creates the object when the workload has none, then replaces its
+ * Writes ObservedEgress: creates the object when the workload has none and has egress or
+ * declared items (a workload that did nothing gets no object), then replaces its
  * status subresource with what is stored merged with what this collector holds. The write
  * carries the resourceVersion it merged with, so a concurrent writer makes it fail with a
  * conflict; it then reads and merges again. No writer loses another's data.
@@ -20,7 +21,8 @@ const ATTEMPTS = 8;
 type Obj = Record<string, unknown>;
 const code = (e: unknown) => (e as { code?: number }).code;
 
-export type WriteResult = "written" | "unchanged";
+/** "skipped": the workload has no object, and nothing (no egress, nothing declared) needs one. */
+export type WriteResult = "written" | "unchanged" | "skipped";
 
 export class Publisher {
   private readonly api: CustomObjectsApi;
@@ -82,8 +84,11 @@ export class Publisher {
     declared: readonly DeclaredEntry[] | undefined,
     now: () => number = Date.now,
   ): Promise<WriteResult> {
+    const needed = (snapshot?.destinations.length ?? 0) > 0 || (declared?.length ?? 0) > 0;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const object = (await this.read(w)) ?? (await this.create(w));
+      const found = await this.read(w);
+      if (!found && !needed) return "skipped";
+      const object = found ?? (await this.create(w));
       if (!object) continue;
       const stored = (object.status ?? {}) as Obj;
       const t = now();

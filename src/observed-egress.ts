@@ -41,11 +41,25 @@ export interface KubernetesDestination extends Seen {
 
 export type Destination = InternetDestination | KubernetesDestination;
 
+/** A break in observation longer than two minutes (DESIGN: coverage). */
+export interface Gap {
+  readonly from: number;
+  readonly to: number;
+  readonly why: string;
+}
+
+/** Whether the workload's pods can be observed now; when not, why. */
+export type Coverage =
+  { readonly state: "full" } | { readonly state: "none"; readonly reason: string };
+
 export interface ObservedWorkload {
   readonly namespace: string;
   readonly name: string;
   readonly kind?: string;
   readonly observingSince?: number;
+  /** Absent (written before coverage was recorded): read as full. */
+  readonly coverage?: Coverage;
+  readonly gaps: readonly Gap[];
   readonly destinations: readonly Destination[];
   /** itemKey(declared target) → when it was first declared in the cluster. */
   readonly declaredSince: ReadonlyMap<string, number>;
@@ -165,6 +179,16 @@ function readObservedEgress(
   const kind = r.optionalString(w.kind, ["spec", "workload", "kind"]);
   const status = r.optionalObject(obj.status, ["status"]) ?? {};
   const observingSince = optionalTimestamp(r, status.observingSince, ["status", "observingSince"]);
+  const coverage = readCoverage(r, status.coverage);
+  const gaps = r.array(status.gaps, ["status", "gaps"]).map((g, i) => {
+    const path = ["status", "gaps", i];
+    const o = r.object(g, path);
+    return {
+      from: timestamp(r, o.from, [...path, "from"]),
+      to: timestamp(r, o.to, [...path, "to"]),
+      why: r.string(o.why, [...path, "why"]),
+    };
+  });
   const destinations = r
     .array(status.destinations, ["status", "destinations"])
     .map((d, i) => destination(r, d, ["status", "destinations", i]));
@@ -188,11 +212,24 @@ function readObservedEgress(
     name,
     ...(kind ? { kind } : {}),
     ...(observingSince === undefined ? {} : { observingSince }),
+    ...(coverage ? { coverage } : {}),
+    gaps,
     destinations,
     declaredSince,
     // A plain source: nothing read from a snapshot keeps its (large) parse alive.
     source: { file: doc.file, line },
   };
+}
+
+function readCoverage(r: IntentsReader, value: unknown): Coverage | undefined {
+  if (value === undefined || value === null) return undefined;
+  const path = ["status", "coverage"];
+  const c = r.object(value, path);
+  if (c.state === "full") return { state: "full" };
+  if (c.state === "none") {
+    return { state: "none", reason: r.optionalString(c.reason, [...path, "reason"]) || "unknown" };
+  }
+  return r.fail([...path, "state"], `unknown coverage state "${String(c.state)}" (full or none)`);
 }
 
 /** One ObservedEgress object from the API server (errors name the object). */

@@ -3,7 +3,7 @@ import { belowSuffix, isWildcard, wildcardSuffix } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains, type IpAddress } from "./ip.js";
-import type { Destination, InternetDestination, ObservedWorkload } from "./observed-egress.js";
+import type { Destination, Gap, InternetDestination, ObservedWorkload } from "./observed-egress.js";
 import {
   itemKey,
   itemTarget,
@@ -208,6 +208,12 @@ export function destinationLabel(d: Destination): string {
   return d.dnsName ?? d.ips.map((ip) => ip.text).join(", ");
 }
 
+function lastGap(observed: readonly ObservedWorkload[]): Gap | undefined {
+  let last: Gap | undefined;
+  for (const o of observed) for (const g of o.gaps) if (!last || g.to > last.to) last = g;
+  return last;
+}
+
 function silenceReason(
   item: DeclaredItem,
   observed: readonly ObservedWorkload[],
@@ -228,6 +234,14 @@ function silenceReason(
   if (observed.length === 0) {
     return { verdict: "unverified", reason: "not used, but the workload has never been observed" };
   }
+  for (const o of observed) {
+    if (o.coverage?.state === "none") {
+      return {
+        verdict: "unverified",
+        reason: `not used, but ${o.coverage.reason}: egress cannot be observed`,
+      };
+    }
+  }
   const since = observed.reduce<number | undefined>(
     (acc, o) =>
       o.observingSince === undefined
@@ -237,6 +251,17 @@ function silenceReason(
           : Math.min(acc, o.observingSince),
     undefined,
   );
+  if (since !== undefined && since > horizon) {
+    const gap = lastGap(observed);
+    if (gap && gap.to >= since) {
+      return {
+        verdict: "unverified",
+        reason:
+          `not used, but observable only since ${formatTimestamp(since)}, after a gap: ` +
+          `${gap.why} from ${formatTimestamp(gap.from)} to ${formatTimestamp(gap.to)}`,
+      };
+    }
+  }
   if (since === undefined || since > horizon) {
     return {
       verdict: "unverified",

@@ -42,6 +42,8 @@ interface Ports {
   sniffer: number;
 }
 let main: Ports;
+/** The second replica, once the restart test has started it. */
+let replicaB: Ports | undefined;
 
 async function startCollector(ports: Ports, identity: string): Promise<Started> {
   const p = await startProcess(
@@ -58,12 +60,16 @@ async function startCollector(ports: Ports, identity: string): Promise<Started> 
       `127.0.0.1:${ports.sniffer}`,
       "--flush-interval",
       "500ms",
+      "--coverage-interval",
+      "500ms",
+      "--lease-interval",
+      "1s",
       "--identity",
       identity,
       "--dnstap-socket",
       join(dir, `${identity}.sock`),
     ],
-    /"msg":"accepting dnstap"/,
+    /"msg":"informers synced"/,
     `collector ${identity}`,
   );
   collectors.push(p);
@@ -124,19 +130,25 @@ async function create(o: Obj): Promise<string> {
 }
 
 /** A running pod as the kubelet would report it: its IP and start time in status. */
-async function runningPod(name: string, ip: string, meta: Obj): Promise<void> {
+async function runningPod(
+  name: string,
+  ip: string,
+  meta: Obj,
+  namespace = NS,
+  spec: Obj = {},
+): Promise<void> {
   await create({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: NS, ...meta },
-    spec: { containers: [{ name: "app", image: "registry.example/app:1" }] },
+    metadata: { name, namespace, ...meta },
+    spec: { containers: [{ name: "app", image: "registry.example/app:1" }], ...spec },
   });
   await kubectl(cp.kubeconfig, [
     "patch",
     "pod",
     name,
     "-n",
-    NS,
+    namespace,
     "--subresource=status",
     "--type=merge",
     "-p",
@@ -214,12 +226,45 @@ function snifferReport(field: string, srcIp: string, destinations: Obj[]): strin
   });
 }
 
+/** ClientIntents v2beta1 for a workload of NS. */
+const intentsFor = (name: string, kind: string, targets: Obj[]): Obj => ({
+  apiVersion: "k8s.otterize.com/v2beta1",
+  kind: "ClientIntents",
+  metadata: { name, namespace: NS },
+  spec: { workload: { name, kind }, targets },
+});
+
+/** The shared Lease's holder and renew time. */
+async function sharedLease(): Promise<{ holder: string; renewTime: number }> {
+  const lease = JSON.parse(
+    await kubectl(cp.kubeconfig, [
+      "get",
+      "lease",
+      "otter-egress-collector",
+      "-n",
+      "otter-egress",
+      "-o",
+      "json",
+    ]),
+  ) as { spec: { holderIdentity: string; renewTime: string } };
+  return { holder: lease.spec.holderIdentity, renewTime: Date.parse(lease.spec.renewTime) };
+}
+
+const leaseRenewTime = async () => (await sharedLease()).renewTime;
+
+/** kubectl otter egress diff against the cluster, as a user runs it through kubectl. */
+const pluginDiff = (args: string[]) =>
+  exec(KUBECTL, ["otter", "egress", "diff", "--kubeconfig", cp.kubeconfig, "-n", NS, ...args], {
+    PATH: `${pluginPath()}:${process.env.PATH ?? ""}`,
+  });
+
 test.before(async () => {
   cp = await startCluster();
   const k = cp.kubeconfig;
   await ensureNamespace(k, NS);
   await ensureNamespace(k, "otter-egress");
   await kubectl(k, ["create", "serviceaccount", "default", "-n", NS]);
+  await kubectl(k, ["create", "serviceaccount", "default", "-n", "kube-system"]);
   const deployment = await create({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -273,6 +318,25 @@ test.before(async () => {
     metadata: { name: "redis", namespace: NS },
     spec: { selector: { app: "redis" }, ports: [{ port: 6379 }] },
   });
+  // The cluster DNS: the test's CoreDNS is its pod, at the address it dials the collector from.
+  await create({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "kube-dns", namespace: "kube-system" },
+    spec: {
+      selector: { "k8s-app": "kube-dns" },
+      ports: [{ name: "dns", port: 53, protocol: "UDP" }],
+    },
+  });
+  await runningPod(
+    "coredns-test",
+    "127.0.0.1",
+    { labels: { "k8s-app": "kube-dns" } },
+    "kube-system",
+    {
+      dnsPolicy: "Default",
+    },
+  );
   main = { dnstap: await freePort(), http: await freePort(), sniffer: await freePort() };
   dnsPort = await freePort();
   await startCollector(main, "collector-a");
@@ -461,22 +525,11 @@ test.serial(
     const intents = join(dir, "web.yaml");
     writeFileSync(
       intents,
-      dump({
-        apiVersion: "k8s.otterize.com/v2beta1",
-        kind: "ClientIntents",
-        metadata: { name: "web", namespace: NS },
-        spec: {
-          workload: { name: "web", kind: "Deployment" },
-          targets: [{ kubernetes: { name: "redis", kind: "StatefulSet" } }],
-        },
-      }),
+      dump(
+        intentsFor("web", "Deployment", [{ kubernetes: { name: "redis", kind: "StatefulSet" } }]),
+      ),
     );
-    const path = `${pluginPath()}:${process.env.PATH ?? ""}`;
-    const r = await exec(
-      KUBECTL,
-      ["otter", "egress", "diff", "--kubeconfig", cp.kubeconfig, "-n", NS, "--intents", intents],
-      { PATH: path },
-    );
+    const r = await pluginDiff(["--intents", intents]);
     t.is(r.code, 1, r.stderr);
     t.regex(r.stdout, /missing +api\.example\.com/);
     t.regex(r.stdout, /matched +kubernetes redis/);
@@ -509,15 +562,11 @@ test.serial(
     await kubectl(
       cp.kubeconfig,
       ["apply", "-f", "-"],
-      dump({
-        apiVersion: "k8s.otterize.com/v2beta1",
-        kind: "ClientIntents",
-        metadata: { name: "web", namespace: NS },
-        spec: {
-          workload: { name: "web", kind: "Deployment" },
-          targets: [{ internet: { domains: ["api.example.com"], ports: [443] } }],
-        },
-      }),
+      dump(
+        intentsFor("web", "Deployment", [
+          { internet: { domains: ["api.example.com"], ports: [443] } },
+        ]),
+      ),
     );
     const declared = await eventually("status.declared", async () => {
       const d = ((await observed("web"))?.status as Obj | undefined)?.declared as Obj[] | undefined;
@@ -527,19 +576,9 @@ test.serial(
       declared.map((d) => d.target),
       [{ internet: { domains: ["api.example.com"] } }],
     );
-    const lease = JSON.parse(
-      await kubectl(cp.kubeconfig, [
-        "get",
-        "lease",
-        "otter-egress-collector",
-        "-n",
-        "otter-egress",
-        "-o",
-        "json",
-      ]),
-    ) as { spec: { holderIdentity: string; renewTime: string } };
-    t.is(lease.spec.holderIdentity, "collector-a");
-    t.true(Date.now() - Date.parse(lease.spec.renewTime) < 60_000);
+    const lease = await sharedLease();
+    t.is(lease.holder, "collector-a");
+    t.true(Date.now() - lease.renewTime < 60_000);
   },
 );
 
@@ -552,6 +591,7 @@ test.serial(
     // The restarted collector and a second one write the same workload at the same time.
     await startCollector(main, "collector-a");
     const second = { dnstap: await freePort(), http: await freePort(), sniffer: await freePort() };
+    replicaB = second;
     await startCollector(second, "collector-b");
     const now = new Date().toISOString();
     await Promise.all([
@@ -613,6 +653,139 @@ test.serial(
       Array.from({ length: 8 }, (_, i) => `w${i}.example.com`),
     );
     t.true(metrics.value("otter_egress_collector_conflicts_total") > 0, "the writers did race");
+  },
+);
+
+const metric = async (name: string, port = main.http): Promise<number | undefined> => {
+  const line = (await get(port, "/metrics"))
+    .split("\n")
+    .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.split(" ").pop());
+};
+
+test.serial(
+  "a workload that asked for nothing and declares nothing gets no ObservedEgress",
+  async (t) => {
+    // redis-0 runs and is asked for, but never asks: after several flushes it has no object.
+    await new Promise((r) => setTimeout(r, 2000));
+    t.truthy(await observed("web"));
+    t.is(await observed("redis"), undefined);
+  },
+);
+
+test.serial(
+  "the Lease is renewed only while every cluster DNS pod is heard, and says which is not",
+  async (t) => {
+    // CoreDNS dials a restarted collector again only once a write fails: when it has
+    // something to send after its buffer failed to flush (one lookup, a second later another).
+    await eventually("CoreDNS heard", async () => {
+      await dig("127.0.0.5", "api.example.com");
+      return (await metric("otter_egress_collector_dns_servers_unheard")) === 0 ? true : undefined;
+    });
+    // Replicas share what they hear: CoreDNS streams to replica a only, and b hears it too.
+    const b = replicaB;
+    if (!b) return t.fail("the restart test starts replica b");
+    await eventually("replica b hears CoreDNS through a's Lease", async () =>
+      (await metric("otter_egress_collector_dns_servers_unheard", b.http)) === 0 ? true : undefined,
+    );
+    // A second CoreDNS pod that never streams to any replica.
+    await runningPod(
+      "coredns-silent",
+      "127.0.0.9",
+      { labels: { "k8s-app": "kube-dns" } },
+      "kube-system",
+      {
+        dnsPolicy: "Default",
+      },
+    );
+    await eventually("the unheard server counted", async () =>
+      (await metric("otter_egress_collector_dns_servers_unheard")) === 1 ? true : undefined,
+    );
+    const frozen = await leaseRenewTime();
+    await new Promise((r) => setTimeout(r, 3000));
+    t.is(await leaseRenewTime(), frozen, "not renewed while a DNS server is not heard");
+    await kubectl(cp.kubeconfig, [
+      "delete",
+      "pod",
+      "coredns-silent",
+      "-n",
+      "kube-system",
+      "--wait=false",
+    ]);
+    await eventually("the Lease renewed again", async () =>
+      (await leaseRenewTime()) > frozen ? true : undefined,
+    );
+    t.is(await metric("otter_egress_collector_dns_servers_unheard"), 0);
+  },
+);
+
+test.serial(
+  "pods whose lookups bypass the cluster DNS: coverage none with the reason, which the plugin shows",
+  async (t) => {
+    await runningPod("nightly", "127.0.0.8", {}, NS, { dnsPolicy: "Default" });
+    await kubectl(
+      cp.kubeconfig,
+      ["apply", "-f", "-"],
+      dump(intentsFor("nightly", "Pod", [{ internet: { domains: ["reports.example.com"] } }])),
+    );
+    const oe = await eventually("coverage none", async () => {
+      const o = await observed("nightly");
+      return (o?.status as Obj | undefined)?.coverage ? o : undefined;
+    });
+    t.deepEqual((oe.status as Obj).coverage, {
+      state: "none",
+      reason: "pods use dnsPolicy Default",
+    });
+    const r = await pluginDiff(["--fail-on", "none"]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /unverified +reports\.example\.com/);
+    t.regex(r.stdout, /pods use dnsPolicy Default: egress cannot be observed/);
+  },
+);
+
+test.serial(
+  "CoreDNS silent for more than two minutes: coverage none, then a gap, and observation restarts",
+  async (t) => {
+    t.timeout(300_000);
+    const before = await observed("web");
+    await stopProcess(coredns);
+    coredns = undefined;
+    const none = await eventually(
+      "coverage none after two minutes",
+      async () => {
+        const o = await observed("web");
+        return ((o?.status as Obj | undefined)?.coverage as Obj | undefined)?.state === "none"
+          ? o
+          : undefined;
+      },
+      200_000,
+    );
+    t.deepEqual((none.status as Obj).coverage, {
+      state: "none",
+      reason: "no dnstap session from kube-system/coredns-test",
+    });
+    t.is((none.status as Obj).observingSince, (before?.status as Obj).observingSince);
+    coredns = await startCoreDns(main.dnstap);
+    const after = await eventually("the gap", async () => {
+      const o = await observed("web");
+      return ((o?.status as Obj | undefined)?.gaps as Obj[] | undefined)?.length ? o : undefined;
+    });
+    const status = after.status as Obj;
+    const [gap] = status.gaps as Array<{ from: string; to: string; why: string }>;
+    t.is(gap?.why, "no dnstap session from kube-system/coredns-test");
+    t.true(Date.parse(gap?.to ?? "") - Date.parse(gap?.from ?? "") > 120_000);
+    t.is(status.observingSince, gap?.to, "the observable period starts after the gap");
+    t.deepEqual(status.coverage, { state: "full" });
+    const intents = join(dir, "web-unused.yaml");
+    writeFileSync(
+      intents,
+      dump(intentsFor("web", "Deployment", [{ internet: { domains: ["unused.example.com"] } }])),
+    );
+    const r = await pluginDiff(["--intents", intents, "--fail-on", "none"]);
+    t.regex(
+      r.stdout,
+      /observable only since \S+, after a gap: no dnstap session from kube-system\/coredns-test from/,
+    );
   },
 );
 

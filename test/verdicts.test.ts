@@ -135,6 +135,47 @@ test("when the collector stopped, silence proves nothing: unverified with the ti
   t.regex(f[0]?.reason ?? "", /no observations since 2026-11-23T10:00:00Z/);
 });
 
+test("a workload whose pods cannot be observed keeps its targets unverified, saying why", (t) => {
+  const f = judge([{ internet: { domains: ["x.example.com"] } }], {
+    destinations: [],
+    coverage: { state: "none", reason: "pods use dnsPolicy Default" },
+  });
+  t.deepEqual(verdicts(f), ["unverified x.example.com"]);
+  t.regex(f[0]?.reason ?? "", /pods use dnsPolicy Default: egress cannot be observed/);
+  const full = judge([{ internet: { domains: ["x.example.com"] } }], {
+    destinations: [],
+    coverage: { state: "full" },
+  });
+  t.deepEqual(verdicts(full), ["unnecessary x.example.com"]);
+});
+
+test("after a gap, a target is unverified until the window has passed again, naming the gap", (t) => {
+  const gap = {
+    from: ago(3 * DAY),
+    to: ago(2 * DAY),
+    why: "no dnstap session from kube-system/coredns-7c9b-x2k4f",
+  };
+  const f = judge([{ internet: { domains: ["x.example.com"] } }], {
+    destinations: [],
+    observingSince: gap.to,
+    gaps: [gap],
+  });
+  t.deepEqual(verdicts(f), ["unverified x.example.com"]);
+  t.is(
+    f[0]?.reason.split(";")[0],
+    `not used, but observable only since ${gap.to}, after a gap: ` +
+      `no dnstap session from kube-system/coredns-7c9b-x2k4f from ${gap.from} to ${gap.to}`,
+  );
+  // An old gap, a window ago: silence since then is evidence again.
+  const old = { ...gap, from: ago(20 * DAY), to: ago(10 * DAY) };
+  const later = judge([{ internet: { domains: ["x.example.com"] } }], {
+    destinations: [],
+    observingSince: old.to,
+    gaps: [old],
+  });
+  t.deepEqual(verdicts(later), ["unnecessary x.example.com"]);
+});
+
 test("cloud and database targets are n/a, never drift", (t) => {
   const f = judge(
     [

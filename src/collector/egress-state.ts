@@ -1,3 +1,5 @@
+import type { Coverage, Gap } from "../observed-egress.js";
+import { mergeGaps } from "./coverage.js";
 import type { WorkloadIdentity } from "./pods.js";
 
 /**
@@ -91,6 +93,9 @@ export interface WorkloadState {
   readonly key: string;
   readonly identity: WorkloadIdentity;
   observingSince?: number;
+  /** Coverage as last decided, and the gaps not yet known to be stored (see cover). */
+  coverage?: Coverage;
+  gaps?: Gap[];
   readonly destinations: Map<string, DestinationState>;
   /** What was cut, by list ("destinations", "ips of api.example.com", …). */
   readonly truncated: Set<string>;
@@ -184,6 +189,14 @@ export class EgressState {
       w.observingSince = sinceMs;
       w.dirty = true;
     }
+  }
+
+  /** The workload's coverage changed, or one of its breaks ended as a gap. */
+  cover(identity: WorkloadIdentity, coverage: Coverage, gap?: Gap): void {
+    const w = this.workload(identity);
+    w.coverage = coverage;
+    if (gap) w.gaps = mergeGaps(w.gaps ?? [], [gap]);
+    w.dirty = true;
   }
 
   private targetOf(t: ObservedTarget): DestinationTarget {
@@ -333,6 +346,15 @@ export class EgressState {
     if (w) w.dirty = true;
   }
 
+  /** Forgets a workload that has seen nothing and has nothing to write. */
+  dropIdle(key: string): void {
+    const w = this.workloads.get(key);
+    if (w && !w.dirty && w.destinations.size === 0) {
+      w.forgotten = true;
+      this.workloads.delete(key);
+    }
+  }
+
   /**
    * After a successful write: forgets the destinations that are stored as they are and were
    * last seen before `cutoffMs`, and the workload itself once nothing is left. Nothing is
@@ -343,6 +365,8 @@ export class EgressState {
   forget(key: string, cutoffMs: number): void {
     const w = this.workloads.get(key);
     if (!w || w.dirty) return;
+    // Written: the gaps are stored, and stored gaps are merged on every write.
+    w.gaps = undefined;
     const cutoff = toSeconds(cutoffMs);
     for (const [k, d] of w.destinations) {
       if (d.published === d.last && d.last < cutoff) w.destinations.delete(k);
@@ -359,6 +383,8 @@ export interface WorkloadSnapshot {
   readonly key: string;
   readonly identity: WorkloadIdentity;
   readonly observingSince?: number;
+  readonly coverage?: Coverage;
+  readonly gaps: readonly Gap[];
   readonly destinations: readonly SeenDestination[];
   readonly truncated: readonly string[];
 }
@@ -392,6 +418,8 @@ export function snapshot(w: WorkloadState): WorkloadSnapshot {
     key: w.key,
     identity: w.identity,
     ...(w.observingSince === undefined ? {} : { observingSince: w.observingSince }),
+    ...(w.coverage ? { coverage: w.coverage } : {}),
+    gaps: w.gaps ? [...w.gaps] : [],
     destinations,
     truncated: [...w.truncated].sort(),
   };

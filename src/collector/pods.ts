@@ -28,6 +28,12 @@ export interface PodRecord {
   readonly name: string;
   readonly ips: readonly string[];
   readonly hostNetwork: boolean;
+  /** spec.dnsPolicy ("ClusterFirst" when unset, as the API server defaults it). */
+  readonly dnsPolicy: string;
+  /** spec.dnsConfig.nameservers (what a dnsPolicy None pod asks). */
+  readonly nameservers: readonly string[];
+  /** spec.nodeName, once scheduled. */
+  readonly node?: string;
   readonly labels: Readonly<Record<string, string>>;
   /** From when the pod may have used its IPs (start time, else creation). */
   readonly startMs: number;
@@ -111,6 +117,17 @@ function finishedAt(status: Obj): number | undefined {
   return last;
 }
 
+const NO_NAMESERVERS: readonly string[] = Object.freeze([]);
+
+function nameserversOf(spec: Obj): readonly string[] {
+  const list = obj(spec.dnsConfig).nameservers;
+  if (!Array.isArray(list) || list.length === 0) return NO_NAMESERVERS;
+  return list.flatMap((v) => {
+    const ip = parseIp(str(v) ?? "");
+    return ip ? [ip.text] : [];
+  });
+}
+
 /** The record of a pod object; undefined when it has no IP yet. */
 export function podRecord(pod: Obj, ownerOf: OwnerLookup): PodRecord | undefined {
   const meta = obj(pod.metadata);
@@ -133,6 +150,9 @@ export function podRecord(pod: Obj, ownerOf: OwnerLookup): PodRecord | undefined
     name: str(meta.name) ?? "",
     ips: [...ips],
     hostNetwork: spec.hostNetwork === true,
+    dnsPolicy: str(spec.dnsPolicy) ?? "ClusterFirst",
+    nameservers: nameserversOf(spec),
+    ...(str(spec.nodeName) ? { node: str(spec.nodeName) } : {}),
     labels: Object.fromEntries(
       Object.entries(obj(meta.labels)).filter(
         (e): e is [string, string] => typeof e[1] === "string",
@@ -216,6 +236,11 @@ export class PodIpIndex {
       if (p.namespace !== namespace || p.endMs !== undefined) continue;
       if (keys.every(([k, v]) => p.labels[k] === v)) yield p;
     }
+  }
+
+  /** The pods running now (not ended). */
+  *running(): Iterable<PodRecord> {
+    for (const p of this.byUid.values()) if (p.endMs === undefined) yield p;
   }
 
   byName(namespace: string, name: string): PodRecord | undefined {

@@ -1,6 +1,8 @@
 import { formatTimestamp, parseTimestamp } from "../duration.js";
 import { parseIp } from "../ip.js";
+import type { Coverage, Gap } from "../observed-egress.js";
 import { asObject, type Obj } from "../shape.js";
+import { mergeGaps, observableSince, REASON_MAX } from "./coverage.js";
 import {
   DEFAULT_LIMITS,
   betterTarget,
@@ -113,6 +115,27 @@ function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: 
 
 const TRUNCATED_MAX = 1024;
 
+function storedGaps(v: unknown): Gap[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((g) => {
+    const o = obj(g);
+    const from = time(o?.from);
+    const to = time(o?.to);
+    const why = typeof o?.why === "string" ? o.why.slice(0, REASON_MAX) : "";
+    return from !== undefined && to !== undefined && from <= to ? [{ from, to, why }] : [];
+  });
+}
+
+function coverageObject(c: Coverage): Obj {
+  return c.state === "full" ? { state: "full" } : { state: "none", reason: c.reason };
+}
+
+const gapObject = (g: Gap): Obj => ({
+  from: formatTimestamp(g.from),
+  to: formatTimestamp(g.to),
+  why: g.why,
+});
+
 /** JSON with object keys sorted, so equal values give equal texts. */
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
@@ -170,22 +193,37 @@ export function mergeStatus(
   const since = [time(s.observingSince), local?.observingSince].filter(
     (t): t is number => t !== undefined,
   );
+  const gaps = mergeGaps(storedGaps(s.gaps), local?.gaps ?? []);
+  const observing = observableSince(since.length > 0 ? Math.min(...since) : undefined, gaps);
+  const coverage = local?.coverage ? coverageObject(local.coverage) : obj(s.coverage);
   let truncated = [...cuts].sort().join("; ");
   if (truncated.length > TRUNCATED_MAX) truncated = `${truncated.slice(0, TRUNCATED_MAX - 1)}…`;
 
   const core: Obj = {
-    ...(since.length > 0 ? { observingSince: formatTimestamp(Math.min(...since)) } : {}),
+    ...(observing !== undefined ? { observingSince: formatTimestamp(observing) } : {}),
+    ...(coverage ? { coverage } : {}),
+    ...(gaps.length > 0 ? { gaps: gaps.map(gapObject) } : {}),
     ...(truncated !== "" ? { truncated } : {}),
     destinations,
   };
   const before: Obj = {
     ...(s.observingSince !== undefined ? { observingSince: s.observingSince } : {}),
+    ...(s.coverage !== undefined ? { coverage: s.coverage } : {}),
+    ...(s.gaps !== undefined ? { gaps: s.gaps } : {}),
     ...(s.truncated !== undefined ? { truncated: s.truncated } : {}),
     destinations: storedList,
   };
   // The API server returns objects with their keys sorted: compare with sorted keys.
   const changed = canonical(core) !== canonical(before);
-  const { observingSince: _o, truncated: _t, destinations: _d, updatedAt: _u, ...rest } = s;
+  const {
+    observingSince: _o,
+    coverage: _c,
+    gaps: _g,
+    truncated: _t,
+    destinations: _d,
+    updatedAt: _u,
+    ...rest
+  } = s;
   return {
     status: {
       ...rest,

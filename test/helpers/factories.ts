@@ -68,6 +68,8 @@ export interface ObservedSpec {
   destinations?: Obj[];
   /** [target, since] pairs for status.declared. */
   declared?: Array<[Obj, string]>;
+  coverage?: Obj;
+  gaps?: Obj[];
 }
 
 export function observedEgress(spec: ObservedSpec = {}): Obj {
@@ -90,6 +92,8 @@ export function observedEgress(spec: ObservedSpec = {}): Obj {
       ...(spec.observingSince === null
         ? {}
         : { observingSince: spec.observingSince ?? ago(30 * DAY) }),
+      ...(spec.coverage ? { coverage: spec.coverage } : {}),
+      ...(spec.gaps ? { gaps: spec.gaps } : {}),
       destinations: spec.destinations ?? [],
       declared: (spec.declared ?? []).map(([target, since]) => ({ target, since })),
     },

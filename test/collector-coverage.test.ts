@@ -1,0 +1,238 @@
+import test from "ava";
+import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
+import {
+  BREAK_MS,
+  GAPS_MAX,
+  hearing,
+  stepCoverage,
+  unheardServers,
+  type CoverageRecord,
+  type DnsServers,
+  type Hearing,
+} from "../src/collector/coverage.js";
+import { EgressState } from "../src/collector/egress-state.js";
+import { mergeStatus } from "../src/collector/status.js";
+import { UsageError } from "../src/errors.js";
+import { pod, podObject } from "./helpers/pods.js";
+import { podRecord } from "../src/collector/pods.js";
+import { owners } from "./helpers/pods.js";
+
+/** Coverage (DESIGN: silence only where it was heard), from plain data. */
+
+const coredns = (n: string, ip: string) => ({ key: `kube-system/coredns-${n}`, ips: [ip] });
+
+function servers(
+  opts: { cluster?: string[]; nodeLocal?: Record<string, string> } = {},
+): DnsServers {
+  return {
+    service: "kube-system/kube-dns",
+    serviceIps: ["10.96.0.10"],
+    cluster: (opts.cluster ?? ["10.244.0.2", "10.244.1.2"]).map((ip, i) => coredns(`c${i}`, ip)),
+    nodeLocal: new Map(
+      Object.entries(opts.nodeLocal ?? {}).map(([node, ip]) => [
+        node,
+        { key: `kube-system/node-local-dns-${node}`, ips: [ip] },
+      ]),
+    ),
+  };
+}
+
+function withSpec(spec: Record<string, unknown>, name = "web-1") {
+  const o = podObject({ name, ip: "10.244.0.7", owner: "ReplicaSet/web-5d8f7" });
+  o.spec = { ...(o.spec as object), ...spec };
+  const r = podRecord(o, owners({ "ReplicaSet/web-5d8f7": "Deployment/web" }));
+  if (!r) throw new Error("no record");
+  return r;
+}
+
+const web = withSpec({ nodeName: "node-a" });
+
+test("a ClusterFirst pod is heard while every cluster DNS pod has a session", (t) => {
+  const dns = servers();
+  t.deepEqual(hearing([web], dns, new Set(["10.244.0.2", "10.244.1.2"])), { heard: true });
+  const h = hearing([web], dns, new Set(["10.244.0.2"]));
+  t.deepEqual(h, {
+    heard: false,
+    why: "no dnstap session from kube-system/coredns-c1",
+    structural: false,
+  });
+  t.deepEqual(unheardServers(dns, new Set(["10.244.0.2"])), ["kube-system/coredns-c1"]);
+});
+
+test("no known cluster DNS server is never heard, and says which Service", (t) => {
+  const h = hearing([web], servers({ cluster: [] }), new Set(["10.244.0.2"]));
+  t.false(h.heard);
+  t.regex(h.heard ? "" : h.why, /Service kube-system\/kube-dns has no running pods/);
+});
+
+test("pods that bypass the cluster DNS can never be heard, and say why at once", (t) => {
+  const dns = servers();
+  const all = new Set(["10.244.0.2", "10.244.1.2"]);
+  const why = (spec: Record<string, unknown>) => {
+    const h = hearing([withSpec(spec)], dns, all);
+    return h.heard ? "heard" : `${h.why} (${h.structural ? "structural" : "transient"})`;
+  };
+  t.is(why({ dnsPolicy: "Default" }), "pods use dnsPolicy Default (structural)");
+  t.regex(why({ hostNetwork: true }), /host network with dnsPolicy ClusterFirst.*structural/);
+  t.regex(
+    why({ hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" }),
+    /host network: their lookups come from the node's address.*structural/,
+  );
+  t.regex(
+    why({ dnsPolicy: "None", dnsConfig: { nameservers: ["8.8.8.8"] } }),
+    /dnsPolicy None with nameservers 8\.8\.8\.8, not the cluster DNS \(structural\)/,
+  );
+  t.is(why({ dnsPolicy: "None", dnsConfig: { nameservers: ["10.96.0.10"] } }), "heard");
+  t.is(why({ dnsPolicy: "ClusterFirst" }), "heard");
+});
+
+test("with NodeLocal DNSCache, a pod is heard through its own node's cache", (t) => {
+  const dns = servers({ nodeLocal: { "node-a": "192.168.1.10" } });
+  // The cluster DNS pods are not on its path (the cache asks them, not the pod).
+  t.deepEqual(hearing([web], dns, new Set(["192.168.1.10"])), { heard: true });
+  const h = hearing([web], dns, new Set(["10.244.0.2", "10.244.1.2"]));
+  t.false(h.heard);
+  t.regex(h.heard ? "" : h.why, /no dnstap session from kube-system\/node-local-dns-node-a/);
+  // A pod on a node without a cache still asks the cluster DNS pods.
+  const other = withSpec({ nodeName: "node-b" }, "web-2");
+  t.deepEqual(hearing([other], dns, new Set(["10.244.0.2", "10.244.1.2"])), { heard: true });
+  t.false(hearing([web, other], dns, new Set(["10.244.0.2", "10.244.1.2"])).heard);
+});
+
+const T0 = Date.parse("2026-11-25T10:00:00Z");
+const unheard: Hearing = {
+  heard: false,
+  why: "no dnstap session from kube-system/coredns-c1",
+  structural: false,
+};
+const heard: Hearing = { heard: true };
+
+function run(steps: Array<[number, Hearing]>, prev?: CoverageRecord) {
+  let record = prev;
+  const out = [];
+  for (const [at, h] of steps) {
+    const s = stepCoverage(record, h, T0 + at);
+    record = s.record;
+    out.push(s);
+  }
+  return out;
+}
+
+test("a break of two minutes or less is no gap, and coverage stays full", (t) => {
+  const s = run([
+    [0, heard],
+    [10_000, unheard],
+    [10_000 + BREAK_MS - 1, unheard],
+    [10_000 + BREAK_MS, heard],
+  ]);
+  t.true(s.every((x) => x.gap === undefined));
+  t.true(s.every((x) => x.record.coverage.state === "full"));
+  t.true(s.every((x) => !x.changed));
+});
+
+test("a longer break turns coverage none, and becomes a gap when the servers are heard again", (t) => {
+  const s = run([
+    [0, unheard],
+    [BREAK_MS + 1, unheard],
+    [BREAK_MS + 60_000, unheard],
+    [10 * 60_000, heard],
+  ]);
+  t.deepEqual(s[1]?.record.coverage, {
+    state: "none",
+    reason: "no dnstap session from kube-system/coredns-c1",
+  });
+  t.true(s[1]?.changed);
+  t.false(s[2]?.changed, "the same coverage is not news");
+  t.deepEqual(s[3]?.gap, { from: T0, to: T0 + 10 * 60_000, why: unheard.heard ? "" : unheard.why });
+  t.deepEqual(s[3]?.record.coverage, { state: "full" });
+  t.true(s[3]?.changed);
+});
+
+test("a structural reason turns coverage none at once", (t) => {
+  const [s] = run([[0, { heard: false, why: "pods use dnsPolicy Default", structural: true }]]);
+  t.deepEqual(s?.record.coverage, { state: "none", reason: "pods use dnsPolicy Default" });
+  t.true(s?.changed);
+});
+
+test("a break that began before a restart (a stale Lease) is a gap once heard", (t) => {
+  const [s] = run([[5 * 60_000, heard]], {
+    coverage: { state: "full" },
+    breakFrom: T0,
+    breakWhy: "no collector heard every DNS server",
+  });
+  t.deepEqual(s?.gap, {
+    from: T0,
+    to: T0 + 5 * 60_000,
+    why: "no collector heard every DNS server",
+  });
+});
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+
+test("a gap restarts observingSince, and gaps from every writer are kept, bounded", (t) => {
+  const state = new EgressState();
+  const w = { namespace: "dev", name: "web", kind: "Deployment" };
+  state.watch(w, T0 - 30 * 86_400_000);
+  const gap = {
+    from: T0 - 3_600_000,
+    to: T0 - 600_000,
+    why: "no collector heard every DNS server",
+  };
+  state.cover(w, { state: "full" }, gap);
+  const [snap] = state.takeDirty();
+  const stored = {
+    observingSince: iso(T0 - 40 * 86_400_000),
+    gaps: [{ from: iso(T0 - 86_400_000), to: iso(T0 - 80_000_000), why: "another replica's" }],
+    destinations: [],
+  };
+  const merged = mergeStatus(stored, snap, T0);
+  t.true(merged.changed);
+  t.is(merged.status.observingSince, iso(gap.to), "the observable period starts after the gap");
+  t.deepEqual(merged.status.coverage, { state: "full" });
+  t.deepEqual(
+    (merged.status.gaps as Array<{ why: string }>).map((g) => g.why),
+    ["another replica's", "no collector heard every DNS server"],
+  );
+  // Merged again, nothing is news.
+  t.false(mergeStatus(merged.status, snap, T0 + 1000).changed);
+  // Many gaps: the most recent GAPS_MAX stay.
+  const many = Array.from({ length: 30 }, (_, i) => ({
+    from: iso(T0 - (200 - 2 * i) * 60_000),
+    to: iso(T0 - (199 - 2 * i) * 60_000),
+    why: `gap ${i}`,
+  }));
+  const bounded = mergeStatus({ gaps: many, destinations: [] }, snap, T0);
+  const kept = bounded.status.gaps as Array<{ why: string }>;
+  t.is(kept.length, GAPS_MAX);
+  t.is(kept[kept.length - 1]?.why, "no collector heard every DNS server");
+});
+
+test("coverage none is written with its reason, and read back by the merge", (t) => {
+  const state = new EgressState();
+  const w = { namespace: "dev", name: "web", kind: "Deployment" };
+  state.cover(w, { state: "none", reason: "pods use dnsPolicy Default" });
+  const [snap] = state.takeDirty();
+  const merged = mergeStatus({ coverage: { state: "full" }, destinations: [] }, snap, T0);
+  t.true(merged.changed);
+  t.deepEqual(merged.status.coverage, { state: "none", reason: "pods use dnsPolicy Default" });
+});
+
+test("--dns-service and --node-local-dns: names and selectors, or one clear usage error", (t) => {
+  t.deepEqual(parseDnsService("kube-system/kube-dns"), {
+    namespace: "kube-system",
+    name: "kube-dns",
+  });
+  t.deepEqual(parseNodeLocalDns("kube-system/k8s-app=node-local-dns,tier=dns"), {
+    namespace: "kube-system",
+    selector: { "k8s-app": "node-local-dns", tier: "dns" },
+  });
+  t.is(parseNodeLocalDns("none"), undefined);
+  for (const bad of ["kube-dns", "a/b/c", "Kube/x", ""]) {
+    t.throws(() => parseDnsService(bad), { instanceOf: UsageError });
+  }
+  for (const bad of ["k8s-app=x", "kube-system/", "kube-system/=x", "kube-system/a=b c"]) {
+    t.throws(() => parseNodeLocalDns(bad), { instanceOf: UsageError });
+  }
+  // Kept so the pod helper stays used the way the other collector tests use it.
+  t.truthy(pod({ name: "x", ip: "10.0.0.1" }));
+});
