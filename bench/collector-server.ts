@@ -43,6 +43,8 @@ for (let w = 0; w < workloads; w++) {
     labels: {},
     startMs: 0,
     workload: { namespace, name: `svc-${w}`, kind: "Deployment" },
+    source: { namespace, name: `svc-${w}-5d8f7-abcde` },
+    chain: [],
   });
 }
 

@@ -37,9 +37,11 @@ import { DnsMessageError } from "../src/collector/dns-message.js";
 import { decodeDnstap, DnstapError } from "../src/collector/dnstap.js";
 import { EgressState, workloadKey, type Limits } from "../src/collector/egress-state.js";
 import {
-  controllerOf,
+  ownerOf,
   podRecord,
   PodIpIndex,
+  withIdentity,
+  FETCHED_OWNER_KINDS,
   type OwnerReference,
   type PodRecord,
   type WorkloadIdentity,
@@ -99,12 +101,30 @@ const PENDING_MAX = 20_000;
 
 type Source = "dnstap" | "sniffer";
 
+/** "Kind:namespace/name" → its parts. */
+function parseKey(key: string): [string, string, string] {
+  const colon = key.indexOf(":");
+  const slash = key.indexOf("/", colon);
+  return [key.slice(0, colon), key.slice(colon + 1, slash), key.slice(slash + 1)];
+}
+
+/** An owner key's kind and name (its namespace is the pod's). */
+function splitKey(key: string): [string, string] {
+  const [kind, , name] = parseKey(key);
+  return [kind, name];
+}
+
 export class Collector {
   readonly metrics = new CollectorMetrics();
   readonly pods = new PodIpIndex();
   readonly services = new ServiceIndex();
   readonly state: EgressState;
-  private readonly owners = new Map<string, OwnerReference>();
+  /** First owner of ReplicaSets and Jobs (informers) and of the roots read by GET; null: none. */
+  private readonly owners = new Map<string, OwnerReference | null>();
+  /** Owners to read or being read (GET), by key, and the queue of those to read. */
+  private readonly fetching = new Set<string>();
+  private readonly fetchQueue: string[] = [];
+  private fetchWorkers = 0;
   /** ClientIntents by object key: the workload they declare for, and their items. */
   private readonly intents = new Map<
     string,
@@ -160,7 +180,7 @@ export class Collector {
   }
 
   /** Owners of ReplicaSets and Jobs, by "Kind:namespace/name". */
-  private ownerOf = (namespace: string, kind: string, name: string) =>
+  private lookup = (namespace: string, kind: string, name: string) =>
     this.owners.get(`${kind}:${namespace}/${name}`);
 
   // Counters of the per-frame path, kept at hand.
@@ -224,7 +244,14 @@ export class Collector {
   private expirePending(): void {
     // Before the informers have synced, nothing is known yet: keep holding (bounded).
     if (!this.ready) return;
-    for (const { source } of this.pending.expire(this.now())) this.counted[source].unattributed.n++;
+    for (const { source, r } of this.pending.expire(this.now())) {
+      // The pod may be known by now with an owner that is not: its provisional identity then.
+      this.apply(
+        observeResolution(this.ctx, r.clientIp, r.name, r.ips, r.timeMs, true),
+        source,
+        true,
+      );
+    }
   }
 
   /** One dnstap data frame, buf[start, end) (only valid during the call). */
@@ -259,13 +286,84 @@ export class Collector {
   }
 
   private onPod(o: KubernetesObject): void {
-    const record = podRecord(o as Obj, this.ownerOf);
-    if (!record) return;
+    const record = podRecord(o as Obj, this.lookup);
+    if (record) this.index(record);
+  }
+
+  private index(record: PodRecord): void {
     this.pods.set(record);
-    if (this.pending.size > 0) this.claimPending(record.ips);
+    if (this.pending.size > 0 && record.unresolved === undefined) this.claimPending(record.ips);
     if (!record.hostNetwork && record.endMs === undefined) {
       this.state.watch(record.workload, Math.max(this.startedAt, record.startMs));
       this.identities.set(workloadKey(record.workload), record.workload);
+    }
+    const top = record.chain[record.chain.length - 1];
+    if (top !== undefined && this.lookup(record.namespace, ...splitKey(top)) === undefined) {
+      this.fetchOwner(top);
+    }
+  }
+
+  /** An owner changed (or became known): its pods are named again. */
+  private ownerChanged(key: string): void {
+    for (const pod of this.pods.withOwner(key)) {
+      const again = { ...pod, ...withIdentity(pod.source, this.lookup) };
+      if (again.unresolved === undefined) delete (again as { unresolved?: string }).unresolved;
+      this.index(again);
+    }
+  }
+
+  /**
+   * Reads the owner of a Deployment, StatefulSet, DaemonSet or CronJob (as Otterize does): one
+   * GET per object, at most 4 at once; a missing or forbidden one is a root.
+   */
+  private fetchOwner(key: string): void {
+    if (!FETCHED_OWNER_KINDS.has(parseKey(key)[0]) || this.fetching.has(key)) return;
+    this.fetching.add(key);
+    this.fetchQueue.push(key);
+    while (this.fetchWorkers < 4 && this.fetchQueue.length > 0) {
+      this.fetchWorkers++;
+      void this.drainFetches().finally(() => this.fetchWorkers--);
+    }
+  }
+
+  private async drainFetches(): Promise<void> {
+    for (let key = this.fetchQueue.shift(); key !== undefined; key = this.fetchQueue.shift()) {
+      const [kind, namespace, name] = parseKey(key);
+      try {
+        const meta = await this.readMetadata(kind, namespace, name);
+        const up = meta === undefined ? null : (ownerOf(meta) ?? null);
+        this.owners.set(key, up);
+        if (up) this.ownerChanged(key);
+      } catch (e) {
+        this.opts.log({
+          level: "warn",
+          msg: "could not read an owner",
+          owner: key,
+          error: String(e),
+        });
+      } finally {
+        this.fetching.delete(key);
+      }
+    }
+  }
+
+  private async readMetadata(kind: string, namespace: string, name: string): Promise<unknown> {
+    const kc = this.opts.kc;
+    const args = { namespace, name };
+    try {
+      const o =
+        kind === "CronJob"
+          ? await kc.makeApiClient(BatchV1Api).readNamespacedCronJob(args)
+          : kind === "StatefulSet"
+            ? await kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet(args)
+            : kind === "DaemonSet"
+              ? await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet(args)
+              : await kc.makeApiClient(AppsV1Api).readNamespacedDeployment(args);
+      return o.metadata;
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      if (code === 404 || code === 403) return undefined;
+      throw e;
     }
   }
 
@@ -300,10 +398,14 @@ export class Collector {
     const asListed = (p: Promise<unknown>) => p as ReturnType<Listed>;
     const owner = (kind: string) => ({
       onChange: (o: KubernetesObject) => {
-        const up = controllerOf(o.metadata);
+        const up = ownerOf(o.metadata) ?? null;
         const key = `${kind}:${objectKey(o)}`;
-        if (up) this.owners.set(key, up);
-        else this.owners.delete(key);
+        const before = this.owners.get(key);
+        this.owners.set(key, up);
+        // Most updates are status: only a new or changed owner names pods again.
+        if (before === undefined || before?.kind !== up?.kind || before?.name !== up?.name) {
+          this.ownerChanged(key);
+        }
       },
       onDelete: (o: KubernetesObject) => this.owners.delete(`${kind}:${objectKey(o)}`),
     });

@@ -3,6 +3,7 @@ import { mergeDeclared, type DeclaredEntry } from "../src/collector/declared.js"
 import type { WorkloadSnapshot } from "../src/collector/egress-state.js";
 import type { WorkloadIdentity } from "../src/collector/pods.js";
 import { mergeStatus } from "../src/collector/status.js";
+import { objectNameFor } from "../src/collector/object-name.js";
 import type { CollectorMetrics } from "./metrics.js";
 
 /**
@@ -41,7 +42,7 @@ export class Publisher {
         version: VERSION,
         plural: PLURAL,
         namespace: w.namespace,
-        name: w.name,
+        name: objectNameFor(w),
       })) as Obj;
     } catch (e) {
       if (code(e) === 404) return undefined;
@@ -60,7 +61,7 @@ export class Publisher {
           apiVersion: `${GROUP}/${VERSION}`,
           kind: "ObservedEgress",
           metadata: {
-            name: w.name,
+            name: objectNameFor(w),
             namespace: w.namespace,
             labels: { "app.kubernetes.io/managed-by": "otter-egress-collector" },
           },
@@ -102,7 +103,7 @@ export class Publisher {
           version: VERSION,
           plural: PLURAL,
           namespace: w.namespace,
-          name: w.name,
+          name: objectNameFor(w),
           body: { ...object, status },
         });
         return "written";

@@ -16,7 +16,14 @@ import { declaringIntents } from "../src/collector/declared.js";
 import { InputError } from "../src/errors.js";
 import { decodeDnstap } from "../src/collector/dnstap.js";
 import { EgressState, snapshot, type Observation } from "../src/collector/egress-state.js";
-import { podRecord, PodIpIndex, workloadOfPod } from "../src/collector/pods.js";
+import {
+  identify,
+  identitySource,
+  podRecord,
+  PodIpIndex,
+  workloadOfPod,
+} from "../src/collector/pods.js";
+import { objectNameFor } from "../src/collector/object-name.js";
 import { canonical, mergeStatus } from "../src/collector/status.js";
 import { observedFromObject } from "../src/observed-egress.js";
 import { dnsResponse, dnstapFrame, type Answer } from "./helpers/dnstap.js";
@@ -70,6 +77,77 @@ test("a pod's workload: the annotation, else its root controller, else the pod",
   });
   t.deepEqual(of({ name: "debug" }), { namespace: "dev", name: "debug", kind: "Pod" });
   t.is(podRecord(podObject({ name: "pending" }), lookup), undefined, "no IP yet: not indexed");
+});
+
+test("identity as Otterize resolves it: first owners through any kind, dots as underscores", (t) => {
+  const lookup = owners({
+    "ReplicaSet/api-6d4f8b7c9": "Rollout/api",
+    "ReplicaSet/web-7d9f8": "Deployment/web.v2",
+    "Deployment/kafka-entity-operator": "Kafka/events",
+    "Job/report-29400000": "CronJob/report",
+  });
+  const id = (o: Parameters<typeof podObject>[0]) => identify(identitySource(podObject(o)), lookup);
+  // An Argo Rollout's ReplicaSet is the Rollout's.
+  t.deepEqual(id({ name: "api-6d4f8b7c9-x", owner: "ReplicaSet/api-6d4f8b7c9" }).workload, {
+    namespace: "dev",
+    name: "api",
+    kind: "Rollout",
+  });
+  // An owner's dots become underscores (Otterize's name); an annotation is taken as it is.
+  t.deepEqual(id({ name: "web-7d9f8-x", owner: "ReplicaSet/web-7d9f8" }).workload, {
+    namespace: "dev",
+    name: "web_v2",
+    kind: "Deployment",
+  });
+  t.deepEqual(
+    id({ name: "p", annotations: { "intents.otterize.com/service-name": "legacy.name" } }).workload,
+    { namespace: "dev", name: "legacy.name" },
+    "the deprecated annotation still names the workload",
+  );
+  // A Deployment made by an operator belongs to the operator's object.
+  t.deepEqual(id({ name: "k-1", owner: "Deployment/kafka-entity-operator" }).workload, {
+    namespace: "dev",
+    name: "events",
+    kind: "Kafka",
+  });
+  // A root whose own owner is not known yet is read (GET), keeping its name meanwhile.
+  const db = id({ name: "db-0", owner: "StatefulSet/db" });
+  t.deepEqual(db.workload, { namespace: "dev", name: "db", kind: "StatefulSet" });
+  t.is(db.fetch?.key, "StatefulSet:dev/db");
+  // A Job not known yet: provisional, and said so (its answers wait for it).
+  const early = id({ name: "report-x", owner: "Job/report-29400001" });
+  t.is(early.unresolved, "Job:dev/report-29400001");
+  t.deepEqual(id({ name: "report-y", owner: "Job/report-29400000" }).workload, {
+    namespace: "dev",
+    name: "report",
+    kind: "CronJob",
+  });
+  // The first owner reference is followed, as Otterize does, not the controller one.
+  const two = podObject({ name: "two" });
+  (two.metadata as Record<string, unknown>).ownerReferences = [
+    { apiVersion: "apps/v1", kind: "StatefulSet", name: "first", uid: "1" },
+    { apiVersion: "apps/v1", kind: "DaemonSet", name: "second", uid: "2", controller: true },
+  ];
+  t.deepEqual(identify(identitySource(two), lookup).workload, {
+    namespace: "dev",
+    name: "first",
+    kind: "StatefulSet",
+  });
+});
+
+test("a workload name that is no object name gets a valid one, with a hash of the real one", (t) => {
+  t.is(objectNameFor({ namespace: "dev", name: "web" }), "web");
+  t.is(objectNameFor({ namespace: "dev", name: "api.v2" }), "api.v2");
+  const a = objectNameFor({ namespace: "dev", name: "web_v2" });
+  const b = objectNameFor({ namespace: "dev", name: "web-v2" });
+  t.regex(a, /^web-v2-[0-9a-f]{10}$/);
+  t.not(a, b, "names that differ keep different objects");
+  t.regex(
+    objectNameFor({ namespace: "dev", name: "Storefront Web!" }),
+    /^storefront-web-[0-9a-f]{10}$/,
+  );
+  t.regex(objectNameFor({ namespace: "dev", name: "___" }), /^workload-[0-9a-f]{10}$/);
+  t.true(objectNameFor({ namespace: "dev", name: "x_".repeat(200) }).length <= 253);
 });
 
 test("a reused IP belongs to the pod that had it at the answer's time; hostNetwork pods are never named", (t) => {

@@ -442,6 +442,79 @@ test.serial(
 );
 
 test.serial(
+  "a Job that arrives after its pod is still the CronJob's, and an Argo Rollout's ReplicaSet is the Rollout's",
+  async (t) => {
+    const ref = (apiVersion: string, kind: string, name: string, uid: string) => ({
+      ownerReferences: [{ apiVersion, kind, name, uid, controller: true }],
+    });
+    const template = {
+      metadata: { labels: { app: "x" } },
+      spec: {
+        restartPolicy: "Never",
+        containers: [{ name: "app", image: "registry.example/x:1" }],
+      },
+    };
+    // The CronJob's pod resolves at start-up, before the Job reaches the collector.
+    await runningPod(
+      "report-29400000-abcde",
+      "127.0.0.11",
+      ref("batch/v1", "Job", "report-29400000", "00000000-0000-0000-0000-0000000000a1"),
+    );
+    await dig("127.0.0.11", "api.example.com");
+    await new Promise((r) => setTimeout(r, 1500));
+    const cron = await create({
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "report", namespace: NS },
+      spec: { schedule: "0 * * * *", jobTemplate: { spec: { template } } },
+    });
+    await create({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        name: "report-29400000",
+        namespace: NS,
+        ...ref("batch/v1", "CronJob", "report", cron),
+      },
+      spec: { template },
+    });
+    // An Argo Rollout's ReplicaSet (the Rollout itself need not be readable).
+    await create({
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: {
+        name: "api-6d4f8b7c9",
+        namespace: NS,
+        ...ref("argoproj.io/v1alpha1", "Rollout", "api", "00000000-0000-0000-0000-0000000000a2"),
+      },
+      spec: {
+        selector: { matchLabels: { app: "api" } },
+        template: {
+          metadata: { labels: { app: "api" } },
+          spec: { containers: [{ name: "app", image: "registry.example/api:1" }] },
+        },
+      },
+    });
+    await runningPod("api-6d4f8b7c9-xyz12", "127.0.0.12", {
+      labels: { app: "api", "pod-template-hash": "6d4f8b7c9" },
+      ...ref("apps/v1", "ReplicaSet", "api-6d4f8b7c9", "00000000-0000-0000-0000-0000000000a3"),
+    });
+    await dig("127.0.0.12", "files.example.org");
+    const report = await eventually("the CronJob's ObservedEgress", async () => {
+      const o = await observed("report");
+      return named(o, "api.example.com") ? o : undefined;
+    });
+    t.deepEqual((report.spec as Obj).workload, { name: "report", kind: "CronJob" });
+    t.is(await observed("report-29400000"), undefined, "nothing is written for the Job");
+    const rollout = await eventually("the Rollout's ObservedEgress", async () => {
+      const o = await observed("api");
+      return named(o, "files.example.org") ? o : undefined;
+    });
+    t.deepEqual((rollout.spec as Obj).workload, { name: "api", kind: "Rollout" });
+  },
+);
+
+test.serial(
   "a Service name in the cluster domain becomes a kubernetes destination of the workload behind it",
   async (t) => {
     await dig("127.0.0.5", `redis.${NS}.svc.cluster.local`);
@@ -691,7 +764,7 @@ test.serial(
     // A second CoreDNS pod that never streams to any replica.
     await runningPod(
       "coredns-silent",
-      "127.0.0.9",
+      "127.0.0.19",
       { labels: { "k8s-app": "kube-dns" } },
       "kube-system",
       {

@@ -221,10 +221,24 @@ export interface Resolution {
   readonly timeMs: number;
 }
 
-/** The pod that had a client IP at a time, if it can be named. */
-function asker(ctx: AttributionContext, ip: string, timeMs: number): PodRecord | { why: string } {
+/**
+ * The pod that had a client IP at a time, if it can be named: one whose ReplicaSet or Job is
+ * not known yet is not, unless `provisional` (the answer waited long enough).
+ */
+function asker(
+  ctx: AttributionContext,
+  ip: string,
+  timeMs: number,
+  provisional: boolean,
+): PodRecord | { why: string } {
   const pod = ctx.pods.at(ip, timeMs);
-  return pod ?? { why: `no pod had ${ip} at ${new Date(timeMs).toISOString()}` };
+  if (!pod) return { why: `no pod had ${ip} at ${new Date(timeMs).toISOString()}` };
+  if (pod.unresolved !== undefined && !provisional) {
+    return {
+      why: `the owner ${pod.unresolved} of pod ${pod.namespace}/${pod.name} is not known yet`,
+    };
+  }
+  return pod;
 }
 
 /** What one name resolution means for whoever asked. */
@@ -234,8 +248,9 @@ export function observeResolution(
   name: string,
   ips: readonly string[],
   timeMs: number,
+  provisional = false,
 ): Outcome {
-  const pod = asker(ctx, clientIp, timeMs);
+  const pod = asker(ctx, clientIp, timeMs, provisional);
   if ("why" in pod) {
     return { kind: "unattributed", why: pod.why, retry: { clientIp, name, ips, timeMs } };
   }

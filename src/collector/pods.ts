@@ -40,14 +40,36 @@ export interface PodRecord {
   /** From when it no longer does (deleted, finished); undefined while it runs. */
   readonly endMs?: number;
   readonly workload: WorkloadIdentity;
+  /** What the identity was computed from, to compute it again when an owner changes. */
+  readonly source: IdentitySource;
+  /** The owner keys on the way up (see Identified). */
+  readonly chain: readonly string[];
+  /** A ReplicaSet or Job not known yet: `workload` is provisional. */
+  readonly unresolved?: string;
 }
 
-/** The controller owner of a ReplicaSet or Job, as its informer last saw it. */
+/**
+ * What is known of an object's owner: its first owner reference, `null` when it has none (a
+ * root), `undefined` when the object is not known (yet).
+ */
 export type OwnerLookup = (
   namespace: string,
   kind: string,
   name: string,
-) => OwnerReference | undefined;
+) => OwnerReference | null | undefined;
+
+/** Kinds whose objects the informers keep (their owners are known, or they are not there yet). */
+export const WATCHED_OWNER_KINDS: ReadonlySet<string> = new Set(["ReplicaSet", "Job"]);
+/**
+ * Kinds whose owners are read with a GET when needed (apps and batch, what Otterize's resolver
+ * may read). Any other kind is a root, as it is for Otterize, whose RBAC reads no other.
+ */
+export const FETCHED_OWNER_KINDS: ReadonlySet<string> = new Set([
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "CronJob",
+]);
 
 function obj(v: unknown): Obj {
   return asObject(v) ?? {};
@@ -57,47 +79,125 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-export function controllerOf(metadata: unknown): OwnerReference | undefined {
+/** The owner Otterize follows: the first owner reference (not the controller one). */
+export function ownerOf(metadata: unknown): OwnerReference | undefined {
   const refs = obj(metadata).ownerReferences;
   if (!Array.isArray(refs)) return undefined;
-  const owners = refs
-    .map(obj)
-    .filter((r) => str(r.kind) && str(r.name))
-    .map((r) => ({
-      kind: r.kind as string,
-      name: r.name as string,
-      controller: r.controller === true,
-    }));
-  return owners.find((r) => r.controller) ?? owners[0];
+  for (const r of refs.map(obj)) {
+    const kind = str(r.kind);
+    const name = str(r.name);
+    if (kind && name) return { kind, name, controller: r.controller === true };
+  }
+  return undefined;
+}
+
+/** "Kind:namespace/name" of an owner. */
+export const ownerKey = (namespace: string, o: OwnerReference): string =>
+  `${o.kind}:${namespace}/${o.name}`;
+
+/** Otterize's name for an owner or a pod: dots become underscores (annotations stay as set). */
+export const otterizeName = (name: string): string => name.replace(/\./g, "_");
+
+/** What a pod's identity is computed from (kept in its record, to compute it again). */
+export interface IdentitySource {
+  readonly namespace: string;
+  readonly name: string;
+  /** The workload-name annotation (or the deprecated service-name one). */
+  readonly override?: string;
+  /** The pod's first owner reference. */
+  readonly owner?: OwnerReference;
+  /** The pod-template-hash label. */
+  readonly hash?: string;
+}
+
+export interface Identified {
+  readonly workload: WorkloadIdentity;
+  /**
+   * A ReplicaSet or Job on the way up that the informers do not know yet: the identity is
+   * provisional (a Job's CronJob, a ReplicaSet's Deployment or Rollout are not known).
+   */
+  readonly unresolved?: string;
+  /** A Deployment, StatefulSet, DaemonSet or CronJob whose owner is to be read (GET). */
+  readonly fetch?: { readonly key: string; readonly owner: OwnerReference };
+  /** The owners on the way up (keys), so a change to one of them names the pod again. */
+  readonly chain: readonly string[];
+}
+
+const MAX_DEPTH = 10;
+
+/**
+ * A pod's workload identity as Otterize resolves it: the annotation, else the root owner
+ * following first owner references through any kind, else the pod itself.
+ */
+export function identify(src: IdentitySource, lookup: OwnerLookup): Identified {
+  const { namespace } = src;
+  if (src.override !== undefined) return { workload: { namespace, name: src.override }, chain: [] };
+  if (!src.owner)
+    return { workload: { namespace, name: otterizeName(src.name), kind: "Pod" }, chain: [] };
+  const chain: string[] = [];
+  let cur = src.owner;
+  const root = (extra: Partial<Identified> = {}): Identified => ({
+    workload: { namespace, name: otterizeName(cur.name), kind: cur.kind },
+    chain,
+    ...extra,
+  });
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const key = ownerKey(namespace, cur);
+    chain.push(key);
+    const watched = WATCHED_OWNER_KINDS.has(cur.kind);
+    if (!watched && !FETCHED_OWNER_KINDS.has(cur.kind)) return root();
+    const up = lookup(namespace, cur.kind, cur.name);
+    if (up === null) return root();
+    if (up === undefined) {
+      if (!watched) return root({ fetch: { key, owner: cur } });
+      // Not known yet. A Deployment names its ReplicaSets <deployment>-<pod-template-hash>.
+      if (
+        depth === 0 &&
+        cur.kind === "ReplicaSet" &&
+        src.hash &&
+        cur.name.endsWith(`-${src.hash}`)
+      ) {
+        const name = cur.name.slice(0, -src.hash.length - 1);
+        return {
+          workload: { namespace, name: otterizeName(name), kind: "Deployment" },
+          chain,
+          unresolved: key,
+        };
+      }
+      return root({ unresolved: key });
+    }
+    cur = up;
+  }
+  return root();
+}
+
+/** Otterize's deprecated annotation, still read after the current one. */
+export const SERVICE_NAME_ANNOTATION = "intents.otterize.com/service-name";
+
+/** What a pod object says about its identity. */
+export function identitySource(pod: Obj): IdentitySource {
+  const meta = obj(pod.metadata);
+  const annotations = obj(meta.annotations);
+  const override =
+    typeof annotations[WORKLOAD_NAME_ANNOTATION] === "string"
+      ? (annotations[WORKLOAD_NAME_ANNOTATION] as string)
+      : typeof annotations[SERVICE_NAME_ANNOTATION] === "string"
+        ? (annotations[SERVICE_NAME_ANNOTATION] as string)
+        : undefined;
+  const owner = ownerOf(meta);
+  const hash = str(obj(meta.labels)["pod-template-hash"]);
+  return {
+    namespace: str(meta.namespace) ?? "default",
+    name: str(meta.name) ?? "",
+    ...(override !== undefined && override !== "" ? { override } : {}),
+    ...(owner ? { owner } : {}),
+    ...(hash ? { hash } : {}),
+  };
 }
 
 /** A pod's workload identity. */
-export function workloadOfPod(pod: Obj, ownerOf: OwnerLookup): WorkloadIdentity {
-  const meta = obj(pod.metadata);
-  const namespace = str(meta.namespace) ?? "default";
-  const name = str(meta.name) ?? "";
-  const override = str(obj(meta.annotations)[WORKLOAD_NAME_ANNOTATION]);
-  if (override) return { namespace, name: override };
-  const owner = controllerOf(meta);
-  if (!owner) return { namespace, name, kind: "Pod" };
-  if (owner.kind === "ReplicaSet") {
-    const up = ownerOf(namespace, "ReplicaSet", owner.name);
-    if (up?.kind === "Deployment") return { namespace, name: up.name, kind: "Deployment" };
-    if (up === undefined) {
-      // The ReplicaSet is not known yet: a Deployment names it <deployment>-<pod-template-hash>.
-      const hash = str(obj(meta.labels)["pod-template-hash"]);
-      if (hash && owner.name.endsWith(`-${hash}`)) {
-        return { namespace, name: owner.name.slice(0, -hash.length - 1), kind: "Deployment" };
-      }
-    }
-    return { namespace, name: owner.name, kind: "ReplicaSet" };
-  }
-  if (owner.kind === "Job") {
-    const up = ownerOf(namespace, "Job", owner.name);
-    if (up?.kind === "CronJob") return { namespace, name: up.name, kind: "CronJob" };
-    return { namespace, name: owner.name, kind: "Job" };
-  }
-  return { namespace, name: owner.name, kind: owner.kind };
+export function workloadOfPod(pod: Obj, lookup: OwnerLookup): WorkloadIdentity {
+  return identify(identitySource(pod), lookup).workload;
 }
 
 function time(v: unknown): number | undefined {
@@ -128,8 +228,22 @@ function nameserversOf(spec: Obj): readonly string[] {
   });
 }
 
+/** The identity fields of a pod record. */
+export function withIdentity(
+  source: IdentitySource,
+  lookup: OwnerLookup,
+): Pick<PodRecord, "workload" | "source" | "chain" | "unresolved"> {
+  const id = identify(source, lookup);
+  return {
+    workload: id.workload,
+    source,
+    chain: id.chain,
+    ...(id.unresolved !== undefined ? { unresolved: id.unresolved } : {}),
+  };
+}
+
 /** The record of a pod object; undefined when it has no IP yet. */
-export function podRecord(pod: Obj, ownerOf: OwnerLookup): PodRecord | undefined {
+export function podRecord(pod: Obj, lookup: OwnerLookup): PodRecord | undefined {
   const meta = obj(pod.metadata);
   const spec = obj(pod.spec);
   const status = obj(pod.status);
@@ -159,7 +273,7 @@ export function podRecord(pod: Obj, ownerOf: OwnerLookup): PodRecord | undefined
       ),
     ),
     startMs,
-    workload: workloadOfPod(pod, ownerOf),
+    ...withIdentity(identitySource(pod), lookup),
   };
   return endMs === undefined ? record : { ...record, endMs };
 }
@@ -179,6 +293,8 @@ export class PodIpIndex {
   private readonly byUid = new Map<string, PodRecord>();
   /** namespace/name → uid */
   private readonly names = new Map<string, string>();
+  /** Owner key (see ownerKey) → the pods with that owner on the way up. */
+  private readonly byOwner = new Map<string, Set<string>>();
 
   get size(): number {
     return this.byUid.size;
@@ -188,6 +304,11 @@ export class PodIpIndex {
     this.remove(pod.uid);
     this.byUid.set(pod.uid, pod);
     this.names.set(`${pod.namespace}/${pod.name}`, pod.uid);
+    for (const key of pod.chain) {
+      const set = this.byOwner.get(key);
+      if (set) set.add(pod.uid);
+      else this.byOwner.set(key, new Set([pod.uid]));
+    }
     if (pod.hostNetwork) return;
     for (const ip of pod.ips) {
       const list = this.byIp.get(ip);
@@ -208,6 +329,11 @@ export class PodIpIndex {
     this.byUid.delete(uid);
     const key = `${old.namespace}/${old.name}`;
     if (this.names.get(key) === uid) this.names.delete(key);
+    for (const k of old.chain) {
+      const set = this.byOwner.get(k);
+      set?.delete(uid);
+      if (set?.size === 0) this.byOwner.delete(k);
+    }
     for (const ip of old.ips) {
       const list = this.byIp.get(ip)?.filter((p) => p.uid !== uid);
       if (list && list.length > 0) this.byIp.set(ip, list);
@@ -236,6 +362,16 @@ export class PodIpIndex {
       if (p.namespace !== namespace || p.endMs !== undefined) continue;
       if (keys.every(([k, v]) => p.labels[k] === v)) yield p;
     }
+  }
+
+  /** The pods with this owner (an ownerKey) on the way up to their workload. */
+  withOwner(key: string): PodRecord[] {
+    const uids = this.byOwner.get(key);
+    if (!uids) return [];
+    return [...uids].flatMap((uid) => {
+      const p = this.byUid.get(uid);
+      return p ? [p] : [];
+    });
   }
 
   /** The pods running now (not ended). */
