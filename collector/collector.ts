@@ -158,7 +158,7 @@ export class Collector {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
     this.state = new EgressState(opts.limits);
-    this.publisher = new Publisher(opts.kc, this.metrics);
+    this.publisher = new Publisher(opts.kc, this.metrics, opts.log);
     this.informers = new InformerSet(opts.kc, opts.log);
     this.leases = new Leases(opts.kc, opts.namespace);
     this.ctx = { pods: this.pods, services: this.services, clusterDomains: opts.clusterDomains };
@@ -620,6 +620,7 @@ export class Collector {
             snapshot,
             declaredEntries(declaredFor.get(key) ?? []),
             this.now,
+            (refused) => this.state.refuse(key, refused.keys),
           );
           this.metrics.inc("otter_egress_collector_writes_total", `result="${result}"`);
           // What is stored and quiet for an hour need not stay in memory (what was skipped

@@ -37,7 +37,11 @@ export class CollectorMetrics {
     );
     this.counter(
       "otter_egress_collector_writes_total",
-      "ObservedEgress status writes, by result (written, unchanged, failed).",
+      "ObservedEgress status writes, by result (written, unchanged, skipped, refused, failed).",
+    );
+    this.counter(
+      "otter_egress_collector_items_dropped_total",
+      "Destinations left out of a write, by reason (invalid: over the CRD's limits; refused: the API server refused the write while they were in it).",
     );
     this.counter(
       "otter_egress_collector_conflicts_total",

@@ -22,8 +22,19 @@ const ATTEMPTS = 8;
 type Obj = Record<string, unknown>;
 const code = (e: unknown) => (e as { code?: number }).code;
 
-/** "skipped": the workload has no object, and nothing (no egress, nothing declared) needs one. */
-export type WriteResult = "written" | "unchanged" | "skipped";
+/**
+ * "skipped": the workload has no object, and nothing (no egress, nothing declared) needs one.
+ * "refused": the API server refused every write with this workload's new destinations in it.
+ */
+export type WriteResult = "written" | "unchanged" | "skipped" | "refused";
+
+/** The API server's answer to a write it will never accept (invalid, too large). */
+const refusal = (e: unknown) => code(e) === 422 || code(e) === 413;
+
+export interface Refused {
+  /** Keys of the destinations dropped because every write with them was refused. */
+  readonly keys: readonly string[];
+}
 
 export class Publisher {
   private readonly api: CustomObjectsApi;
@@ -31,6 +42,7 @@ export class Publisher {
   constructor(
     kc: KubeConfig,
     private readonly metrics: CollectorMetrics,
+    private readonly log: (entry: Record<string, unknown>) => void = () => undefined,
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
@@ -76,10 +88,74 @@ export class Publisher {
   }
 
   /**
-   * Publishes a workload's observations (snapshot) and/or its declared items. Throws when
-   * the API server refuses for another reason than a conflict, or conflicts persist.
+   * Publishes a workload's observations (snapshot) and/or its declared items. A write the API
+   * server refuses (invalid, too large) never blocks the workload: its new destinations are
+   * halved until each part is written or is one destination, which is dropped and counted
+   * (`onRefused` hears which). Throws when the API server fails otherwise, or conflicts persist.
    */
   async publish(
+    w: WorkloadIdentity,
+    snapshot: WorkloadSnapshot | undefined,
+    declared: readonly DeclaredEntry[] | undefined,
+    now: () => number = Date.now,
+    onRefused: (r: Refused) => void = () => undefined,
+  ): Promise<WriteResult> {
+    try {
+      return await this.write(w, snapshot, declared, now);
+    } catch (e) {
+      if (!refusal(e)) throw e;
+      const items = snapshot?.destinations ?? [];
+      if (!snapshot || items.length === 0) {
+        this.refused(w, e, []);
+        return "refused";
+      }
+      const dropped: string[] = [];
+      const result = await this.halve(w, snapshot, declared, now, items, dropped);
+      onRefused({ keys: dropped });
+      return result;
+    }
+  }
+
+  private async halve(
+    w: WorkloadIdentity,
+    snapshot: WorkloadSnapshot,
+    declared: readonly DeclaredEntry[] | undefined,
+    now: () => number,
+    items: WorkloadSnapshot["destinations"],
+    dropped: string[],
+  ): Promise<WriteResult> {
+    try {
+      return await this.write(w, { ...snapshot, destinations: items }, declared, now);
+    } catch (e) {
+      if (!refusal(e)) throw e;
+      if (items.length <= 1) {
+        this.refused(
+          w,
+          e,
+          items.map((d) => d.key),
+        );
+        dropped.push(...items.map((d) => d.key));
+        return "refused";
+      }
+      const half = items.length >> 1;
+      const a = await this.halve(w, snapshot, declared, now, items.slice(0, half), dropped);
+      const b = await this.halve(w, snapshot, declared, now, items.slice(half), dropped);
+      return a === "written" || b === "written" ? "written" : a === "refused" ? b : a;
+    }
+  }
+
+  private refused(w: WorkloadIdentity, e: unknown, keys: readonly string[]): void {
+    this.metrics.inc("otter_egress_collector_items_dropped_total", 'reason="refused"', keys.length);
+    this.log({
+      level: "warn",
+      msg: "the API server refused an ObservedEgress write",
+      workload: `${w.namespace}/${w.name}`,
+      ...(keys.length > 0 ? { dropped: keys } : {}),
+      error: String((e as { body?: unknown }).body ?? e).slice(0, 500),
+    });
+  }
+
+  private async write(
     w: WorkloadIdentity,
     snapshot: WorkloadSnapshot | undefined,
     declared: readonly DeclaredEntry[] | undefined,
@@ -94,6 +170,13 @@ export class Publisher {
       const stored = (object.status ?? {}) as Obj;
       const t = now();
       const merged = mergeStatus(stored, snapshot, t);
+      if (merged.invalid > 0 && attempt === 1) {
+        this.metrics.inc(
+          "otter_egress_collector_items_dropped_total",
+          'reason="invalid"',
+          merged.invalid,
+        );
+      }
       const d = declared ? mergeDeclared(stored.declared, declared, w.namespace, t) : undefined;
       if (!merged.changed && !d?.changed) return "unchanged";
       const status = d ? { ...merged.status, declared: d.declared } : merged.status;

@@ -685,3 +685,23 @@ test("more than one cluster zone: a Service's name in any of them is the workloa
     observation: { target: { kind: "internet", dnsName: "redis.dev.svc.example.com" } },
   });
 });
+
+test("a destination over the CRD's limits is left out of the write and counted, never sent", (t) => {
+  const state = new EgressState();
+  const w = { namespace: "dev", name: "web", kind: "Deployment" };
+  const long = `${"a".repeat(250)}.example.com`;
+  state.record({ workload: w, target: { kind: "internet", dnsName: long, ips: [] }, timeMs: T });
+  state.record({
+    workload: w,
+    target: { kind: "internet", dnsName: "ok.example.com", ips: ["192.0.2.1"] },
+    timeMs: T,
+  });
+  const merged = mergeStatus({}, state.takeDirty()[0], T);
+  t.is(merged.invalid, 1);
+  t.deepEqual(
+    (merged.status.destinations as Array<{ internet: { dnsName: string } }>).map(
+      (d) => d.internet.dnsName,
+    ),
+    ["ok.example.com"],
+  );
+});

@@ -862,6 +862,137 @@ test.serial(
   },
 );
 
+test.serial(
+  "a write too large for etcd is cut to the most recent destinations, and says so",
+  async (t) => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const publisher = new Publisher(kc, new CollectorMetrics());
+    const workload = { namespace: NS, name: "chatty", kind: "Deployment" };
+    const state = new EgressState();
+    const now = Date.now();
+    // 2,000 names with 64 IPv6 addresses each: about 6 MB of status, over etcd's 1.5 MiB.
+    for (let n = 0; n < 2000; n++) {
+      state.record({
+        workload,
+        target: {
+          kind: "internet",
+          dnsName: `host-${n}.cdn.example.com`,
+          ips: Array.from(
+            { length: 64 },
+            (_, i) => `2001:db8:${n.toString(16)}:${i.toString(16)}::ffff:ffff`,
+          ),
+        },
+        timeMs: now - (2000 - n) * 1000,
+      });
+    }
+    const [snapshot] = state.takeDirty();
+    t.is(await publisher.publish(workload, snapshot, undefined), "written");
+    const stored = await observed("chatty");
+    const status = stored?.status as Obj;
+    t.true(JSON.stringify(stored).length < 1024 * 1024, "well under etcd's limit");
+    t.regex(String(status.truncated), /destinations \(over 512 KiB\)/);
+    const kept = destinations(stored).map((d) => d.internet?.dnsName);
+    t.true(kept.includes("host-1999.cdn.example.com"), "the most recently seen are kept");
+    t.false(kept.includes("host-0.cdn.example.com"), "the least recently seen go first");
+  },
+);
+
+test.serial(
+  "a destination the API server refuses is dropped and counted; the rest is written",
+  async (t) => {
+    // A policy in the cluster refuses one name (as Kyverno or Gatekeeper might).
+    await kubectl(
+      cp.kubeconfig,
+      ["apply", "-f", "-"],
+      [
+        dump({
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "ValidatingAdmissionPolicy",
+          metadata: { name: "no-refused-names" },
+          spec: {
+            failurePolicy: "Fail",
+            matchConstraints: {
+              resourceRules: [
+                {
+                  apiGroups: ["egress.otter.dev"],
+                  apiVersions: ["*"],
+                  operations: ["UPDATE"],
+                  resources: ["observedegresses/status"],
+                },
+              ],
+            },
+            validations: [
+              {
+                expression:
+                  "!has(object.status.destinations) || object.status.destinations.all(d, !has(d.internet) || !has(d.internet.dnsName) || d.internet.dnsName != 'refused.example.com')",
+                message: "refused.example.com may not be stored",
+              },
+            ],
+          },
+        }),
+        dump({
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "ValidatingAdmissionPolicyBinding",
+          metadata: { name: "no-refused-names" },
+          spec: { policyName: "no-refused-names", validationActions: ["Deny"] },
+        }),
+      ].join("---\n"),
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const metrics = new CollectorMetrics();
+    const publisher = new Publisher(kc, metrics);
+    const workload = { namespace: NS, name: "picky", kind: "Deployment" };
+    const state = new EgressState();
+    for (const name of ["a.example.com", "refused.example.com", "b.example.com", "c.example.com"]) {
+      state.record({
+        workload,
+        target: { kind: "internet", dnsName: name, ips: ["192.0.2.9"] },
+        timeMs: Date.now(),
+      });
+    }
+    const [snapshot] = state.takeDirty();
+    // The policy takes a moment to be enforced: until then the write may succeed.
+    let dropped: readonly string[] = [];
+    await eventually("the policy enforced", async () => {
+      const probe = new EgressState();
+      probe.record({
+        workload: { ...workload, name: "probe" },
+        target: { kind: "internet", dnsName: "refused.example.com", ips: [] },
+        timeMs: Date.now(),
+      });
+      const r = await new Publisher(kc, new CollectorMetrics()).publish(
+        { ...workload, name: "probe" },
+        probe.takeDirty()[0],
+        undefined,
+      );
+      return r === "refused" ? true : undefined;
+    });
+    const result = await publisher.publish(workload, snapshot, undefined, Date.now, (r) => {
+      dropped = r.keys;
+    });
+    t.is(result, "written");
+    t.deepEqual(dropped, ["refused.example.com"]);
+    t.deepEqual(
+      destinations(await observed("picky"))
+        .map((d) => d.internet?.dnsName)
+        .sort(),
+      ["a.example.com", "b.example.com", "c.example.com"],
+    );
+    t.is(metrics.value("otter_egress_collector_items_dropped_total", 'reason="refused"'), 1);
+    // Not recorded again, so it costs no more refused writes.
+    state.refuse("shop/picky", dropped);
+    t.false(
+      state.record({
+        workload,
+        target: { kind: "internet", dnsName: "refused.example.com", ips: ["192.0.2.9"] },
+        timeMs: Date.now(),
+      }),
+    );
+  },
+);
+
 test("bad flags are one clear error and exit 2, before anything starts", async (t) => {
   for (const [args, message] of [
     [["--cluster-domain", "bad zone!"], /--cluster-domain: "bad zone!" is not a DNS zone/],

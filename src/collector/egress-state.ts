@@ -102,7 +102,12 @@ export interface WorkloadState {
   dirty: boolean;
   /** Forgotten (see forget): a new sighting starts a new state. */
   forgotten?: boolean;
+  /** Destinations the API server refused to store (see refuse): not recorded again. */
+  refused?: Set<string>;
 }
+
+/** Refused destinations remembered per workload. */
+const REFUSED_MAX = 1000;
 
 /** Named targets shared at most (past it, sharing starts over; nothing is lost). */
 const SHARED_NAMES_MAX = 1_000_000;
@@ -215,6 +220,7 @@ export class EgressState {
   record(o: Observation): boolean {
     const w = this.workload(o.workload);
     const key = destinationKey(o.target);
+    if (w.refused?.has(key)) return false;
     const t = toSeconds(o.timeMs);
     let d = w.destinations.get(key);
     let material = false;
@@ -339,6 +345,20 @@ export class EgressState {
       for (const d of w.destinations.values()) d.published = d.last;
     }
     return out;
+  }
+
+  /**
+   * The API server refused every write with these destinations: they leave memory and are not
+   * recorded again for this workload (at most REFUSED_MAX are remembered).
+   */
+  refuse(key: string, destinations: readonly string[]): void {
+    const w = this.workloads.get(key);
+    if (!w || destinations.length === 0) return;
+    w.refused ??= new Set();
+    for (const d of destinations) {
+      w.destinations.delete(d);
+      if (w.refused.size < REFUSED_MAX) w.refused.add(d);
+    }
   }
 
   markDirty(key: string): void {

@@ -115,6 +115,34 @@ function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: 
 
 const TRUNCATED_MAX = 1024;
 
+/**
+ * The destinations of one object are kept within this many bytes (as JSON): etcd refuses
+ * objects over 1.5 MiB, and 2,000 destinations of 64 IPv6 addresses would be 6 MB.
+ */
+export const DESTINATIONS_BYTES_MAX = 512 * 1024;
+
+/** Whether a destination meets the CRD's limits (what the API server would refuse). */
+export function fitsCrd(d: SeenDestination): boolean {
+  const t = d.target;
+  if (t.kind === "kubernetes") {
+    return (
+      t.name.length >= 1 &&
+      t.name.length <= 253 &&
+      t.namespace.length >= 1 &&
+      t.namespace.length <= 63 &&
+      (t.workloadKind ?? "").length <= 63 &&
+      (t.service ?? "").length <= 63 &&
+      d.ports.length <= 64
+    );
+  }
+  return (
+    (t.dnsName === undefined || (t.dnsName.length >= 1 && t.dnsName.length <= 253)) &&
+    t.ips.length <= 64 &&
+    t.ips.every((ip) => ip.length <= 45) &&
+    d.ports.length <= 64
+  );
+}
+
 function storedGaps(v: unknown): Gap[] {
   if (!Array.isArray(v)) return [];
   return v.flatMap((g) => {
@@ -152,6 +180,8 @@ export interface MergedStatus {
   readonly status: Obj;
   /** Whether anything but updatedAt differs from what is stored. */
   readonly changed: boolean;
+  /** Local destinations left out because the CRD would refuse them. */
+  readonly invalid: number;
 }
 
 /**
@@ -177,7 +207,12 @@ export function mergeStatus(
     const known = byKey.get(d.key);
     byKey.set(d.key, known ? mergeOne(known, d, limits, cuts) : d);
   }
+  let invalid = 0;
   for (const d of local?.destinations ?? []) {
+    if (!fitsCrd(d)) {
+      invalid++;
+      continue;
+    }
     const known = byKey.get(d.key);
     byKey.set(d.key, known ? mergeOne(known, d, limits, cuts) : d);
   }
@@ -187,8 +222,25 @@ export function mergeStatus(
     list = list.sort((a, b) => b.lastSeen - a.lastSeen).slice(0, limits.destinations);
     cuts.add("destinations");
   }
+  // Bounded by bytes too: the most recently seen are kept within DESTINATIONS_BYTES_MAX.
+  let destinations = list.map(destinationObject);
+  let bytes = 0;
+  for (const d of destinations) bytes += JSON.stringify(d).length + 1;
+  if (bytes > DESTINATIONS_BYTES_MAX) {
+    const order = list.map((d, i) => ({ d, i })).sort((a, b) => b.d.lastSeen - a.d.lastSeen);
+    const keep: typeof list = [];
+    let used = 0;
+    for (const { d, i } of order) {
+      const size = JSON.stringify(destinations[i]).length + 1;
+      if (used + size > DESTINATIONS_BYTES_MAX) continue;
+      used += size;
+      keep.push(d);
+    }
+    list = keep;
+    cuts.add(`destinations (over ${DESTINATIONS_BYTES_MAX / 1024} KiB)`);
+  }
   list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const destinations = list.map(destinationObject);
+  destinations = list.map(destinationObject);
 
   const since = [time(s.observingSince), local?.observingSince].filter(
     (t): t is number => t !== undefined,
@@ -231,5 +283,6 @@ export function mergeStatus(
       updatedAt: changed || s.updatedAt === undefined ? formatTimestamp(nowMs) : s.updatedAt,
     },
     changed,
+    invalid,
   };
 }
