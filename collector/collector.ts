@@ -214,7 +214,9 @@ export class Collector {
    */
   private apply(outcome: Outcome, source: Source, retried = false): void {
     if (outcome.kind === "observation") {
-      this.state.record(outcome.observation);
+      this.state.record(
+        source === "sniffer" ? { ...outcome.observation, reported: true } : outcome.observation,
+      );
       this.counted[source].observations.n++;
     } else if (outcome.kind === "unattributed") {
       if (outcome.retry && !retried) {
@@ -276,11 +278,16 @@ export class Collector {
       this.metrics.inc("otter_egress_collector_decode_errors_total", 'stage="sniffer"');
       return snifferResponse(request);
     }
+    const noRoom = this.state.noRoom;
     for (const o of snifferOutcomes(this.ctx, request, this.now())) {
       if (o.kind === "connection") {
         this.state.recordConnection(o.workload, o.ip, o.port, o.timeMs);
         this.counted.sniffer.observations.n++;
       } else this.apply(o, "sniffer");
+    }
+    const full = this.state.noRoom - noRoom;
+    if (full > 0) {
+      this.metrics.inc("otter_egress_collector_items_dropped_total", 'reason="full"', full);
     }
     return snifferResponse(request);
   }

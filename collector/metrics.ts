@@ -41,7 +41,7 @@ export class CollectorMetrics {
     );
     this.counter(
       "otter_egress_collector_items_dropped_total",
-      "Destinations left out of a write, by reason (invalid: over the CRD's limits; refused: the API server refused the write while they were in it).",
+      "Destinations dropped, by reason (invalid: over the CRD's limits; refused: the API server refused every write with them; full: a report's new destination for a workload at its cap).",
     );
     this.counter(
       "otter_egress_collector_conflicts_total",

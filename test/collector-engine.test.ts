@@ -705,3 +705,56 @@ test("a destination over the CRD's limits is left out of the write and counted, 
     ["ok.example.com"],
   );
 });
+
+test("sniffer reports over the CRD's limits are refused whole, with the reason", (t) => {
+  const at = new Date(T).toISOString();
+  const refused = (destinations: Array<Record<string, unknown>>) =>
+    parseSnifferRequest(snifferBody("reportCaptureResults", destinations));
+  t.regex(
+    String(refused([{ destination: `${"x".repeat(250)}.example.com`, lastSeen: at }])),
+    /destination: longer than 253 characters/,
+  );
+  t.regex(
+    String(
+      refused([{ destination: "a.example.com", destinationIP: "1".repeat(60), lastSeen: at }]),
+    ),
+    /destinationIP: longer than an IP address/,
+  );
+  const many = Array.from({ length: 2001 }, (_, i) => ({
+    destination: `n${i}.example.com`,
+    lastSeen: at,
+  }));
+  t.regex(String(refused(many)), /more than 2000/);
+  const sources = Array.from({ length: 1001 }, () => ({ srcIp: "10.0.0.5", destinations: [] }));
+  t.regex(
+    String(
+      parseSnifferRequest({
+        query: "mutation r($results: X!) { reportCaptureResults(results: $results) }",
+        variables: { results: { results: sources } },
+      }),
+    ),
+    /more than 1000 sources/,
+  );
+  t.is(typeof refused(many.slice(0, 2000)), "object", "at the cap is fine");
+});
+
+test("a report cannot push a workload's real destinations out: at the cap, its new names are dropped", (t) => {
+  const state = new EgressState({ destinations: 3, ips: 4, ports: 4, granularityMs: MIN });
+  const w = { namespace: "dev", name: "web", kind: "Deployment" };
+  const seen = (name: string, reported?: true) =>
+    state.record({
+      workload: w,
+      target: { kind: "internet", dnsName: name, ips: [] },
+      timeMs: T,
+      ...(reported ? { reported } : {}),
+    });
+  for (const n of ["a.example.com", "b.example.com", "c.example.com"]) seen(n);
+  t.false(seen("forged.example.com", true));
+  t.is(state.noRoom, 1);
+  const names = () => [...(state.get("dev/web")?.destinations.keys() ?? [])].sort();
+  t.deepEqual(names(), ["a.example.com", "b.example.com", "c.example.com"]);
+  // What the DNS server saw still makes room, as before.
+  t.true(seen("d.example.com"));
+  t.is(names().length, 3);
+  t.true(names().includes("d.example.com"));
+});

@@ -34,6 +34,11 @@ export interface Observation {
   readonly target: ObservedTarget;
   readonly port?: number;
   readonly timeMs: number;
+  /**
+   * From a report (the sniffer), not from the DNS server: a new destination never makes room
+   * by pushing out one the workload really reached; at the cap it is dropped (see `noRoom`).
+   */
+  readonly reported?: true;
 }
 
 export interface Limits {
@@ -157,6 +162,9 @@ export class EgressState {
   /** Named targets, shared by every workload that reached the name (and so its string). */
   private readonly named = new Map<string, DestinationTarget>();
 
+  /** Reported destinations dropped because their workload was at its cap. */
+  noRoom = 0;
+
   constructor(readonly limits: Limits = DEFAULT_LIMITS) {}
 
   get size(): number {
@@ -225,7 +233,13 @@ export class EgressState {
     let d = w.destinations.get(key);
     let material = false;
     if (!d) {
-      if (w.destinations.size >= this.limits.destinations) this.evictOldest(w);
+      if (w.destinations.size >= this.limits.destinations) {
+        if (o.reported) {
+          this.noRoom++;
+          return false;
+        }
+        this.evictOldest(w);
+      }
       d = new DestinationState(this.targetOf(o.target), t);
       // Keyed by the shared target's own name string, not the one just decoded.
       w.destinations.set(d.target.kind === "internet" ? (d.target.dnsName ?? key) : key, d);
@@ -282,7 +296,13 @@ export class EgressState {
       if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
     }
     if (!named) {
-      return this.record({ workload, target: { kind: "internet", ips: [ip] }, port, timeMs });
+      return this.record({
+        workload,
+        target: { kind: "internet", ips: [ip] },
+        port,
+        timeMs,
+        reported: true,
+      });
     }
     if (material) w.dirty = true;
     return material;

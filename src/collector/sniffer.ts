@@ -64,15 +64,38 @@ function selectedField(query: string): string | undefined {
   return /^\s*([A-Za-z_]\w*)/.exec(query.slice(open + 1))?.[1];
 }
 
+/**
+ * Reports are held to the ObservedEgress CRD's limits: a name is at most 253 characters, an
+ * address 45, a source at most 2,000 destinations (a workload's cap), a report at most 1,000
+ * sources and 20,000 destinations in all. A report over them is refused whole.
+ */
+export const REPORT_LIMITS = {
+  name: 253,
+  ip: 45,
+  destinationsPerSource: 2000,
+  sources: 1000,
+  destinations: 20_000,
+} as const;
+
 function source(v: unknown, path: string): ReportedSource | string {
   const s = obj(v);
   if (!s || typeof s.srcIp !== "string") return `${path}.srcIp: a string is required`;
+  if (s.srcIp.length > REPORT_LIMITS.ip) return `${path}.srcIp: longer than an IP address`;
   if (!Array.isArray(s.destinations)) return `${path}.destinations: a list is required`;
+  if (s.destinations.length > REPORT_LIMITS.destinationsPerSource) {
+    return `${path}.destinations: more than ${REPORT_LIMITS.destinationsPerSource}`;
+  }
   const destinations: ReportedDestination[] = [];
   for (const [i, dv] of s.destinations.entries()) {
     const d = obj(dv);
     const at = `${path}.destinations[${i}]`;
     if (!d || typeof d.destination !== "string") return `${at}.destination: a string is required`;
+    if (d.destination.length > REPORT_LIMITS.name) {
+      return `${at}.destination: longer than ${REPORT_LIMITS.name} characters`;
+    }
+    if (typeof d.destinationIP === "string" && d.destinationIP.length > REPORT_LIMITS.ip) {
+      return `${at}.destinationIP: longer than an IP address`;
+    }
     const lastSeenMs = typeof d.lastSeen === "string" ? parseTimestamp(d.lastSeen) : undefined;
     if (lastSeenMs === undefined) return `${at}.lastSeen: an RFC 3339 time is required`;
     const port = d.destinationPort;
@@ -99,6 +122,17 @@ export function parseSnifferRequest(body: unknown): SnifferRequest | string {
   if (!REPORTS.has(field)) return `unknown field "${field}"`;
   const results = obj(obj(b.variables)?.results)?.results;
   if (!Array.isArray(results)) return "variables.results.results: a list is required";
+  if (results.length > REPORT_LIMITS.sources) {
+    return `variables.results.results: more than ${REPORT_LIMITS.sources} sources`;
+  }
+  let total = 0;
+  for (const v of results) {
+    const list = obj(v)?.destinations;
+    total += Array.isArray(list) ? list.length : 0;
+  }
+  if (total > REPORT_LIMITS.destinations) {
+    return `variables.results.results: more than ${REPORT_LIMITS.destinations} destinations`;
+  }
   const sources: ReportedSource[] = [];
   for (const [i, v] of results.entries()) {
     const s = source(v, `results[${i}]`);
