@@ -79,6 +79,20 @@ const FLAGS: FlagSpec[] = [
     placeholder: "kube-system/k8s-app=node-local-dns",
   },
   {
+    name: "window",
+    kind: "string",
+    usage:
+      "the verdict window: an ObservedEgress whose workload is gone and that was not updated " +
+      "for this long is removed",
+    placeholder: "168h",
+  },
+  {
+    name: "gc-interval",
+    kind: "string",
+    usage: "how often ObservedEgress of gone workloads are looked for",
+    placeholder: "1h",
+  },
+  {
     name: "coverage-interval",
     kind: "string",
     usage: "how often coverage (which DNS servers are heard) is evaluated",
@@ -114,6 +128,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const socketPath = str("dnstap-socket");
   const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
+  const windowMs = parseDuration(str("window") ?? "168h", "--window");
+  const gcIntervalMs = parseDuration(str("gc-interval") ?? "1h", "--gc-interval");
   const coverageIntervalMs = parseDuration(
     str("coverage-interval") ?? "10s",
     "--coverage-interval",
@@ -137,6 +153,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
     flushIntervalMs,
     leaseIntervalMs,
+    windowMs,
+    gcIntervalMs,
     coverageIntervalMs,
     dnsService,
     ...(nodeLocalDns ? { nodeLocalDns } : {}),

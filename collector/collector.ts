@@ -53,7 +53,7 @@ import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
 import { Leases } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { Flusher } from "./flusher.js";
-import { Publisher } from "./publisher.js";
+import { GROUP, PLURAL, Publisher, VERSION } from "./publisher.js";
 
 export interface CollectorOptions {
   readonly kc: KubeConfig;
@@ -75,6 +75,10 @@ export interface CollectorOptions {
     readonly namespace: string;
     readonly selector: Readonly<Record<string, string>>;
   };
+  /** The verdict window: ObservedEgress of workloads gone and quiet for longer are removed. */
+  readonly windowMs?: number;
+  /** How often such objects are looked for. */
+  readonly gcIntervalMs?: number;
   /** How often coverage is evaluated. */
   readonly coverageIntervalMs?: number;
   /** The addresses of the DNS servers with a dnstap session to this replica now. */
@@ -100,6 +104,36 @@ const HOLD_MS = 10_000;
 const PENDING_MAX = 20_000;
 
 type Source = "dnstap" | "sniffer";
+
+/**
+ * When an ObservedEgress was last touched (updatedAt, or its latest sighting), if its workload
+ * is gone; undefined while the workload is alive.
+ */
+function goneSince(
+  o: Obj,
+  alive: ReadonlySet<string>,
+  owned: ReadonlySet<string>,
+): number | undefined {
+  const meta = (o.metadata ?? {}) as { namespace?: string };
+  const w = ((o.spec as Obj | undefined)?.workload ?? {}) as { name?: unknown; kind?: unknown };
+  if (typeof w.name !== "string" || typeof meta.namespace !== "string") return undefined;
+  if (alive.has(`${meta.namespace}/${w.name}`)) return undefined;
+  if (typeof w.kind === "string" && owned.has(`${w.kind}:${meta.namespace}/${w.name}`))
+    return undefined;
+  const status = (o.status ?? {}) as { updatedAt?: unknown; destinations?: unknown };
+  let last = typeof status.updatedAt === "string" ? Date.parse(status.updatedAt) : NaN;
+  if (Array.isArray(status.destinations)) {
+    for (const d of status.destinations as Array<{ lastSeen?: unknown }>) {
+      const t = typeof d.lastSeen === "string" ? Date.parse(d.lastSeen) : NaN;
+      if (!Number.isNaN(t) && (Number.isNaN(last) || t > last)) last = t;
+    }
+  }
+  const created = Date.parse(
+    String((o.metadata as { creationTimestamp?: unknown }).creationTimestamp ?? ""),
+  );
+  if (Number.isNaN(last)) last = created;
+  return Number.isNaN(last) ? undefined : last;
+}
 
 /** "Kind:namespace/name" → its parts. */
 function parseKey(key: string): [string, string, string] {
@@ -491,6 +525,19 @@ export class Collector {
     this.timers.push(
       setInterval(() => this.evaluateCoverage(), this.opts.coverageIntervalMs ?? 10_000),
     );
+    this.timers.push(
+      setInterval(
+        () =>
+          void this.collectGarbage().catch((e: unknown) =>
+            this.opts.log({
+              level: "warn",
+              msg: "could not remove old ObservedEgress",
+              error: String(e),
+            }),
+          ),
+        this.opts.gcIntervalMs ?? 3_600_000,
+      ),
+    );
     this.timers.push(setInterval(() => this.pods.prune(this.now()), 60_000));
     this.timers.push(setInterval(() => this.expirePending(), 1000));
   }
@@ -595,6 +642,59 @@ export class Collector {
     }
     this.allHeard = all;
     this.unheard = dns.cluster.length === 0 ? [dns.service] : unheard;
+  }
+
+  /**
+   * Removes the ObservedEgress of workloads that are gone (no running pod, no ClientIntents in
+   * the cluster, no ReplicaSet or Job naming them as owner) and that nothing updated for longer
+   * than the window. Read page by page; each delete is conditional on the version read, so an
+   * object written meanwhile stays.
+   */
+  async collectGarbage(): Promise<number> {
+    if (!this.ready) return 0;
+    const cutoff = this.now() - (this.opts.windowMs ?? 168 * 3_600_000);
+    const alive = new Set(this.identities.keys());
+    for (const { workload } of this.intents.values()) alive.add(workloadKey(workload));
+    const owned = new Set<string>();
+    for (const [key, up] of this.owners) {
+      const [kind, namespace, name] = parseKey(key);
+      owned.add(`${kind}:${namespace}/${name}`);
+      if (up) owned.add(`${up.kind}:${namespace}/${up.name}`);
+    }
+    const api = this.opts.kc.makeApiClient(CustomObjectsApi);
+    let removed = 0;
+    let token: string | undefined;
+    do {
+      const page = (await api.listClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        limit: 500,
+        ...(token ? { _continue: token } : {}),
+      })) as { items?: Obj[]; metadata?: { continue?: string } };
+      token = page.metadata?.continue || undefined;
+      for (const o of page.items ?? []) {
+        const gone = goneSince(o, alive, owned);
+        if (gone === undefined || gone >= cutoff) continue;
+        const meta = o.metadata as { name: string; namespace: string; resourceVersion?: string };
+        try {
+          await api.deleteNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            namespace: meta.namespace,
+            name: meta.name,
+            body: { preconditions: { resourceVersion: meta.resourceVersion } },
+          });
+          removed++;
+          this.metrics.inc("otter_egress_collector_removed_total");
+        } catch (e) {
+          const code = (e as { code?: number }).code;
+          if (code !== 404 && code !== 409) throw e;
+        }
+      }
+    } while (token);
+    return removed;
   }
 
   /** Publishes every workload with a material change; one flush at a time. */

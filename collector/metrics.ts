@@ -44,6 +44,10 @@ export class CollectorMetrics {
       "Destinations dropped, by reason (invalid: over the CRD's limits; refused: the API server refused every write with them; full: a report's new destination for a workload at its cap).",
     );
     this.counter(
+      "otter_egress_collector_removed_total",
+      "ObservedEgress removed because their workload was gone for longer than the window.",
+    );
+    this.counter(
       "otter_egress_collector_conflicts_total",
       "Writes that met a newer version of the object and were merged again.",
     );

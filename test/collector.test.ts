@@ -64,6 +64,8 @@ async function startCollector(ports: Ports, identity: string): Promise<Started> 
       "500ms",
       "--lease-interval",
       "1s",
+      "--gc-interval",
+      "1s",
       "--identity",
       identity,
       "--dnstap-socket",
@@ -990,6 +992,79 @@ test.serial(
         timeMs: Date.now(),
       }),
     );
+  },
+);
+
+test.serial(
+  "the ObservedEgress of a workload gone for longer than the window is removed; a dormant one stays",
+  async (t) => {
+    const longAgo = new Date(Date.now() - 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const old = async (name: string, kind: string) => {
+      await create({
+        apiVersion: "egress.otter.dev/v1alpha1",
+        kind: "ObservedEgress",
+        metadata: { name, namespace: NS },
+        spec: { workload: { name, kind } },
+      });
+      await kubectl(cp.kubeconfig, [
+        "patch",
+        "oe",
+        name,
+        "-n",
+        NS,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({
+          status: {
+            updatedAt: longAgo,
+            observingSince: longAgo,
+            destinations: [{ internet: { dnsName: "old.example.com" }, lastSeen: longAgo }],
+          },
+        }),
+      ]);
+    };
+    // A Deployment scaled to zero still has its ReplicaSet: dormant, not gone.
+    await create({
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: {
+        name: "dormant-7f9c",
+        namespace: NS,
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name: "dormant",
+            uid: "00000000-0000-0000-0000-0000000000d1",
+            controller: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: "dormant" } },
+        template: {
+          metadata: { labels: { app: "dormant" } },
+          spec: { containers: [{ name: "app", image: "registry.example/d:1" }] },
+        },
+      },
+    });
+    await old("ghost", "Deployment");
+    await old("dormant", "Deployment");
+    await eventually("the gone workload's object removed", async () =>
+      (await observed("ghost")) === undefined ? true : undefined,
+    );
+    t.truthy(await observed("dormant"), "a dormant workload keeps its history");
+    t.truthy(await observed("web"), "a running one too");
+    t.truthy(await observed("nightly"), "and one with ClientIntents");
+    // Either replica may have removed it.
+    const removed = await Promise.all(
+      [main, replicaB].map(async (p) =>
+        p ? ((await metric("otter_egress_collector_removed_total", p.http)) ?? 0) : 0,
+      ),
+    );
+    t.is(removed[0]! + removed[1]!, 1);
   },
 );
 
