@@ -251,6 +251,9 @@ export class Collector {
       this.state.record(
         source === "sniffer" ? { ...outcome.observation, reported: true } : outcome.observation,
       );
+      for (const o of outcome.more ?? []) {
+        this.state.record(source === "sniffer" ? { ...o, reported: true } : o);
+      }
       this.counted[source].observations.n++;
     } else if (outcome.kind === "unattributed") {
       if (outcome.retry && !retried) {

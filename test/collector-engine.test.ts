@@ -758,3 +758,76 @@ test("a report cannot push a workload's real destinations out: at the cap, its n
   t.is(names().length, 3);
   t.true(names().includes("d.example.com"));
 });
+
+test("a canary Service credits every workload behind it, in one order whatever the informers' order", async (t) => {
+  const build = (order: string[]) => {
+    const ctx = context();
+    const lookup = owners({
+      "ReplicaSet/api-stable-5d8f7": "Deployment/api-stable",
+      "ReplicaSet/api-canary-6c9e8": "Deployment/api-canary",
+    });
+    for (const name of order) {
+      const rs = name.startsWith("stable") ? "api-stable-5d8f7" : "api-canary-6c9e8";
+      ctx.pods.set(
+        pod(
+          {
+            name,
+            owner: `ReplicaSet/${rs}`,
+            ip: `10.0.1.${order.indexOf(name) + 1}`,
+            labels: { app: "api" },
+          },
+          lookup,
+        ),
+      );
+    }
+    ctx.services.setService({
+      namespace: "dev",
+      name: "api",
+      selector: { app: "api" },
+      clusterIps: ["10.96.0.20"],
+    });
+    return ctx;
+  };
+  const targets = async (order: string[]) => {
+    const o = await observeAnswer(build(order), "api.dev.svc.cluster.local", [
+      { name: "api.dev.svc.cluster.local", type: "A", ip: "10.96.0.20" },
+    ]);
+    if (o.kind !== "observation") return [];
+    return [o.observation, ...(o.more ?? [])].map((x) => x.target);
+  };
+  const one = await targets(["stable-a", "canary-a", "stable-b"]);
+  t.deepEqual(one, [
+    {
+      kind: "kubernetes",
+      name: "api-canary",
+      namespace: "dev",
+      workloadKind: "Deployment",
+      service: "api",
+    },
+    {
+      kind: "kubernetes",
+      name: "api-stable",
+      namespace: "dev",
+      workloadKind: "Deployment",
+      service: "api",
+    },
+  ]);
+  t.deepEqual(
+    await targets(["canary-a", "stable-b", "stable-a"]),
+    one,
+    "the same on every replica",
+  );
+  // Both are destinations of the asking workload, and the Service named before its pods were
+  // known gives way to them.
+  const s = new EgressState();
+  s.record({
+    workload: web,
+    target: { kind: "kubernetes", name: "api", namespace: "dev", service: "api" },
+    timeMs: T,
+  });
+  for (const target of one) s.record({ workload: web, target, timeMs: T + 1000 });
+  t.deepEqual(
+    snapshot(s.get("dev/web") ?? s.workload(web)).destinations.map((d) => d.target),
+    one,
+  );
+});

@@ -69,6 +69,8 @@ export class ServiceIndex {
   private readonly services = new Map<string, ServiceRecord>();
   private readonly byClusterIp = new Map<string, string>();
   private readonly slices = new Map<string, EndpointSliceRecord>();
+  /** "namespace/service" → its slices, by slice key. */
+  private readonly byService = new Map<string, Map<string, EndpointSliceRecord>>();
 
   setService(s: ServiceRecord): void {
     this.deleteService(s.namespace, s.name);
@@ -88,8 +90,19 @@ export class ServiceIndex {
 
   /** key: the slice's namespace/name */
   setSlice(key: string, slice: EndpointSliceRecord | undefined): void {
-    if (slice) this.slices.set(key, slice);
-    else this.slices.delete(key);
+    const old = this.slices.get(key);
+    if (old) {
+      const of = this.byService.get(`${old.namespace}/${old.service}`);
+      of?.delete(key);
+      if (of?.size === 0) this.byService.delete(`${old.namespace}/${old.service}`);
+      this.slices.delete(key);
+    }
+    if (!slice) return;
+    this.slices.set(key, slice);
+    const service = `${slice.namespace}/${slice.service}`;
+    const of = this.byService.get(service);
+    if (of) of.set(key, slice);
+    else this.byService.set(service, new Map([[key, slice]]));
   }
 
   service(namespace: string, name: string): ServiceRecord | undefined {
@@ -101,10 +114,8 @@ export class ServiceIndex {
     return key === undefined ? undefined : this.services.get(key);
   }
 
-  *slicesOf(namespace: string, service: string): Iterable<EndpointSliceRecord> {
-    for (const s of this.slices.values()) {
-      if (s.namespace === namespace && s.service === service) yield s;
-    }
+  slicesOf(namespace: string, service: string): Iterable<EndpointSliceRecord> {
+    return this.byService.get(`${namespace}/${service}`)?.values() ?? [];
   }
 }
 
@@ -119,29 +130,35 @@ function kubernetesTarget(w: WorkloadIdentity, service?: string): KubernetesTarg
 }
 
 /**
- * The workload behind a Service: the pods of its EndpointSlices, else the pods its selector
- * matches. A Service with neither is named as itself.
+ * The workloads behind a Service: those of the pods of its EndpointSlices, else of the pods its
+ * selector matches, each once, in one order (a canary Service credits every workload behind
+ * it, the same way on every replica). A Service with neither is named as itself; a name no
+ * Service has is undefined.
  */
-export function serviceBackend(
+export function serviceBackends(
   services: ServiceIndex,
   pods: PodIpIndex,
   namespace: string,
   name: string,
-): KubernetesTarget | undefined {
+): KubernetesTarget[] | undefined {
   const svc = services.service(namespace, name);
+  const found = new Map<string, KubernetesTarget>();
+  const add = (w: WorkloadIdentity) => {
+    const key = `${w.namespace}/${w.name}/${w.kind ?? ""}`;
+    if (!found.has(key)) found.set(key, kubernetesTarget(w, name));
+  };
   for (const slice of services.slicesOf(namespace, name)) {
     for (const ref of slice.pods) {
       const pod = pods.byName(ref.namespace, ref.name);
-      if (pod) return kubernetesTarget(pod.workload, name);
+      if (pod) add(pod.workload);
     }
   }
-  if (svc) {
-    for (const pod of pods.matching(namespace, svc.selector)) {
-      return kubernetesTarget(pod.workload, name);
-    }
-    return { kind: "kubernetes", name, namespace, service: name };
+  if (found.size === 0 && svc)
+    for (const pod of pods.matching(namespace, svc.selector)) add(pod.workload);
+  if (found.size > 0) {
+    return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
   }
-  return undefined;
+  return svc ? [{ kind: "kubernetes", name, namespace, service: name }] : undefined;
 }
 
 export interface AttributionContext {
@@ -155,25 +172,25 @@ export interface AttributionContext {
  * A name in a cluster zone (`zone`, one of ctx.clusterDomains): a Service (or a pod of a
  * headless one), or a pod by IP.
  */
-export function clusterTarget(
+export function clusterTargets(
   name: string,
   zone: string,
   ctx: AttributionContext,
   timeMs: number,
-): KubernetesTarget | undefined {
+): KubernetesTarget[] | undefined {
   const labels = name.slice(0, -(zone.length + 1)).split(".");
   const kind = labels[labels.length - 1];
   if (kind === "svc" && (labels.length === 3 || labels.length === 4)) {
     const svc = labels[labels.length - 3] as string;
     const ns = labels[labels.length - 2] as string;
-    return serviceBackend(ctx.services, ctx.pods, ns, svc);
+    return serviceBackends(ctx.services, ctx.pods, ns, svc);
   }
   if (kind === "pod" && labels.length === 3) {
     // 10-1-2-3.ns.pod.<domain>; v6 addresses spell their colons as dashes too.
     const dashed = labels[0] as string;
     const ip = parseIp(dashed.replace(/-/g, ".")) ?? parseIp(dashed.replace(/-/g, ":"));
     const pod = ip ? ctx.pods.at(ip.text, timeMs) : undefined;
-    return pod ? kubernetesTarget(pod.workload) : undefined;
+    return pod ? [kubernetesTarget(pod.workload)] : undefined;
   }
   return undefined;
 }
@@ -202,7 +219,12 @@ function localNames(ctx: AttributionContext): (name: string) => boolean {
 }
 
 export type Outcome =
-  | { readonly kind: "observation"; readonly observation: Observation }
+  | {
+      readonly kind: "observation";
+      readonly observation: Observation;
+      /** More of the same sighting: the other workloads behind a canary Service. */
+      readonly more?: readonly Observation[];
+    }
   /** Not a client's answer, an error (NXDOMAIN: a search-path miss), or no addresses. */
   | { readonly kind: "ignored"; readonly why: string }
   /**
@@ -254,16 +276,20 @@ export function observeResolution(
   if ("why" in pod) {
     return { kind: "unattributed", why: pod.why, retry: { clientIp, name, ips, timeMs } };
   }
-  let target: ObservedTarget | undefined;
   const zone = clusterZoneOf(name, ctx.clusterDomains);
-  if (zone !== undefined) {
-    target = clusterTarget(name, zone, ctx, timeMs);
-    if (!target)
-      return { kind: "unknown-cluster-name", why: `${name} names no known Service or pod` };
-  } else {
-    target = { kind: "internet", dnsName: name, ips };
+  if (zone === undefined) {
+    const target: ObservedTarget = { kind: "internet", dnsName: name, ips };
+    return { kind: "observation", observation: { workload: pod.workload, target, timeMs } };
   }
-  return { kind: "observation", observation: { workload: pod.workload, target, timeMs } };
+  const targets = clusterTargets(name, zone, ctx, timeMs);
+  const [first, ...rest] = targets ?? [];
+  if (!first) return { kind: "unknown-cluster-name", why: `${name} names no known Service or pod` };
+  const workload = pod.workload;
+  return {
+    kind: "observation",
+    observation: { workload, target: first, timeMs },
+    ...(rest.length > 0 ? { more: rest.map((target) => ({ workload, target, timeMs })) } : {}),
+  };
 }
 
 /**

@@ -81,7 +81,7 @@ export class DestinationState {
   published = 0;
 
   constructor(
-    /** Replaced only by a better-known form of itself (see betterTarget). */
+    /** Shared by every workload that reached the same name (see targetOf). */
     public target: DestinationTarget,
     seconds: number,
   ) {
@@ -130,22 +130,23 @@ export function destinationKey(t: ObservedTarget | DestinationTarget): string {
     // Reached through a Service: the Service is the destination, whatever was known of the
     // workload behind it when it was asked for (a Service asked for before its pods are known
     // is named as itself, then as its workload).
-    if (t.service !== undefined) return `k8s:${t.namespace}/svc/${t.service}`;
+    if (t.service !== undefined) {
+      return `k8s:${t.namespace}/svc/${t.service}/${asItself(t) ? "" : t.name}`;
+    }
     return `k8s:${t.namespace}/${t.name}/${t.workloadKind ?? ""}/`;
   }
   if (t.dnsName !== undefined) return t.dnsName;
   return `ip:${"ips" in t ? (t.ips[0] ?? "") : (t.ip ?? "")}`;
 }
 
-/**
- * Of two forms of one destination, the one to keep: a workload behind a Service, once known,
- * over the Service named as itself; otherwise the newer (`b`).
- */
-export function betterTarget<T extends ObservedTarget | DestinationTarget>(a: T, b: T): T {
-  if (a.kind === "kubernetes" && b.kind === "kubernetes") {
-    if (a.workloadKind !== undefined && b.workloadKind === undefined) return a;
-  }
-  return b;
+/** A Service named as itself: no workload was known behind it when it was asked for. */
+export function asItself(t: KubernetesTarget): boolean {
+  return t.service !== undefined && t.workloadKind === undefined && t.name === t.service;
+}
+
+/** The key prefix every destination reached through one Service shares. */
+export function serviceKeyPrefix(t: KubernetesTarget): string {
+  return `k8s:${t.namespace}/svc/${t.service ?? ""}/`;
 }
 
 function distinct(xs: readonly string[]): boolean {
@@ -232,6 +233,26 @@ export class EgressState {
     const t = toSeconds(o.timeMs);
     let d = w.destinations.get(key);
     let material = false;
+    if (!d && o.target.kind === "kubernetes" && o.target.service !== undefined) {
+      // A Service named as itself gives way to the workloads behind it once they are known,
+      // and is not recorded while one of them is.
+      const prefix = serviceKeyPrefix(o.target);
+      if (asItself(o.target)) {
+        for (const k of w.destinations.keys()) {
+          if (k.startsWith(prefix)) return this.seenAgain(w, w.destinations.get(k)!, t);
+        }
+      } else {
+        const itself = w.destinations.get(prefix);
+        if (itself) {
+          w.destinations.delete(prefix);
+          d = new DestinationState(this.targetOf(o.target), Math.min(itself.first, t));
+          d.last = Math.max(itself.last, t);
+          d.ports = itself.ports;
+          w.destinations.set(key, d);
+          material = true;
+        }
+      }
+    }
     if (!d) {
       if (w.destinations.size >= this.limits.destinations) {
         if (o.reported) {
@@ -248,16 +269,6 @@ export class EgressState {
       if (t < d.first) d.first = t;
       if (t > d.last) d.last = t;
       if ((d.last - d.published) * 1000 > this.limits.granularityMs) material = true;
-      // A Service first named as itself takes its workload's name and kind once they are known.
-      if (
-        o.target.kind === "kubernetes" &&
-        d.target.kind === "kubernetes" &&
-        d.target.workloadKind === undefined &&
-        o.target.workloadKind !== undefined
-      ) {
-        d.target = this.targetOf(o.target);
-        material = true;
-      }
     }
     if (o.target.kind === "internet") {
       const ips = o.target.ips;
@@ -272,6 +283,15 @@ export class EgressState {
       }
     }
     if (o.port !== undefined && this.addPort(w, d, o.port)) material = true;
+    if (material) w.dirty = true;
+    return material;
+  }
+
+  /** A known destination seen again at `t` (seconds): whether that is material. */
+  private seenAgain(w: WorkloadState, d: DestinationState, t: number): boolean {
+    if (t < d.first) d.first = t;
+    if (t > d.last) d.last = t;
+    const material = (d.last - d.published) * 1000 > this.limits.granularityMs;
     if (material) w.dirty = true;
     return material;
   }

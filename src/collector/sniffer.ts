@@ -4,7 +4,7 @@ import { asObject, type Obj } from "../shape.js";
 import { parseTimestamp } from "../duration.js";
 import {
   observeResolution,
-  serviceBackend,
+  serviceBackends,
   type AttributionContext,
   type Outcome,
 } from "./attribute.js";
@@ -207,22 +207,25 @@ export function snifferOutcomes(
       // A connection to a pod or a Service is in-cluster egress to its workload.
       const peer = ctx.pods.at(destIp.text, t);
       const svc = ctx.services.serviceAt(destIp.text);
-      const target = peer
-        ? {
-            kind: "kubernetes" as const,
-            name: peer.workload.name,
-            namespace: peer.workload.namespace,
-            ...(peer.workload.kind ? { workloadKind: peer.workload.kind } : {}),
-          }
+      const targets = peer
+        ? [
+            {
+              kind: "kubernetes" as const,
+              name: peer.workload.name,
+              namespace: peer.workload.namespace,
+              ...(peer.workload.kind ? { workloadKind: peer.workload.kind } : {}),
+            },
+          ]
         : svc
-          ? serviceBackend(ctx.services, ctx.pods, svc.namespace, svc.name)
-          : undefined;
-      if (target) {
+          ? (serviceBackends(ctx.services, ctx.pods, svc.namespace, svc.name) ?? [])
+          : [];
+      for (const target of targets) {
         out.push({
           kind: "observation",
           observation: { workload: pod.workload, target, timeMs: t, ...(port ? { port } : {}) },
         });
-      } else if (port && !scan) {
+      }
+      if (targets.length === 0 && port && !scan) {
         out.push({ kind: "connection", workload: pod.workload, ip: destIp.text, port, timeMs: t });
       }
     }

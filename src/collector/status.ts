@@ -5,7 +5,8 @@ import { asObject, type Obj } from "../shape.js";
 import { mergeGaps, observableSince, REASON_MAX } from "./coverage.js";
 import {
   DEFAULT_LIMITS,
-  betterTarget,
+  asItself,
+  serviceKeyPrefix,
   destinationKey,
   type Limits,
   type ObservedTarget,
@@ -93,7 +94,7 @@ export function destinationObject(d: SeenDestination): Obj {
 }
 
 function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: Set<string>) {
-  let target = betterTarget(a.target, b.target);
+  let target = b.target;
   const ta = a.target;
   const tb = b.target;
   if (ta.kind === "internet" && tb.kind === "internet") {
@@ -217,6 +218,21 @@ export function mergeStatus(
     byKey.set(d.key, known ? mergeOne(known, d, limits, cuts) : d);
   }
   for (const c of local?.truncated ?? []) cuts.add(c);
+  // A Service stored as itself gives way to the workloads behind it, once any is known.
+  for (const [key, d] of byKey) {
+    if (d.target.kind !== "kubernetes" || !asItself(d.target)) continue;
+    const prefix = serviceKeyPrefix(d.target);
+    const behind = [...byKey.entries()].filter(([k]) => k !== key && k.startsWith(prefix));
+    if (behind.length === 0) continue;
+    byKey.delete(key);
+    for (const [k, b] of behind) {
+      byKey.set(k, {
+        ...b,
+        firstSeen: Math.min(b.firstSeen, d.firstSeen),
+        lastSeen: Math.max(b.lastSeen, d.lastSeen),
+      });
+    }
+  }
   let list = [...byKey.values()];
   if (list.length > limits.destinations) {
     list = list.sort((a, b) => b.lastSeen - a.lastSeen).slice(0, limits.destinations);
