@@ -11,8 +11,10 @@ import { podIp } from "./collector-data.js";
  * real Frame Streams server. fd 3 carries "ready" and, on SIGUSR2, its counters and memory.
  */
 
-const [workloadsText, socket] = process.argv.slice(2) as [string, string];
+const [workloadsText, socket, lateText] = process.argv.slice(2) as [string, string, string?];
 const workloads = Number(workloadsText);
+/** Workloads whose pods the index learns only on SIGUSR1 (their answers arrive first). */
+const late = Number(lateText ?? 0);
 
 const kc = new KubeConfig();
 kc.loadFromOptions({
@@ -30,9 +32,9 @@ const collector = new Collector({
   log: () => undefined,
 });
 
-for (let w = 0; w < workloads; w++) {
+const podOf = (w: number) => {
   const namespace = `team-${w % 100}`;
-  collector.pods.set({
+  return {
     uid: `uid-${w}`,
     namespace,
     name: `svc-${w}-5d8f7-abcde`,
@@ -45,8 +47,21 @@ for (let w = 0; w < workloads; w++) {
     workload: { namespace, name: `svc-${w}`, kind: "Deployment" },
     source: { namespace, name: `svc-${w}-5d8f7-abcde` },
     chain: [],
-  });
-}
+  };
+};
+for (let w = 0; w < workloads; w++) collector.pods.set(podOf(w));
+
+// The late pods arrive, as the pod informer would deliver them: their held answers are
+// attributed. fd 3 gets how many and how long it took.
+process.on("SIGUSR1", () => {
+  const m = collector.metrics;
+  const before = m.value("otter_egress_collector_observations_total", 'source="dnstap"');
+  const t0 = process.hrtime.bigint();
+  for (let w = workloads; w < workloads + late; w++) collector.index(podOf(w));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const claimed = m.value("otter_egress_collector_observations_total", 'source="dnstap"') - before;
+  writeSync(3, `${JSON.stringify({ claimed, ms })}\n`);
+});
 
 const server = createDnstapServer({
   onFrame: (buf, start, end) => collector.handleFrame(buf, start, end),

@@ -19,6 +19,13 @@ import { median } from "./stats.js";
 const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 const NAMES = Number(process.env.BENCH_NAMES ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * The pending path: workloads whose answers arrive before their pods are known (a pod that
+ * resolves at start-up), LATE_NAMES answers each, held until the pods arrive. Their total
+ * stays within what the collector holds at once (20,000).
+ */
+const LATE = Number(process.env.BENCH_LATE ?? 2000);
+const LATE_NAMES = Number(process.env.BENCH_LATE_NAMES ?? 10);
 const SHARED = resolve(process.cwd(), "..", "shared");
 const dir = mkdtempSync(join(tmpdir(), "otter-collector-bench-"));
 const socketPath = join(dir, "dnstap.sock");
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
       "dist/bench/collector-server.js",
       String(WORKLOADS),
       socketPath,
+      String(LATE),
     ],
     { stdio: ["ignore", "inherit", "inherit", "pipe"] },
   );
@@ -137,6 +145,21 @@ async function main(): Promise<void> {
 
   const fill = await session(frames);
   const filled = await stats();
+  // Answers of pods not known yet, sent once the collector is warm: the pending path.
+  const lateParts: Buffer[] = [];
+  for (let n = 0; n < LATE_NAMES; n++) {
+    for (let w = WORKLOADS; w < WORKLOADS + LATE; w++) {
+      const client = Buffer.from(podIp(w).split(".").map(Number));
+      const host = `late-${n}.vendor-${w % 500}.example.com`;
+      for (const f of encode(client, host, n * 7 + w, now)) lateParts.push(f);
+    }
+  }
+  const lateFrames = Buffer.concat(lateParts);
+  const lateCount = LATE * LATE_NAMES * 2;
+  const held = await session(lateFrames);
+  server.kill("SIGUSR1");
+  const claim = JSON.parse(await next()) as { claimed: number; ms: number };
+
   const steady: number[] = [];
   for (let r = 0; r < ROUNDS; r++) steady.push(await session(frames));
   const end = await stats();
@@ -153,6 +176,12 @@ async function main(): Promise<void> {
       `(runs: ${steady.map(rate).join(", ")})`,
   );
   console.log(
+    `  answers before their pods (${LATE} workloads × ${LATE_NAMES} names): held at ` +
+      `${Math.round(lateCount / held).toLocaleString("en-US")} frames/s (${held.toFixed(2)} s); ` +
+      `when the pods arrived, ${claim.claimed.toLocaleString("en-US")} of ` +
+      `${(LATE * LATE_NAMES).toLocaleString("en-US")} attributed in ${claim.ms.toFixed(0)} ms`,
+  );
+  console.log(
     `  memory with ${filled.pairs.toLocaleString("en-US")} pairs: live heap ${filled.heapMb.toFixed(0)} MiB ` +
       `(${((filled.heapMb * 1048576) / filled.pairs).toFixed(0)} bytes per pair), RSS ${filled.rssMb.toFixed(0)} MiB, ` +
       `peak RSS ${end.maxRssMb.toFixed(0)} MiB`,
@@ -161,10 +190,10 @@ async function main(): Promise<void> {
     `  checks: ${end.frames} frames, ${end.observations} observations, ${end.unattributed} unattributed, ` +
       `${end.decodeErrors} decode errors`,
   );
-  const slowest = Math.max(fill, median(steady));
+  const slowest = Math.max(fill / count, median(steady) / count, held / lateCount);
   console.log(
-    `goal ≥ 200,000 frames/s on one core: ${count / slowest >= 200_000 ? "met" : "not met"} ` +
-      `(slower phase: ${rate(slowest)} frames/s)`,
+    `goal ≥ 200,000 frames/s on one core: ${1 / slowest >= 200_000 ? "met" : "not met"} ` +
+      `(slowest phase: ${Math.round(1 / slowest).toLocaleString("en-US")} frames/s)`,
   );
 }
 

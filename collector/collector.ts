@@ -334,7 +334,8 @@ export class Collector {
     if (record) this.index(record);
   }
 
-  private index(record: PodRecord): void {
+  /** Indexes a pod as the pod informer delivers it (public for the benchmarks). */
+  index(record: PodRecord): void {
     this.pods.set(record);
     if (this.pending.size > 0 && record.unresolved === undefined) this.claimPending(record.ips);
     if (!record.hostNetwork && record.endMs === undefined) {

@@ -254,7 +254,8 @@ function asker(
   provisional: boolean,
 ): PodRecord | { why: string } {
   const pod = ctx.pods.at(ip, timeMs);
-  if (!pod) return { why: `no pod had ${ip} at ${new Date(timeMs).toISOString()}` };
+  // (No time in the reason: it is built for every answer of an address not known yet.)
+  if (!pod) return { why: `no pod had ${ip}` };
   if (pod.unresolved !== undefined && !provisional) {
     return {
       why: `the owner ${pod.unresolved} of pod ${pod.namespace}/${pod.name} is not known yet`,
