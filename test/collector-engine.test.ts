@@ -831,3 +831,29 @@ test("a canary Service credits every workload behind it, in one order whatever t
     one,
   );
 });
+
+test("a pod being deleted ends when its containers have terminated, not when its grace period would", (t) => {
+  const o = podObject({ name: "old", ip: "10.0.3.3", deleted: "2026-11-25T09:00:30Z" });
+  // Deleted at 09:00:00 with 30 s of grace; its container stopped at 09:00:02, phase still Running.
+  (o.status as Record<string, unknown>).containerStatuses = [
+    { name: "app", state: { terminated: { finishedAt: "2026-11-25T09:00:02Z", exitCode: 0 } } },
+  ];
+  const old = podRecord(o, owners());
+  t.is(old?.endMs, Date.parse("2026-11-25T09:00:02Z"));
+  const running = podObject({ name: "still", ip: "10.0.3.4", deleted: "2026-11-25T09:00:30Z" });
+  (running.status as Record<string, unknown>).containerStatuses = [
+    { name: "app", state: { running: { startedAt: "2026-11-25T08:00:00Z" } } },
+    { name: "side", state: { terminated: { finishedAt: "2026-11-25T09:00:01Z" } } },
+  ];
+  t.is(
+    podRecord(running, owners())?.endMs,
+    Date.parse("2026-11-25T09:00:30Z"),
+    "a container still runs",
+  );
+  // The IP's next pod, started at 09:00:05, gets answers from then on.
+  const index = new PodIpIndex();
+  index.set(old!);
+  index.set(pod({ name: "new", ip: "10.0.3.3", start: "2026-11-25T09:00:05Z", uid: "new" }));
+  t.is(index.at("10.0.3.3", Date.parse("2026-11-25T09:00:10Z"))?.name, "new");
+  t.is(index.at("10.0.3.3", Date.parse("2026-11-25T09:00:01Z"))?.name, "old");
+});

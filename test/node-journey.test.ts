@@ -443,6 +443,62 @@ test.serial("an ExternalName Service is the external name it points to", async (
 });
 
 test.serial(
+  "coverage on the node: CoreDNS's pod is heard by its address, so the Lease is fresh; pods with dnsPolicy Default say why they cannot be judged",
+  async (t) => {
+    t.timeout(180_000);
+    // The collector names the CoreDNS pod behind kube-dns as heard, and renews its Lease.
+    const lease = await eventually(
+      "a fresh Lease",
+      async () => {
+        const l = await json(["-n", NS, "get", "lease", "otter-egress-collector"]);
+        return Date.now() - Date.parse(l.spec.renewTime as string) < 60_000 ? l : undefined;
+      },
+      120_000,
+      2000,
+    );
+    t.truthy(lease);
+    t.regex(await collectorLogs(), /"msg":"hearing every DNS server","servers":1/);
+    // A workload whose pods ask the node's resolver, with intents in the cluster.
+    const bypass = workload("Deployment", "bypass", [
+      "call",
+      "--every",
+      "5s",
+      "api.openai.com:443",
+    ]);
+    bypass.metadata.namespace = "dev2";
+    bypass.spec.template.spec.dnsPolicy = "Default";
+    await apply([
+      bypass,
+      {
+        apiVersion: "k8s.otterize.com/v2beta1",
+        kind: "ClientIntents",
+        metadata: { name: "bypass", namespace: "dev2" },
+        spec: {
+          workload: { name: "bypass", kind: "Deployment" },
+          targets: [{ internet: { domains: ["api.openai.com"] } }],
+        },
+      },
+    ]);
+    const oe = await eventually(
+      "bypass's coverage",
+      async () => {
+        const o = await json(["-n", "dev2", "get", "observedegresses", "bypass"]);
+        return o.status?.coverage?.state === "none" ? o : undefined;
+      },
+      120_000,
+      2000,
+    );
+    t.deepEqual(oe.status.coverage, { state: "none", reason: "pods use dnsPolicy Default" });
+    const r = await k(["otter", "egress", "diff", "-n", "dev2", "--fail-on", "none"]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(
+      r.stdout,
+      /unverified +api\.openai\.com .*pods use dnsPolicy Default: egress cannot be observed/,
+    );
+  },
+);
+
+test.serial(
   "fault: a webhook pod is deleted while Deployments are applied; every apply is answered",
   async (t) => {
     t.timeout(180_000);

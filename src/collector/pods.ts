@@ -207,12 +207,19 @@ function time(v: unknown): number | undefined {
 
 /** When a finished pod's containers stopped (the latest), if it finished. */
 function finishedAt(status: Obj): number | undefined {
-  if (status.phase !== "Succeeded" && status.phase !== "Failed") return undefined;
+  const statuses = Array.isArray(status.containerStatuses) ? status.containerStatuses : [];
+  const done = status.phase === "Succeeded" || status.phase === "Failed";
+  // A pod being deleted stops when its containers have terminated, before its grace period
+  // ends and whatever its phase still says: its IP may be someone else's from then on.
+  if (!done && statuses.length === 0) return undefined;
   let last: number | undefined;
-  const statuses = status.containerStatuses;
-  for (const s of Array.isArray(statuses) ? statuses : []) {
+  for (const s of statuses) {
     const t = time(obj(obj(obj(s).state).terminated).finishedAt);
-    if (t !== undefined && (last === undefined || t > last)) last = t;
+    if (t === undefined) {
+      if (!done) return undefined; // a container still runs
+      continue;
+    }
+    if (last === undefined || t > last) last = t;
   }
   return last;
 }
@@ -257,7 +264,14 @@ export function podRecord(pod: Obj, lookup: OwnerLookup): PodRecord | undefined 
   if (single) ips.add(single.text);
   if (ips.size === 0) return undefined;
   const startMs = time(status.startTime) ?? time(meta.creationTimestamp) ?? 0;
-  const endMs = time(meta.deletionTimestamp) ?? finishedAt(status);
+  const deleted = time(meta.deletionTimestamp);
+  const finished = finishedAt(status);
+  const endMs =
+    deleted === undefined
+      ? finished
+      : finished === undefined
+        ? deleted
+        : Math.min(deleted, finished);
   const record = {
     uid: str(meta.uid) ?? `${str(meta.namespace) ?? ""}/${str(meta.name) ?? ""}`,
     namespace: str(meta.namespace) ?? "default",
