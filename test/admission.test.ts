@@ -178,6 +178,33 @@ test("the webhook and the plugin agree: a stopped collector makes nothing unnece
   );
 });
 
+test("a workload that cannot be observed is allowed to keep unused targets, and the warning says why", (t) => {
+  const onlyOld = clientIntents({
+    kind: "Deployment",
+    targets: [
+      { internet: { domains: ["api.openai.com", "sts.amazonaws.com", "old.example.com"] } },
+    ],
+  });
+  const blind = parseObserved([
+    observedEgress({
+      destinations: [
+        internet("api.openai.com", ["104.18.7.192"], [443]),
+        internet("sts.amazonaws.com", [], [443], ago(DAY)),
+      ],
+      declared: [[{ internet: { domains: ["old.example.com"] } }, ago(60 * DAY)]],
+      coverage: { state: "none", reason: "pods use dnsPolicy Default" },
+    }),
+  ]);
+  const answer = decide(
+    request(review(onlyOld, CI_KIND)),
+    ctx("enforce", namespaceContents([], blind)),
+  );
+  t.true(answer.allowed);
+  t.deepEqual(answer.warnings, [
+    "otter egress: dev/joke-worker (Deployment): 1 declared target unverified: not used, but pods use dnsPolicy Default: egress cannot be observed",
+  ]);
+});
+
 test("invalid ClientIntents are denied in enforce mode with the reason", (t) => {
   const bad = clientIntents({ targets: [{ internet: {} }] });
   const answer = decide(request(review(bad, CI_KIND)), ctx("enforce"));

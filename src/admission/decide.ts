@@ -89,6 +89,25 @@ function describeFinding(f: Finding, windowMs: number): string {
   return `${f.verdict} ${what}`;
 }
 
+/**
+ * Why declared targets could not be judged (a workload that cannot be observed, a gap, the
+ * collector stopped, intents too new): one warning per reason, at most three.
+ */
+function unverifiedWarnings(title: string, findings: readonly Finding[]): string[] {
+  const byReason = new Map<string, number>();
+  for (const f of findings) {
+    if (f.verdict !== "unverified") continue;
+    const reason = f.reason.split("; ")[0] ?? f.reason;
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  }
+  return [...byReason]
+    .slice(0, 3)
+    .map(
+      ([reason, n]) =>
+        `otter egress: ${title}: ${n} declared target${n === 1 ? "" : "s"} unverified: ${reason}`,
+    );
+}
+
 function judge(
   workload: WorkloadRef,
   intents: readonly ClientIntents[],
@@ -111,16 +130,17 @@ function judge(
     (w) => w.workload.name === workload.name && w.workload.namespace === workload.namespace,
   );
   const failing = (found?.findings ?? []).filter((f) => ctx.denyOn.has(f.verdict));
-  if (failing.length === 0) return { allowed: true, warnings: [], mode };
-  const verdicts = failing.map((f) => f.verdict);
   const title = `${workload.namespace}/${workload.name}${found?.workload.kind ? ` (${found.workload.kind})` : ""}`;
+  const unverified = unverifiedWarnings(title, found?.findings ?? []);
+  if (failing.length === 0) return { allowed: true, warnings: unverified, mode };
+  const verdicts = failing.map((f) => f.verdict);
   const fix = `kubectl otter egress suggest -n ${workload.namespace} ${workload.name}`;
   const items = failing.map((f) => describeFinding(f, ctx.windowMs));
   if (mode === "enforce") {
     return {
       allowed: false,
       message: `otter egress: the intents of ${title} do not match its observed egress: ${items.join("; ")}. To print intents that match: ${fix}`,
-      warnings: [],
+      warnings: unverified,
       mode,
       failing: verdicts,
     };
@@ -130,6 +150,7 @@ function judge(
     warnings: [
       `otter egress: ${title} intents drift (fix: ${fix})`,
       ...items.map((i) => `otter egress: ${i}`),
+      ...unverified,
     ],
     mode,
     failing: verdicts,
