@@ -162,8 +162,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     sessionPeers: () => tcp.peers(),
     log,
   });
+  let accepting = false;
   const http = createCollectorHttp({
-    isReady: () => collector.ready,
+    // Ready once dnstap is accepted, before the informers sync: the Service sends CoreDNS here
+    // at once, and answers that come first are held until the pods are known.
+    isReady: () => accepting,
     metrics: () => collector.metrics.render(),
   });
   const dnstapServer = () =>
@@ -194,6 +197,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   // dnstap is accepted at once: answers that come before the informers have synced are held
   // and attributed once they have (a restart opens no blind window).
   await listen(tcp.server, dnstapAt);
+  accepting = true;
   if (unix && socketPath) {
     rmSync(socketPath, { force: true });
     await listen(unix.server, socketPath);

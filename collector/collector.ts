@@ -20,7 +20,6 @@ import {
 } from "../src/collector/attribute.js";
 import { PendingAnswers } from "../src/collector/pending.js";
 import {
-  BREAK_MS,
   hearing,
   stepCoverage,
   unheardServers,
@@ -38,6 +37,7 @@ import { decodeDnstap, DnstapError } from "../src/collector/dnstap.js";
 import { EgressState, workloadKey, type Limits } from "../src/collector/egress-state.js";
 import {
   ownerOf,
+  otterizeName,
   podRecord,
   PodIpIndex,
   withIdentity,
@@ -50,7 +50,7 @@ import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/co
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
-import { Leases } from "./lease.js";
+import { Leases, replicaLeaseName } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { Flusher } from "./flusher.js";
 import { GROUP, PLURAL, Publisher, VERSION } from "./publisher.js";
@@ -100,6 +100,8 @@ const INFORMERS = 6;
  * is in its status a moment after the pod can use it, and reaches us a moment later still.
  */
 const HOLD_MS = 10_000;
+/** A replica's Lease not renewed for this long belongs to a replica that is gone. */
+const STALE_REPLICA_MS = 3_600_000;
 /** At most this many answers wait at once (about 200 bytes each). */
 const PENDING_MAX = 20_000;
 
@@ -185,7 +187,9 @@ export class Collector {
   /** Every known DNS server is heard (the shared Lease may be renewed). */
   private allHeard = false;
   private unheard: string[] = [];
-  /** A break that was going on when this collector started (the shared Lease was stale). */
+  /** Whether this replica is the one that removes what is gone (see heartbeat). */
+  private collects = true;
+  /** A break that was going on when this collector started (see start). */
   private startBreak: { from: number; why: string } | undefined;
 
   constructor(private readonly opts: CollectorOptions) {
@@ -203,6 +207,11 @@ export class Collector {
     );
     this.metrics.gauge("otter_egress_collector_pods", "Pods indexed by IP.", () => this.pods.size);
     this.metrics.gauge(
+      "otter_egress_collector_informers_synced",
+      "1 once the pods, their owners, Services and EndpointSlices are known (answers before are held).",
+      () => (this.podsKnown ? 1 : 0),
+    );
+    this.metrics.gauge(
       "otter_egress_collector_dns_servers_unheard",
       "Known DNS servers with no dnstap session to any replica.",
       () => this.unheard.length,
@@ -211,6 +220,14 @@ export class Collector {
 
   get ready(): boolean {
     return this.informers.synced(INFORMERS);
+  }
+
+  /**
+   * Whether what coverage needs (pods, their owners, Services and EndpointSlices) is known:
+   * not ClientIntents, whose CRD a cluster may not have.
+   */
+  get podsKnown(): boolean {
+    return this.informers.syncedOf(["replicasets", "jobs", "pods", "services", "endpointslices"]);
   }
 
   /** Owners of ReplicaSets and Jobs, by "Kind:namespace/name". */
@@ -345,6 +362,15 @@ export class Collector {
     const top = record.chain[record.chain.length - 1];
     if (top !== undefined && this.lookup(record.namespace, ...splitKey(top)) === undefined) {
       this.fetchOwner(top);
+    }
+  }
+
+  /** Owners read by GET that no pod names any more are forgotten (read again if needed). */
+  private pruneOwners(): void {
+    for (const key of this.owners.keys()) {
+      if (FETCHED_OWNER_KINDS.has(parseKey(key)[0]) && this.pods.withOwner(key).length === 0) {
+        this.owners.delete(key);
+      }
     }
   }
 
@@ -515,10 +541,14 @@ export class Collector {
     ]);
     this.timers.push(setInterval(() => void this.flush(), this.opts.flushIntervalMs));
     const leaseInterval = this.opts.leaseIntervalMs ?? 30_000;
-    // Observation broke if nobody renewed the shared Lease for longer than a break.
-    const renewed = await this.leases.renewedAt().catch(() => undefined);
-    if (renewed !== undefined && this.now() - renewed > BREAK_MS + leaseInterval) {
-      this.startBreak = { from: renewed, why: "no collector heard every DNS server" };
+    // Observation stopped when the last collector stopped renewing its Lease: a break from
+    // then, which the first evaluations end (a gap only if it lasted over BREAK_MS in all).
+    const last = await this.leases
+      .replicas(0, 0)
+      .then((r) => r.newest)
+      .catch(() => undefined);
+    if (last !== undefined && last < this.now()) {
+      this.startBreak = { from: last, why: "no collector was running" };
     }
     const heartbeat = () =>
       this.heartbeat(leaseInterval).catch((e: unknown) =>
@@ -542,7 +572,12 @@ export class Collector {
         this.opts.gcIntervalMs ?? 3_600_000,
       ),
     );
-    this.timers.push(setInterval(() => this.pods.prune(this.now()), 60_000));
+    this.timers.push(
+      setInterval(() => {
+        this.pods.prune(this.now());
+        this.pruneOwners();
+      }, 60_000),
+    );
     this.timers.push(setInterval(() => this.expirePending(), 1000));
   }
 
@@ -553,8 +588,12 @@ export class Collector {
   private async heartbeat(leaseInterval: number): Promise<void> {
     const now = this.now();
     await this.leases.publishPeers(this.opts.identity, [...this.localPeers()], now);
-    const { peers } = await this.leases.peersHeard(now - 3 * leaseInterval);
-    this.replicaPeers = peers;
+    const r = await this.leases.replicas(now - 3 * leaseInterval, now - STALE_REPLICA_MS);
+    this.replicaPeers = r.peers;
+    // One replica (the first by name) removes what is gone: Leases of replicas that died
+    // without removing theirs here, ObservedEgress in collectGarbage.
+    this.collects = r.fresh[0] === undefined || r.fresh[0] === replicaLeaseName(this.opts.identity);
+    if (this.collects) for (const name of r.stale) await this.leases.remove(name);
     this.evaluateCoverage();
     if (!this.allHeard) return;
     await this.leases.renew(this.opts.identity, now);
@@ -569,11 +608,26 @@ export class Collector {
     const svc = this.opts.dnsService ?? { namespace: "kube-system", name: "kube-dns" };
     const service = this.services.service(svc.namespace, svc.name);
     const cluster: DnsServer[] = [];
-    if (service) {
-      for (const p of this.pods.matching(svc.namespace, service.selector)) {
-        cluster.push({ key: `${p.namespace}/${p.name}`, ips: p.ips });
+    const seen = new Set<string>();
+    const add = (p: PodRecord) => {
+      const key = `${p.namespace}/${p.name}`;
+      // A dual-stack Service has a slice per family: each pod once.
+      if (!seen.has(key)) cluster.push({ key, ips: p.ips });
+      seen.add(key);
+    };
+    // The ready endpoints: a CoreDNS pod that serves nobody (crash-looping, not ready) need
+    // not be heard. Without EndpointSlices (no controller), the pods the selector matches.
+    let sliced = false;
+    for (const slice of this.services.slicesOf(svc.namespace, svc.name)) {
+      sliced = true;
+      for (const ref of slice.pods) {
+        const p = ref.ready === false ? undefined : this.pods.byName(ref.namespace, ref.name);
+        if (p && p.endMs === undefined) add(p);
       }
     }
+    if (!sliced && service)
+      for (const p of this.pods.matching(svc.namespace, service.selector)) add(p);
+    cluster.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const nodeLocal = new Map<string, DnsServer>();
     const local = this.opts.nodeLocalDns;
     if (local) {
@@ -596,7 +650,7 @@ export class Collector {
    * flush. Records of workloads with no running pod are dropped, with their identities.
    */
   evaluateCoverage(): void {
-    if (!this.ready) return;
+    if (!this.podsKnown) return;
     const now = this.now();
     const dns = this.dnsServers();
     const heard = new Set(this.replicaPeers);
@@ -620,7 +674,14 @@ export class Collector {
       if (step.changed || step.gap) this.state.cover(g.identity, step.record.coverage, step.gap);
     }
     this.startBreak = undefined;
-    for (const key of this.coverage.keys()) if (!groups.has(key)) this.coverage.delete(key);
+    // A workload with no running pod keeps a break in progress or a `none` (its pods may come
+    // back, heard or not); a full record goes, and so does a break older than the window.
+    for (const [key, r] of this.coverage) {
+      if (groups.has(key)) continue;
+      const window = this.opts.windowMs ?? 168 * 3_600_000;
+      if (r.coverage.state === "full" && r.breakFrom === undefined) this.coverage.delete(key);
+      else if (r.breakFrom !== undefined && now - r.breakFrom > window) this.coverage.delete(key);
+    }
     for (const key of this.identities.keys()) {
       if (groups.has(key) || this.declaredDirty.has(key)) continue;
       // Gone, with nothing seen that is not written: forget it.
@@ -655,27 +716,35 @@ export class Collector {
    * object written meanwhile stays.
    */
   async collectGarbage(): Promise<number> {
-    if (!this.ready) return 0;
+    if (!this.ready || !this.collects) return 0;
     const cutoff = this.now() - (this.opts.windowMs ?? 168 * 3_600_000);
     const alive = new Set(this.identities.keys());
     for (const { workload } of this.intents.values()) alive.add(workloadKey(workload));
     const owned = new Set<string>();
     for (const [key, up] of this.owners) {
       const [kind, namespace, name] = parseKey(key);
-      owned.add(`${kind}:${namespace}/${name}`);
-      if (up) owned.add(`${up.kind}:${namespace}/${up.name}`);
+      owned.add(`${kind}:${namespace}/${otterizeName(name)}`);
+      if (up) owned.add(`${up.kind}:${namespace}/${otterizeName(up.name)}`);
     }
     const api = this.opts.kc.makeApiClient(CustomObjectsApi);
     let removed = 0;
     let token: string | undefined;
     do {
-      const page = (await api.listClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        limit: 500,
-        ...(token ? { _continue: token } : {}),
-      })) as { items?: Obj[]; metadata?: { continue?: string } };
+      // Small pages: an object may be up to about 600 KiB.
+      let page: { items?: Obj[]; metadata?: { continue?: string } };
+      try {
+        page = (await api.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          limit: 50,
+          ...(token ? { _continue: token } : {}),
+        })) as typeof page;
+      } catch (e) {
+        // The continue token expired (410): the next pass starts over.
+        if ((e as { code?: number }).code === 410) break;
+        throw e;
+      }
       token = page.metadata?.continue || undefined;
       for (const o of page.items ?? []) {
         const gone = goneSince(o, alive, owned);
@@ -719,12 +788,15 @@ export class Collector {
       declaredFor.set(k, list);
       if (!this.identities.has(k)) this.identities.set(k, workload);
     }
-    const queue = [...keys];
+    // Identities are taken now: the coverage tick may prune them while the writes wait.
+    const queue = [...keys].flatMap((key) => {
+      const identity = snapshots.get(key)?.identity ?? this.identities.get(key);
+      return identity ? [{ key, identity }] : [];
+    });
     const worker = async () => {
-      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const { key, identity } = next;
         const snapshot = snapshots.get(key);
-        const identity = snapshot?.identity ?? this.identities.get(key);
-        if (!identity) continue;
         try {
           const result = await this.publisher.publish(
             identity,
@@ -736,7 +808,9 @@ export class Collector {
           this.metrics.inc("otter_egress_collector_writes_total", `result="${result}"`);
           // What is stored and quiet for an hour need not stay in memory (what was skipped
           // is not stored: it stays).
-          if (result !== "skipped") this.state.forget(key, this.now() - RETAIN_MS);
+          if (result === "written" || result === "unchanged") {
+            this.state.forget(key, this.now() - RETAIN_MS);
+          }
         } catch (e) {
           this.metrics.inc("otter_egress_collector_writes_total", 'result="failed"');
           this.opts.log({

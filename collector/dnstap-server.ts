@@ -24,7 +24,7 @@ export interface DnstapServerOptions {
 export interface DnstapServer {
   readonly server: Server;
   readonly connections: () => number;
-  /** The addresses of the writers connected over TCP now (each once). */
+  /** The addresses of the writers with a dnstap session (past START) over TCP now, each once. */
   readonly peers: () => string[];
   /** Stops accepting; open sessions are ended once they have sent what is in flight. */
   close(): Promise<void>;
@@ -41,6 +41,8 @@ function peerOf(socket: Socket): string {
 
 export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
   const sockets = new Set<Socket>();
+  /** Sessions past START: a connection that has not negotiated dnstap is nobody's. */
+  const started = new Set<Socket>();
   const server = createServer((socket) => {
     const peer = peerOf(socket);
     sockets.add(socket);
@@ -63,6 +65,8 @@ export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
       },
       control: (frame: ControlFrame) => {
         const reply = session.control(frame);
+        if (session.dataAllowed()) started.add(socket);
+        else started.delete(socket);
         if (reply.send) socket.write(reply.send);
         if (reply.close) socket.end();
       },
@@ -82,6 +86,7 @@ export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
     });
     socket.on("close", () => {
       sockets.delete(socket);
+      started.delete(socket);
       opts.onConnection?.(peer, false);
     });
   });
@@ -90,7 +95,7 @@ export function createDnstapServer(opts: DnstapServerOptions): DnstapServer {
     connections: () => sockets.size,
     peers: () => [
       ...new Set(
-        [...sockets].flatMap((s) => (s.remoteAddress ? [peerAddress(s.remoteAddress)] : [])),
+        [...started].flatMap((s) => (s.remoteAddress ? [peerAddress(s.remoteAddress)] : [])),
       ),
     ],
     close: () =>

@@ -59,12 +59,6 @@ export class Leases {
     }
   }
 
-  /** When the shared Lease was last renewed (undefined: there is none). */
-  async renewedAt(): Promise<number | undefined> {
-    const lease = await this.read(LEASE_NAME);
-    return lease ? timeOf(lease.spec?.renewTime ?? lease.spec?.acquireTime) : undefined;
-  }
-
   private async upsert(
     name: string,
     holder: string,
@@ -123,33 +117,47 @@ export class Leases {
     });
   }
 
-  /** The addresses every replica renewed since `freshAfter` hears, and how many replicas. */
-  async peersHeard(freshAfter: number): Promise<{ peers: Set<string>; replicas: number }> {
+  /**
+   * What the replicas' Leases say: the addresses heard by those renewed since `freshAfter`,
+   * their Lease names, the newest renewal of any (when a collector was last alive), and the
+   * names of those not renewed since `staleAfter` (replicas that died without removing theirs).
+   */
+  async replicas(
+    freshAfter: number,
+    staleAfter: number,
+  ): Promise<{ peers: Set<string>; fresh: string[]; newest?: number; stale: string[] }> {
     const list = await this.api.listNamespacedLease({
       namespace: this.namespace,
       labelSelector: `${REPLICA_LABEL}=true`,
     });
     const peers = new Set<string>();
-    let replicas = 0;
+    const fresh: string[] = [];
+    const stale: string[] = [];
+    let newest: number | undefined;
     for (const lease of list.items) {
+      const name = lease.metadata?.name ?? "";
       const t = timeOf(lease.spec?.renewTime);
+      if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+      if (t === undefined || t < staleAfter) stale.push(name);
       if (t === undefined || t < freshAfter) continue;
-      replicas++;
+      fresh.push(name);
       const text = lease.metadata?.annotations?.[PEERS_ANNOTATION] ?? "";
       for (const ip of text.split(",")) if (ip !== "") peers.add(ip);
     }
-    return { peers, replicas };
+    return { peers, fresh: fresh.sort(), stale, ...(newest !== undefined ? { newest } : {}) };
   }
 
-  /** This replica stops: its Lease goes, so nobody counts what it heard. */
-  async removeReplica(identity: string): Promise<void> {
+  /** Removes a replica's Lease by its name (its replica is gone). */
+  async remove(name: string): Promise<void> {
     try {
-      await this.api.deleteNamespacedLease({
-        name: replicaLeaseName(identity),
-        namespace: this.namespace,
-      });
+      await this.api.deleteNamespacedLease({ name, namespace: this.namespace });
     } catch (e) {
       if (code(e) !== 404) throw e;
     }
+  }
+
+  /** This replica stops: its Lease goes, so nobody counts what it heard. */
+  removeReplica(identity: string): Promise<void> {
+    return this.remove(replicaLeaseName(identity));
   }
 }

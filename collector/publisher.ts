@@ -28,6 +28,14 @@ const code = (e: unknown) => (e as { code?: number }).code;
  */
 export type WriteResult = "written" | "unchanged" | "skipped" | "refused";
 
+function withCut(truncated: unknown, cut: string): string {
+  const cuts = new Set(
+    typeof truncated === "string" && truncated !== "" ? truncated.split("; ") : [],
+  );
+  cuts.add(cut);
+  return [...cuts].sort().join("; ").slice(0, 1024);
+}
+
 /** The API server's answer to a write it will never accept (invalid, too large). */
 const refusal = (e: unknown) => code(e) === 422 || code(e) === 413;
 
@@ -109,6 +117,15 @@ export class Publisher {
         this.refused(w, e, []);
         return "refused";
       }
+      // Only new destinations may be blamed: if the write is refused without them too, the
+      // fault is elsewhere (what is stored, what is declared), and none of them is dropped.
+      try {
+        await this.write(w, { ...snapshot, destinations: [] }, declared, now, true);
+      } catch (e2) {
+        if (!refusal(e2)) throw e2;
+        this.refused(w, e2, []);
+        return "refused";
+      }
       const dropped: string[] = [];
       const result = await this.halve(w, snapshot, declared, now, items, dropped);
       onRefused({ keys: dropped });
@@ -160,6 +177,8 @@ export class Publisher {
     snapshot: WorkloadSnapshot | undefined,
     declared: readonly DeclaredEntry[] | undefined,
     now: () => number = Date.now,
+    /** Write even when nothing changed (to learn whether the API server takes it). */
+    force = false,
   ): Promise<WriteResult> {
     const needed = (snapshot?.destinations.length ?? 0) > 0 || (declared?.length ?? 0) > 0;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -178,8 +197,14 @@ export class Publisher {
         );
       }
       const d = declared ? mergeDeclared(stored.declared, declared, w.namespace, t) : undefined;
-      if (!merged.changed && !d?.changed) return "unchanged";
-      const status = d ? { ...merged.status, declared: d.declared } : merged.status;
+      if (!merged.changed && !d?.changed && !force) return "unchanged";
+      const status = d
+        ? {
+            ...merged.status,
+            declared: d.declared,
+            ...(d.cut ? { truncated: withCut(merged.status.truncated, "declared") } : {}),
+          }
+        : merged.status;
       try {
         await this.api.replaceNamespacedCustomObjectStatus({
           group: GROUP,

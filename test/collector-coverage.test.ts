@@ -10,6 +10,7 @@ import {
   type DnsServers,
   type Hearing,
 } from "../src/collector/coverage.js";
+import { mergeDeclared } from "../src/collector/declared.js";
 import { EgressState } from "../src/collector/egress-state.js";
 import { mergeStatus } from "../src/collector/status.js";
 import { UsageError } from "../src/errors.js";
@@ -83,6 +84,15 @@ test("pods that bypass the cluster DNS can never be heard, and say why at once",
     /dnsPolicy None with nameservers 8\.8\.8\.8, not the cluster DNS \(structural\)/,
   );
   t.is(why({ dnsPolicy: "None", dnsConfig: { nameservers: ["10.96.0.10"] } }), "heard");
+  // Nameservers added beside the cluster DNS are asked too (rotate, fallback): not heard.
+  t.is(
+    why({ dnsConfig: { nameservers: ["8.8.8.8"] } }),
+    "pods also ask nameservers 8.8.8.8 (structural)",
+  );
+  t.is(
+    why({ dnsPolicy: "None", dnsConfig: { nameservers: ["10.96.0.10", "1.1.1.1"] } }),
+    "pods also ask nameservers 1.1.1.1 (structural)",
+  );
   t.is(why({ dnsPolicy: "ClusterFirst" }), "heard");
 });
 
@@ -97,6 +107,12 @@ test("with NodeLocal DNSCache, a pod is heard through its own node's cache", (t)
   const other = withSpec({ nodeName: "node-b" }, "web-2");
   t.deepEqual(hearing([other], dns, new Set(["10.244.0.2", "10.244.1.2"])), { heard: true });
   t.false(hearing([web, other], dns, new Set(["10.244.0.2", "10.244.1.2"])).heard);
+  // dnsPolicy None pointed at the cache's link-local address is the cache.
+  const direct = withSpec(
+    { nodeName: "node-a", dnsPolicy: "None", dnsConfig: { nameservers: ["169.254.20.10"] } },
+    "web-3",
+  );
+  t.deepEqual(hearing([direct], dns, new Set(["192.168.1.10"])), { heard: true });
 });
 
 const T0 = Date.parse("2026-11-25T10:00:00Z");
@@ -127,7 +143,8 @@ test("a break of two minutes or less is no gap, and coverage stays full", (t) =>
   ]);
   t.true(s.every((x) => x.gap === undefined));
   t.true(s.every((x) => x.record.coverage.state === "full"));
-  t.true(s.every((x) => !x.changed));
+  t.true(s[0]?.changed, "a first evaluation is news: what is stored may say otherwise");
+  t.true(s.slice(1).every((x) => !x.changed));
 });
 
 test("a longer break turns coverage none, and becomes a gap when the servers are heard again", (t) => {
@@ -235,4 +252,15 @@ test("--dns-service and --node-local-dns: names and selectors, or one clear usag
   }
   // Kept so the pod helper stays used the way the other collector tests use it.
   t.truthy(pod({ name: "x", ip: "10.0.0.1" }));
+});
+
+test("status.declared keeps at most the CRD's 2,000 items, and says it was cut", (t) => {
+  const entries = Array.from({ length: 2001 }, (_, i) => ({
+    key: `d${String(i).padStart(4, "0")}`,
+    target: { internet: { domains: [`d${i}.example.com`] } },
+  }));
+  const m = mergeDeclared([], entries, "dev", T0);
+  t.is(m.declared.length, 2000);
+  t.true(m.cut);
+  t.false(mergeDeclared([], entries.slice(0, 2000), "dev", T0).cut);
 });

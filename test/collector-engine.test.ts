@@ -575,11 +575,19 @@ test("Services, EndpointSlices and ClientIntents from the API server, read for t
       },
       endpoints: [
         { targetRef: { kind: "Pod", name: "pg-0" } },
+        { targetRef: { kind: "Pod", name: "pg-1" }, conditions: { ready: false } },
         { targetRef: { kind: "Node", name: "n1" } },
         {},
       ],
     }),
-    { namespace: "data", service: "pg", pods: [{ namespace: "data", name: "pg-0" }] },
+    {
+      namespace: "data",
+      service: "pg",
+      pods: [
+        { namespace: "data", name: "pg-0", ready: true },
+        { namespace: "data", name: "pg-1", ready: false },
+      ],
+    },
   );
   t.is(endpointSliceRecord({ metadata: { name: "orphan", namespace: "data" } }), undefined);
 

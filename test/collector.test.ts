@@ -930,6 +930,10 @@ test.serial(
                   "!has(object.status.destinations) || object.status.destinations.all(d, !has(d.internet) || !has(d.internet.dnsName) || d.internet.dnsName != 'refused.example.com')",
                 message: "refused.example.com may not be stored",
               },
+              {
+                expression: "object.metadata.name != 'blocked'",
+                message: "nothing may be written to blocked",
+              },
             ],
           },
         }),
@@ -983,6 +987,22 @@ test.serial(
       ["a.example.com", "b.example.com", "c.example.com"],
     );
     t.is(metrics.value("otter_egress_collector_items_dropped_total", 'reason="refused"'), 1);
+    // A refusal that is not the new destinations' fault blames none of them.
+    const blocked = { namespace: NS, name: "blocked", kind: "Deployment" };
+    const b = new EgressState();
+    b.record({
+      workload: blocked,
+      target: { kind: "internet", dnsName: "fine.example.com", ips: ["192.0.2.8"] },
+      timeMs: Date.now(),
+    });
+    let blamed: readonly string[] | undefined;
+    t.is(
+      await publisher.publish(blocked, b.takeDirty()[0], undefined, Date.now, (r) => {
+        blamed = r.keys;
+      }),
+      "refused",
+    );
+    t.is(blamed, undefined, "no destination is dropped for it");
     // Not recorded again, so it costs no more refused writes.
     state.refuse("shop/picky", dropped);
     t.false(

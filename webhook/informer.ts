@@ -71,6 +71,7 @@ export function watchResource(
 /** Informers started together: ready when every one has listed, stopped together. */
 export class InformerSet {
   private readonly watched: Watched[] = [];
+  private readonly byName = new Map<string, Watched>();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -87,6 +88,7 @@ export class InformerSet {
   ): Promise<void> {
     const w = watchResource(this.kc, { name, path, list, onChange, onDelete, log: this.log });
     this.watched.push(w);
+    this.byName.set(name, w);
     return w.started;
   }
 
@@ -94,6 +96,11 @@ export class InformerSet {
   synced(count?: number): boolean {
     const n = this.watched.length;
     return n > 0 && (count === undefined || n === count) && this.watched.every((w) => w.synced());
+  }
+
+  /** Whether these informers (by name) have listed. */
+  syncedOf(names: readonly string[]): boolean {
+    return names.every((n) => this.byName.get(n)?.synced() === true);
   }
 
   async stop(): Promise<void> {

@@ -102,10 +102,16 @@ function unverifiedWarnings(title: string, findings: readonly Finding[]): string
   }
   return [...byReason]
     .slice(0, 3)
-    .map(
-      ([reason, n]) =>
+    .map(([reason, n]) =>
+      clip(
         `otter egress: ${title}: ${n} declared target${n === 1 ? "" : "s"} unverified: ${reason}`,
+      ),
     );
+}
+
+/** Warnings stay short: the API server keeps each under 4 KiB and all under 64 KiB. */
+function clip(warning: string): string {
+  return warning.length > 512 ? `${warning.slice(0, 511)}…` : warning;
 }
 
 function judge(

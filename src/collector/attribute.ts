@@ -21,8 +21,12 @@ export interface ServiceRecord {
 export interface EndpointSliceRecord {
   readonly namespace: string;
   readonly service: string;
-  /** Pods behind the slice (targetRef), as namespace/name. */
-  readonly pods: readonly { readonly namespace: string; readonly name: string }[];
+  /** Pods behind the slice (targetRef), as namespace/name, and whether each is ready. */
+  readonly pods: readonly {
+    readonly namespace: string;
+    readonly name: string;
+    readonly ready?: boolean;
+  }[];
 }
 
 const obj = (v: unknown): Obj => asObject(v) ?? {};
@@ -58,9 +62,13 @@ export function endpointSliceRecord(o: unknown): EndpointSliceRecord | undefined
   if (!service) return undefined;
   const endpoints = obj(o).endpoints;
   const pods = (Array.isArray(endpoints) ? endpoints : [])
-    .map((e) => obj(obj(e).targetRef))
-    .filter((r) => r.kind === "Pod" && text(r.name) !== "")
-    .map((r) => ({ namespace: text(r.namespace) || namespace, name: text(r.name) }));
+    .map((e) => ({ r: obj(obj(e).targetRef), ready: obj(obj(e).conditions).ready !== false }))
+    .filter(({ r }) => r.kind === "Pod" && text(r.name) !== "")
+    .map(({ r, ready }) => ({
+      namespace: text(r.namespace) || namespace,
+      name: text(r.name),
+      ready,
+    }));
   return { namespace, service, pods };
 }
 
@@ -71,9 +79,17 @@ export class ServiceIndex {
   private readonly slices = new Map<string, EndpointSliceRecord>();
   /** "namespace/service" → its slices, by slice key. */
   private readonly byService = new Map<string, Map<string, EndpointSliceRecord>>();
+  /** Bumped by every change: what was computed from the index before is stale. */
+  generation = 0;
+  /** serviceBackends' answers, valid while both indexes are at the generations noted. */
+  readonly backends = new Map<
+    string,
+    { services: number; pods: number; targets: KubernetesTarget[] | undefined }
+  >();
 
   setService(s: ServiceRecord): void {
     this.deleteService(s.namespace, s.name);
+    this.generation++;
     const key = `${s.namespace}/${s.name}`;
     this.services.set(key, s);
     for (const ip of s.clusterIps) this.byClusterIp.set(ip, key);
@@ -83,6 +99,7 @@ export class ServiceIndex {
     const key = `${namespace}/${name}`;
     const old = this.services.get(key);
     if (!old) return;
+    this.generation++;
     this.services.delete(key);
     for (const ip of old.clusterIps)
       if (this.byClusterIp.get(ip) === key) this.byClusterIp.delete(ip);
@@ -90,6 +107,7 @@ export class ServiceIndex {
 
   /** key: the slice's namespace/name */
   setSlice(key: string, slice: EndpointSliceRecord | undefined): void {
+    this.generation++;
     const old = this.slices.get(key);
     if (old) {
       const of = this.byService.get(`${old.namespace}/${old.service}`);
@@ -136,6 +154,29 @@ function kubernetesTarget(w: WorkloadIdentity, service?: string): KubernetesTarg
  * Service has is undefined.
  */
 export function serviceBackends(
+  services: ServiceIndex,
+  pods: PodIpIndex,
+  namespace: string,
+  name: string,
+): KubernetesTarget[] | undefined {
+  // Computed once per change of either index: a Service with many endpoints is asked for
+  // far more often than its pods change.
+  const cacheKey = `${namespace}/${name}`;
+  const cached = services.backends.get(cacheKey);
+  if (cached?.services === services.generation && cached.pods === pods.generation) {
+    return cached.targets;
+  }
+  if (services.backends.size > 100_000) services.backends.clear();
+  const targets = computeBackends(services, pods, namespace, name);
+  services.backends.set(cacheKey, {
+    services: services.generation,
+    pods: pods.generation,
+    targets,
+  });
+  return targets;
+}
+
+function computeBackends(
   services: ServiceIndex,
   pods: PodIpIndex,
   namespace: string,

@@ -54,14 +54,22 @@ function structuralReason(pod: PodRecord, dns: DnsServers): string | undefined {
       : `pods use the host network with dnsPolicy ${pod.dnsPolicy}: their lookups do not reach the cluster DNS`;
   }
   if (pod.dnsPolicy === "Default") return "pods use dnsPolicy Default";
+  const local = pod.node !== undefined ? dns.nodeLocal.get(pod.node) : undefined;
+  // NodeLocal DNSCache listens on a link-local address (169.254.20.10) as well as its node's.
+  const isCluster = (ip: string) =>
+    dns.serviceIps.includes(ip) ||
+    (local !== undefined && (local.ips.includes(ip) || ip.startsWith("169.254.")));
   if (pod.dnsPolicy === "None") {
     const asks = pod.nameservers;
-    const cluster = asks.some((ip) => dns.serviceIps.includes(ip));
-    const local = pod.node !== undefined && dns.nodeLocal.get(pod.node);
-    const toLocal = local && asks.some((ip) => local.ips.includes(ip));
-    if (!cluster && !toLocal) {
+    if (!asks.some(isCluster)) {
       return `pods use dnsPolicy None with nameservers ${asks.join(", ") || "(none)"}, not the cluster DNS`;
     }
+  }
+  // dnsConfig.nameservers beside the cluster DNS (added to it under ClusterFirst): resolvers
+  // that rotate or fall back ask them too, and those answers are not heard.
+  const others = pod.nameservers.filter((ip) => !isCluster(ip));
+  if (others.length > 0) {
+    return `pods also ask nameservers ${others.join(", ")}`;
   }
   return undefined;
 }
@@ -107,7 +115,10 @@ export function hearing(
 /** The DNS servers nobody hears (for the Lease: it is renewed only while this is empty). */
 export function unheardServers(dns: DnsServers, heard: ReadonlySet<string>): string[] {
   const all = [...dns.cluster, ...dns.nodeLocal.values()];
-  return all.filter((s) => !s.ips.some((ip) => heard.has(ip))).map((s) => s.key);
+  return all
+    .filter((s) => !s.ips.some((ip) => heard.has(ip)))
+    .map((s) => s.key)
+    .sort();
 }
 
 /** What the collector remembers of a workload between evaluations. */
@@ -139,6 +150,8 @@ export function stepCoverage(
   now: number,
 ): CoverageStep {
   const before = prev?.coverage ?? FULL;
+  // A first evaluation is news: what is stored may say otherwise (written before a restart).
+  const first = prev === undefined;
   if (h.heard) {
     const from = prev?.breakFrom;
     const gap =
@@ -148,7 +161,7 @@ export function stepCoverage(
     return {
       record: { coverage: FULL },
       ...(gap ? { gap } : {}),
-      changed: before.state !== "full",
+      changed: first || before.state !== "full",
     };
   }
   const breakFrom = prev?.breakFrom ?? now;
@@ -156,6 +169,7 @@ export function stepCoverage(
   const long = h.structural || now - breakFrom > BREAK_MS;
   const coverage: Coverage = long ? { state: "none", reason: cut(h.why) } : before;
   const changed =
+    first ||
     coverage.state !== before.state ||
     (coverage.state === "none" && before.state === "none" && coverage.reason !== before.reason);
   return { record: { coverage, breakFrom, breakWhy }, changed };

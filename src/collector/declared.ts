@@ -110,11 +110,20 @@ export function mergeDeclared(
   current: readonly DeclaredEntry[],
   namespace: string,
   nowMs: number,
-): { readonly declared: Obj[]; readonly changed: boolean } {
+): { readonly declared: Obj[]; readonly changed: boolean; readonly cut: boolean } {
   const known = storedSince(stored, namespace);
-  const declared = current.map((e) => ({
+  // The CRD keeps at most DECLARED_MAX entries: past them, items have no recorded since, so
+  // they stay unverified (never unnecessary), and the write is still accepted.
+  const declared = current.slice(0, DECLARED_MAX).map((e) => ({
     target: e.target,
     since: formatTimestamp(known.get(e.key) ?? e.exactSince ?? nowMs),
   }));
-  return { declared, changed: canonical(declared) !== canonical(stored ?? []) };
+  return {
+    declared,
+    changed: canonical(declared) !== canonical(stored ?? []),
+    cut: current.length > DECLARED_MAX,
+  };
 }
+
+/** status.declared's maxItems in the CRD. */
+export const DECLARED_MAX = 2000;

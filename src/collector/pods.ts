@@ -314,8 +314,12 @@ export class PodIpIndex {
     return this.byUid.size;
   }
 
+  /** Bumped by every change (see ServiceIndex.backends). */
+  generation = 0;
+
   set(pod: PodRecord): void {
     this.remove(pod.uid);
+    this.generation++;
     this.byUid.set(pod.uid, pod);
     this.names.set(`${pod.namespace}/${pod.name}`, pod.uid);
     for (const key of pod.chain) {
@@ -340,6 +344,7 @@ export class PodIpIndex {
   private remove(uid: string): void {
     const old = this.byUid.get(uid);
     if (!old) return;
+    this.generation++;
     this.byUid.delete(uid);
     const key = `${old.namespace}/${old.name}`;
     if (this.names.get(key) === uid) this.names.delete(key);
