@@ -5,6 +5,7 @@ import {
 } from "@kubernetes/client-node";
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
+import { webhookEntries } from "../src/admission/registration.js";
 import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
 import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
@@ -88,46 +89,16 @@ function webhookConfiguration(
   caBundle: string,
   failurePolicy: string,
 ): V1ValidatingWebhookConfiguration {
-  const ops = ["CREATE", "UPDATE"];
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
     metadata: { name: CONFIG_NAME },
-    webhooks: [
-      {
-        name: "egress.otter.dev",
-        clientConfig: { url, caBundle: Buffer.from(caBundle).toString("base64") },
-        rules: [
-          {
-            apiGroups: ["k8s.otterize.com"],
-            apiVersions: ["*"],
-            operations: ops,
-            resources: ["clientintents"],
-          },
-          {
-            apiGroups: ["apps"],
-            apiVersions: ["v1"],
-            operations: ops,
-            resources: ["deployments", "statefulsets", "daemonsets"],
-          },
-          {
-            apiGroups: ["batch"],
-            apiVersions: ["v1"],
-            operations: ops,
-            resources: ["cronjobs", "jobs"],
-          },
-        ],
-        namespaceSelector: {
-          matchExpressions: [
-            { key: "egress.otter.dev/gate", operator: "In", values: ["enforce", "warn"] },
-          ],
-        },
-        failurePolicy,
-        sideEffects: "None",
-        admissionReviewVersions: ["v1"],
-        timeoutSeconds: 5,
-      },
-    ],
+    webhooks: webhookEntries({
+      clientConfig: { url, caBundle: Buffer.from(caBundle).toString("base64") },
+      failurePolicy,
+      timeoutSeconds: 5,
+      exempt: [],
+    }) as unknown as V1ValidatingWebhookConfiguration["webhooks"],
   };
 }
 

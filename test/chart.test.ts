@@ -4,6 +4,7 @@ import { loadAll } from "js-yaml";
 import type { ControlPlane } from "./controlplane/controlplane.js";
 import { defaultBinDir } from "./controlplane/controlplane.js";
 import { exec, KUBECTL, kubectl, startCluster } from "./helpers/cluster.js";
+import { webhookEntries } from "../src/admission/registration.js";
 
 /**
  * The Helm chart: `helm lint --strict`, what `helm template` renders with default and other
@@ -57,26 +58,25 @@ test("every pod meets the restricted Pod Security Standard", async (t) => {
 test("the webhook's configuration: rules, opted-in namespaces only, never its own or kube-system", async (t) => {
   const docs = await render();
   const config = named(docs, "ValidatingWebhookConfiguration", "rel-webhook");
-  const hook = config.webhooks[0];
-  t.is(hook.failurePolicy, "Fail");
-  t.is(hook.timeoutSeconds, 5);
-  t.deepEqual(hook.clientConfig.service, {
-    name: "rel-webhook",
-    namespace: "egress-system",
-    path: "/validate",
-    port: 443,
-  });
-  t.deepEqual(hook.namespaceSelector.matchExpressions, [
-    { key: "egress.otter.dev/gate", operator: "In", values: ["enforce", "warn"] },
-    {
-      key: "kubernetes.io/metadata.name",
-      operator: "NotIn",
-      values: ["egress-system", "kube-system"],
-    },
-  ]);
+  // Exactly what src/admission/registration.ts says (the webhook's --register writes the same).
   t.deepEqual(
-    hook.rules.map((r: Obj) => r.resources),
-    [["clientintents"], ["deployments", "statefulsets", "daemonsets"], ["cronjobs", "jobs"]],
+    config.webhooks,
+    webhookEntries({
+      clientConfig: {
+        service: { name: "rel-webhook", namespace: "egress-system", path: "/validate", port: 443 },
+      },
+      failurePolicy: "Fail",
+      timeoutSeconds: 5,
+      exempt: ["egress-system", "kube-system"],
+    }),
+  );
+  // Two entries: an outage blocks only enforce namespaces.
+  t.deepEqual(
+    config.webhooks.map((h: Obj) => [h.name, h.failurePolicy]),
+    [
+      ["enforce.egress.otter.dev", "Fail"],
+      ["warn.egress.otter.dev", "Ignore"],
+    ],
   );
   const webhook = named(docs, "Deployment", "rel-webhook");
   t.is(webhook.spec.replicas, 2);
@@ -104,9 +104,10 @@ test("values change what is rendered; the schema refuses what is not a value", a
     "--set",
     "collector.image.tag=v9,collector.networkPolicy.enabled=false,webhook.denyOn={missing}",
   );
-  const hook = named(docs, "ValidatingWebhookConfiguration", "rel-webhook").webhooks[0];
+  const [hook, warn] = named(docs, "ValidatingWebhookConfiguration", "rel-webhook").webhooks;
   t.is(hook.failurePolicy, "Ignore");
   t.is(hook.timeoutSeconds, 10);
+  t.is(warn.failurePolicy, "Ignore", "warn namespaces always fail open");
   const webhook = named(docs, "Deployment", "rel-webhook");
   t.is(webhook.spec.replicas, 3);
   t.true(webhook.spec.template.spec.containers[0].args.includes("--deny-on=missing"));

@@ -105,7 +105,7 @@ test.serial("probes answer, and a review gets a review back with its uid", async
   });
   t.regex(
     (await call("GET", "/metrics")).body,
-    /otter_egress_admission_decisions_total\{result="allowed",mode="none"\} \d+/,
+    /otter_egress_admission_decisions_total\{result="allowed",mode="none",dry_run="false"\} \d+/,
   );
 });
 

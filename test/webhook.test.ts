@@ -97,13 +97,27 @@ function stopWebhook(child: ChildProcess): Promise<void> {
 
 let probes = 0;
 /** The object with a fresh annotation: kubectl sends nothing (so nothing is admitted) for an unchanged object. */
+/**
+ * The object changed in a way the webhook judges (a metadata-only change is never sent): a
+ * workload's pod template, or ClientIntents under a new name (a CREATE).
+ */
 function changed(o: Obj): Obj {
   const meta = o.metadata as Obj;
+  probes++;
+  if (o.kind === "ClientIntents") {
+    return { ...o, metadata: { ...meta, name: `${String(meta.name)}-probe-${probes}` } };
+  }
+  const spec = o.spec as Obj;
+  const template = spec.template as Obj;
+  const tmeta = (template.metadata as Obj | undefined) ?? {};
   const annotations = {
-    ...((meta.annotations as Obj | undefined) ?? {}),
-    "test/probe": String(++probes),
+    ...((tmeta.annotations as Obj | undefined) ?? {}),
+    "test/probe": String(probes),
   };
-  return { ...o, metadata: { ...meta, annotations } };
+  return {
+    ...o,
+    spec: { ...spec, template: { ...template, metadata: { ...tmeta, annotations } } },
+  };
 }
 
 const apply = (o: Obj, ...flags: string[]) =>
@@ -123,7 +137,9 @@ function metrics(): Promise<string> {
 
 const decisions = (m: string) =>
   [
-    ...m.matchAll(/otter_egress_admission_decisions_total\{result="\w+",mode="\w+"\} (\d+)/g),
+    ...m.matchAll(
+      /otter_egress_admission_decisions_total\{result="\w+",mode="\w+",dry_run="\w+"\} (\d+)/g,
+    ),
   ].reduce((a, x) => a + Number(x[1]), 0);
 
 test.before(async () => {
@@ -153,7 +169,7 @@ test.serial(
   async (t) => {
     const r = await apply(inNamespace(worker, "gate-enforce"));
     t.not(r.code, 0);
-    t.regex(r.stderr, /admission webhook "egress\.otter\.dev" denied the request/);
+    t.regex(r.stderr, /admission webhook "enforce\.egress\.otter\.dev" denied the request/);
     t.regex(
       r.stderr,
       /missing sts\.eu-west-2\.amazonaws\.com:443 \(last seen 2026-11-25T09:40:00Z\)/,
@@ -161,7 +177,10 @@ test.serial(
     t.regex(r.stderr, /unnecessary api\.jokes\.example\.com/);
     t.regex(r.stderr, /kubectl otter egress suggest -n gate-enforce joke-worker/);
     const m = await metrics();
-    t.regex(m, /otter_egress_admission_decisions_total\{result="denied",mode="enforce"\} [1-9]/);
+    t.regex(
+      m,
+      /otter_egress_admission_decisions_total\{result="denied",mode="enforce",dry_run="false"\} [1-9]/,
+    );
     t.regex(m, /otter_egress_admission_findings_total\{verdict="missing",mode="enforce"\} [1-9]/);
     t.regex(
       m,
@@ -223,6 +242,59 @@ test.serial(
   },
 );
 
+test.serial(
+  "a gated Deployment's finalizers come on and off and it is deleted; such updates never reach the webhook",
+  async (t) => {
+    const ns = "gate-enforce";
+    const k = (...args: string[]) =>
+      exec(KUBECTL, ["--kubeconfig", cp.kubeconfig, "-n", ns, ...args]);
+    // The worker's intents go stale (kept, with a reason), so a change to its pods is denied.
+    const skipped = inNamespace(worker, ns, { annotations: { "egress.otter.dev/skip": "later" } });
+    t.is((await apply(skipped)).code, 0);
+    const deployment = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "joke-worker", namespace: ns },
+      spec: {
+        selector: { matchLabels: { app: "joke-worker" } },
+        template: {
+          metadata: { labels: { app: "joke-worker" } },
+          spec: { containers: [{ name: "w", image: "joke-worker:1" }] },
+        },
+      },
+    };
+    await apply(deployment);
+    const before = decisions(await metrics());
+    const held = await k(
+      "patch",
+      "deployment",
+      "joke-worker",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ metadata: { finalizers: ["example.com/hold"], labels: { team: "jokes" } } }),
+    );
+    t.is(held.code, 0, held.stderr);
+    t.is((await k("scale", "deployment", "joke-worker", "--replicas=3")).code, 0);
+    const image = await k("set", "image", "deployment/joke-worker", "w=joke-worker:2");
+    t.not(image.code, 0, "a change to the pods is still judged");
+    t.regex(image.stderr, /denied the request/);
+    t.is((await k("delete", "deployment", "joke-worker", "--wait=false")).code, 0);
+    const released = await k(
+      "patch",
+      "deployment",
+      "joke-worker",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ metadata: { finalizers: null } }),
+    );
+    t.is(released.code, 0, released.stderr);
+    const gone = await k("get", "deployment", "joke-worker");
+    t.regex(gone.stderr, /NotFound/);
+    t.is(decisions(await metrics()), before + 1, "only the image change was sent to the webhook");
+    t.is((await apply(goodIntents(ns))).code, 0);
+  },
+);
+
 test.serial("a change to ObservedEgress changes the decision within seconds", async (t) => {
   const ns = "gate-enforce";
   const good = goodIntents(ns);
@@ -273,9 +345,11 @@ test.serial("with the webhook stopped, the API server follows failurePolicy Fail
   await stopWebhook(webhook);
   const r = await apply(changed(goodIntents("gate-enforce")), "--dry-run=server");
   t.not(r.code, 0);
-  t.regex(r.stderr, /failed calling webhook "egress\.otter\.dev"/);
+  t.regex(r.stderr, /failed calling webhook "enforce\.egress\.otter\.dev"/);
   const ungated = await apply(changed(inNamespace(worker, "ungated")), "--dry-run=server");
   t.is(ungated.code, 0, "namespaces that are not gated never depend on the webhook");
+  const warned = await apply(changed(inNamespace(worker, "gate-warn")), "--dry-run=server");
+  t.is(warned.code, 0, "a namespace that only asked for warnings is never blocked by an outage");
 });
 
 test.serial("with failurePolicy Ignore, a stopped webhook lets requests through", async (t) => {

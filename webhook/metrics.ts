@@ -14,10 +14,11 @@ export class Metrics {
   private count = 0;
   private sum = 0;
 
-  decided(answer: AdmissionAnswer, seconds: number): void {
+  /** One decision; a dry run (Argo CD's server-side diff) is counted apart. */
+  decided(answer: AdmissionAnswer, seconds: number, dryRun = false): void {
     const result = !answer.allowed ? "denied" : answer.warnings.length > 0 ? "warned" : "allowed";
     const mode = answer.mode ?? "none";
-    const labels = `result="${result}",mode="${mode}"`;
+    const labels = `result="${result}",mode="${mode}",dry_run="${dryRun}"`;
     this.decisions.set(labels, (this.decisions.get(labels) ?? 0) + 1);
     for (const verdict of answer.failing ?? []) {
       const key = `verdict="${verdict}",mode="${mode}"`;
@@ -36,7 +37,7 @@ export class Metrics {
 
   render(): string {
     const lines = [
-      "# HELP otter_egress_admission_decisions_total Admission decisions by result and the namespace's gate mode.",
+      "# HELP otter_egress_admission_decisions_total Admission decisions by result, the namespace's gate mode, and whether the request was a dry run.",
       "# TYPE otter_egress_admission_decisions_total counter",
       ...[...this.decisions].map(([l, n]) => `otter_egress_admission_decisions_total{${l}} ${n}`),
       "# HELP otter_egress_admission_findings_total Findings that failed a check, by verdict and mode.",

@@ -33,6 +33,9 @@ export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
     : { allowed: true, warnings: [`${why}; allowed unchecked (failurePolicy Ignore)`] };
 }
 
+/** Longer than the API server's idle timeout for webhook connections (90 s). */
+export const KEEP_ALIVE_MS = 100_000;
+
 export function createWebhookServer(opts: WebhookServerOptions): {
   server: Server;
   metrics: Metrics;
@@ -83,7 +86,7 @@ export function createWebhookServer(opts: WebhookServerOptions): {
           answer = notReadyAnswer(opts.failurePolicy);
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics.decided(answer, seconds);
+        metrics.decided(answer, seconds, request.dryRun);
         log({
           level: "info",
           msg: "admission",
@@ -107,6 +110,10 @@ export function createWebhookServer(opts: WebhookServerOptions): {
   connections.set(server, track);
   server.requestTimeout = opts.requestTimeoutMs ?? 10_000;
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  // The API server keeps idle connections to webhooks for up to 90 s: closing them sooner
+  // (Node's default is 5 s) races its next request on the same connection, which it then
+  // reports as "failed calling webhook" (a denial under failurePolicy Fail).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   return { server, metrics };
 }
 

@@ -136,16 +136,19 @@ function judge(
     (w) => w.workload.name === workload.name && w.workload.namespace === workload.namespace,
   );
   const failing = (found?.findings ?? []).filter((f) => ctx.denyOn.has(f.verdict));
-  const title = `${workload.namespace}/${workload.name}${found?.workload.kind ? ` (${found.workload.kind})` : ""}`;
+  // Names may come from an annotation: printed as text, never as something to run.
+  const title = printable(
+    `${workload.namespace}/${workload.name}${found?.workload.kind ? ` (${found.workload.kind})` : ""}`,
+  );
   const unverified = unverifiedWarnings(title, found?.findings ?? []);
   if (failing.length === 0) return { allowed: true, warnings: unverified, mode };
   const verdicts = failing.map((f) => f.verdict);
-  const fix = `kubectl otter egress suggest -n ${workload.namespace} ${workload.name}`;
+  const fix = `kubectl otter egress suggest -n ${shellQuote(workload.namespace)} ${shellQuote(printable(workload.name))}`;
   const items = failing.map((f) => describeFinding(f, ctx.windowMs));
   if (mode === "enforce") {
     return {
       allowed: false,
-      message: `otter egress: the intents of ${title} do not match its observed egress: ${items.join("; ")}. To print intents that match: ${fix}`,
+      message: `otter egress: the intents of ${title} do not match its observed egress: ${listed(items)}. To print intents that match: ${fix}`,
       warnings: unverified,
       mode,
       failing: verdicts,
@@ -154,8 +157,11 @@ function judge(
   return {
     allowed: true,
     warnings: [
-      `otter egress: ${title} intents drift (fix: ${fix})`,
-      ...items.map((i) => `otter egress: ${i}`),
+      clip(`otter egress: ${title} intents drift (fix: ${fix})`),
+      ...items.slice(0, WARNED_ITEMS).map((i) => clip(`otter egress: ${i}`)),
+      ...(items.length > WARNED_ITEMS
+        ? [`otter egress: and ${items.length - WARNED_ITEMS} more (see ${fix})`]
+        : []),
       ...unverified,
     ],
     mode,
@@ -163,16 +169,90 @@ function judge(
   };
 }
 
+/** Items named in warnings (each is one warning; the API server keeps them all under 64 KiB). */
+const WARNED_ITEMS = 20;
+/** A denial's list of items stays well within what kubectl shows and the API server keeps. */
+const MESSAGE_ITEMS_CHARS = 3000;
+
+function listed(items: readonly string[]): string {
+  let out = "";
+  for (const [i, item] of items.entries()) {
+    const next = out === "" ? item : `${out}; ${item}`;
+    if (next.length > MESSAGE_ITEMS_CHARS) return `${out}; and ${items.length - i} more`;
+    out = next;
+  }
+  return out;
+}
+
+/** A word for a POSIX shell: as it is when it is plain, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9._/:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The part of an object that can change egress: a workload's pod template (a CronJob's job
+ * template's), a ClientIntents' spec. Replicas, suspend, strategy, metadata and status cannot.
+ */
+function egressSpec(req: AdmissionRequest, o: Obj | undefined): unknown {
+  const spec = o?.spec as Obj | undefined;
+  if (req.kind.group === "k8s.otterize.com") return spec;
+  if (req.kind.kind === "CronJob") return (spec?.jobTemplate as Obj | undefined)?.spec;
+  return spec?.template;
+}
+
+/** Whether a request can change egress, so that it is judged at all (DESIGN: webhook). */
+export function judged(req: AdmissionRequest): boolean {
+  if (req.operation === "CREATE") return !ownedByCronJob(req.object);
+  if (req.operation !== "UPDATE") return false;
+  // Being deleted: finalizers are coming off; a delete must never hang on the gate.
+  if ((req.object.metadata as Obj | undefined)?.deletionTimestamp) return false;
+  if (ownedByCronJob(req.object)) return false;
+  if (!req.oldObject) return true;
+  const skipNow = annotations(req.object)[SKIP_ANNOTATION];
+  const skipBefore = annotations(req.oldObject)[SKIP_ANNOTATION];
+  // Taking the skip annotation off (or changing it) is asking to be judged again.
+  if (skipNow !== skipBefore) return true;
+  return (
+    canonicalJson(egressSpec(req, req.object)) !== canonicalJson(egressSpec(req, req.oldObject))
+  );
+}
+
+/** A Job made by a CronJob: the CronJob is the workload, gated itself. */
+function ownedByCronJob(o: Obj): boolean {
+  const refs = (o.metadata as Obj | undefined)?.ownerReferences;
+  return Array.isArray(refs) && refs.some((r) => (r as Obj | null)?.kind === "CronJob");
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Obj;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+/** Printable text from an object: control characters out, bounded. */
+export function printable(text: string, max = 256): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
 /** Decides one admission request. Pure: every input is in `req` and `ctx`. */
 export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionAnswer {
   const mode = ctx.namespaceLabels?.[GATE_LABEL];
   if (mode !== "enforce" && mode !== "warn") return ALLOW;
-  if (req.operation !== "CREATE" && req.operation !== "UPDATE") return ALLOW;
+  if (!judged(req)) return ALLOW;
   const skip = annotations(req.object)[SKIP_ANNOTATION];
   if (typeof skip === "string") {
     return {
       allowed: true,
-      warnings: [`otter egress: check skipped (${skip || "no reason given"})`],
+      warnings: [`otter egress: check skipped (${printable(skip) || "no reason given"})`],
       mode,
     };
   }

@@ -13,6 +13,8 @@ export interface AdmissionRequest {
   readonly name: string;
   readonly operation: string;
   readonly object: Obj;
+  /** The stored object an UPDATE replaces. */
+  readonly oldObject?: Obj;
   readonly dryRun: boolean;
 }
 
@@ -57,6 +59,7 @@ export function parseReview(body: unknown): { request: AdmissionRequest } | { er
       name,
       operation: r.operation,
       object,
+      ...(isObj(r.oldObject) ? { oldObject: r.oldObject } : {}),
       dryRun: r.dryRun === true,
     },
   };
