@@ -7,7 +7,9 @@ import { request } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import { dump, load } from "js-yaml";
+import { KubeConfig } from "@kubernetes/client-node";
 import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
+import { TlsSecret } from "../webhook/tls-secret.js";
 import type { ControlPlane } from "./controlplane/controlplane.js";
 import {
   applyLease,
@@ -357,6 +359,46 @@ test.serial("with failurePolicy Ignore, a stopped webhook lets requests through"
   await stopWebhook(webhook);
   const r = await apply(changed(inNamespace(worker, "gate-enforce")), "--dry-run=server");
   t.is(r.code, 0, r.stderr);
+});
+
+test.serial("a partial or corrupt TLS Secret is replaced once, not looped on", async (t) => {
+  t.timeout(60_000);
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfig);
+  const ns = "tls-repair";
+  await ensureNamespace(cp.kubeconfig, ns);
+  const names = { dnsNames: ["wh.tls-repair.svc"], ips: [] };
+  const tls = new TlsSecret(kc, ns, "wh-tls", names, 3_600_000);
+  const ca = webhookCa(generateKeyPair(), Date.now());
+  const serving = issueServing(ca, generateKeyPair(), names, Date.now(), 3_600_000);
+  const b64 = (x: string) => Buffer.from(x).toString("base64");
+  const put = (data: Record<string, string>) =>
+    exec(
+      KUBECTL,
+      ["--kubeconfig", cp.kubeconfig, "apply", "-f", "-"],
+      {},
+      dump({ apiVersion: "v1", kind: "Secret", metadata: { name: "wh-tls", namespace: ns }, data }),
+    );
+  // As cert-manager writes it: no CA key.
+  await put({ "tls.crt": b64(serving.cert), "tls.key": b64(serving.key), "ca.crt": b64(ca.cert) });
+  const first = await tls.current();
+  t.is(tls.replaced, 1);
+  t.truthy(
+    new X509Certificate(first.serving.cert).verify(new X509Certificate(first.ca.cert).publicKey),
+  );
+  const again = await tls.current();
+  t.is(again.ca.cert, first.ca.cert, "a whole Secret is used as it is");
+  t.is(tls.replaced, 1);
+  // Garbage where PEM should be: replaced, the process unharmed.
+  await put({
+    "tls.crt": b64("not a certificate"),
+    "tls.key": b64("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----"),
+    "ca.crt": b64("x"),
+    "ca.key": b64("y"),
+  });
+  const repaired = await tls.current();
+  t.is(tls.replaced, 2);
+  t.not(repaired.ca.cert, first.ca.cert);
 });
 
 /** The fingerprint of the certificate a server on loopback presents. */
