@@ -183,6 +183,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     tls,
     failurePolicy,
     isReady: () => caches.ready,
+    readyNote: () => caches.note,
+    cacheFailures: () => caches.failures(),
     log,
     decide: (req) =>
       caches.ready

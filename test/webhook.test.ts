@@ -11,6 +11,9 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import type { ControlPlane } from "./controlplane/controlplane.js";
+import { findRepoRoot } from "./controlplane/controlplane.js";
+import { crdFiles as crdFilesOf } from "./controlplane/crds.js";
+import { eventually } from "./helpers/node.js";
 import {
   applyLease,
   applyObserved,
@@ -98,7 +101,6 @@ function stopWebhook(child: ChildProcess): Promise<void> {
 }
 
 let probes = 0;
-/** The object with a fresh annotation: kubectl sends nothing (so nothing is admitted) for an unchanged object. */
 /**
  * The object changed in a way the webhook judges (a metadata-only change is never sent): a
  * workload's pod template, or ClientIntents under a new name (a CREATE).
@@ -512,6 +514,85 @@ test.serial(
     } finally {
       await stopWebhook(child);
       rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+/** POSTs an AdmissionReview to a webhook on loopback; its response. */
+function review(at: number, body: Obj): Promise<Obj> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: at,
+        path: "/validate",
+        method: "POST",
+        rejectUnauthorized: false,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve(JSON.parse(text) as Obj));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+function get(at: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: "127.0.0.1", port: at, path, rejectUnauthorized: false }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+test.serial(
+  "without Otterize's ClientIntents CRD the webhook runs, judges with nothing declared, and picks the CRD up once installed",
+  async (t) => {
+    t.timeout(120_000);
+    const k = (...args: string[]) => exec(KUBECTL, ["--kubeconfig", cp.kubeconfig, ...args]);
+    const crd = crdFilesOf(findRepoRoot()).find((f) => f.includes("clientintents")) as string;
+    t.is((await k("delete", "-f", crd, "--wait=true")).code, 0);
+    const at = await freePort();
+    const child = await startWebhook([], at, false);
+    try {
+      const ready = await get(at, "/readyz");
+      t.is(ready.status, 200);
+      t.regex(ready.body, /^ok: no ClientIntents CRD/);
+      const answer = await review(at, {
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        request: {
+          uid: "u-crd",
+          kind: { group: "apps", version: "v1", kind: "Deployment" },
+          namespace: "gate-enforce",
+          name: "joke-worker",
+          operation: "CREATE",
+          object: {
+            metadata: { name: "joke-worker", namespace: "gate-enforce" },
+            spec: { template: { spec: { containers: [{ name: "w", image: "w:1" }] } } },
+          },
+        },
+      });
+      const response = answer.response as Obj;
+      t.false(response.allowed, "nothing declared: what it calls is missing");
+      t.regex(String((response.status as Obj).message), /missing/);
+      t.is((await k("apply", "-f", crd)).code, 0);
+      await eventually(
+        "the webhook watching ClientIntents",
+        async () => ((await get(at, "/readyz")).body === "ok" ? true : undefined),
+        60_000,
+      );
+      t.regex(logs.join(""), /"msg":"watching ClientIntents","version":"v2beta1"/);
+    } finally {
+      await stopWebhook(child);
     }
   },
 );

@@ -1,10 +1,12 @@
 import {
+  ApisApi,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
+import { INTENTS_VERSIONS } from "../src/client-intents.js";
 import { LEASE_NAME } from "../src/collector-lease.js";
 import { InformerSet, type Listed } from "./informer.js";
 import { CacheStore, type Log } from "./store.js";
@@ -14,6 +16,9 @@ import { CacheStore, type Log } from "./store.js";
  * kept by informers (list, then watch) and parsed into a CacheStore as they change, so a
  * request only reads maps.
  */
+
+/** How often a cluster without Otterize's CRD is asked again. */
+const REDISCOVER_MS = 15_000;
 
 export class Caches {
   readonly store: CacheStore;
@@ -28,8 +33,57 @@ export class Caches {
     this.informers = new InformerSet(kc, log);
   }
 
+  /** The ClientIntents version watched, or undefined while the cluster serves none we read. */
+  intentsVersion: string | undefined;
+  private rediscover: NodeJS.Timeout | undefined;
+
   get ready(): boolean {
-    return this.informers.synced(4);
+    const names = ["observedegresses", "namespaces", "leases"];
+    if (this.intentsVersion !== undefined) names.push("clientintents");
+    return this.informers.syncedOf(names);
+  }
+
+  /** What readiness says beyond ok (a cluster without Otterize's CRD). */
+  get note(): string | undefined {
+    return this.intentsVersion === undefined
+      ? "no ClientIntents CRD (k8s.otterize.com) is served: workloads are judged with nothing declared"
+      : undefined;
+  }
+
+  /** Failed lists and broken watches, by cache. */
+  failures(): Map<string, number> {
+    return this.informers.failures();
+  }
+
+  /**
+   * The ClientIntents version to watch: the group's preferred version when it is one we read,
+   * else the newest served one we read; undefined when the group is not served.
+   */
+  private async discoverIntents(): Promise<string | undefined> {
+    const apis = this.kc.makeApiClient(ApisApi);
+    const groups = await apis.getAPIVersions();
+    const group = groups.groups.find((g) => g.name === "k8s.otterize.com");
+    if (!group) return undefined;
+    const known: readonly string[] = INTENTS_VERSIONS;
+    const preferred = group.preferredVersion?.version;
+    if (preferred && known.includes(preferred)) return preferred;
+    const served = group.versions.map((v) => v.version).filter((v) => known.includes(v));
+    return served.sort((a, b) => known.indexOf(b) - known.indexOf(a))[0];
+  }
+
+  private watchIntents(version: string): Promise<void> {
+    this.intentsVersion = version;
+    this.log({ level: "info", msg: "watching ClientIntents", version });
+    const custom = this.kc.makeApiClient(CustomObjectsApi);
+    const group = "k8s.otterize.com";
+    const plural = "clientintents";
+    return this.informers.watch(
+      plural,
+      `/apis/${group}/${version}/${plural}`,
+      () => custom.listClusterCustomObject({ group, version, plural }) as ReturnType<Listed>,
+      (o) => this.store.setIntents(o),
+      (o) => this.store.deleteIntents(o),
+    );
   }
 
   /** Resolves once every cache has listed and is watching, or rejects after `timeoutMs`. */
@@ -61,14 +115,24 @@ export class Caches {
         onChange,
         onDelete,
       );
+    // Otterize's CRD may be missing, or not serve v2beta1: run without it, and pick it up once
+    // it is installed.
+    const version = await this.discoverIntents().catch(() => undefined);
+    if (version === undefined) {
+      this.log({ level: "warn", msg: this.note ?? "" });
+      this.rediscover = setInterval(() => {
+        void this.discoverIntents()
+          .then((v) => {
+            if (v === undefined || this.intentsVersion !== undefined) return;
+            clearInterval(this.rediscover);
+            return this.watchIntents(v);
+          })
+          .catch(() => undefined);
+      }, REDISCOVER_MS);
+      this.rediscover.unref();
+    }
     await Promise.all([
-      everywhere(
-        "k8s.otterize.com",
-        "v2beta1",
-        "clientintents",
-        (o) => store.setIntents(o),
-        (o) => store.deleteIntents(o),
-      ),
+      ...(version !== undefined ? [this.watchIntents(version)] : []),
       everywhere(
         "egress.otter.dev",
         "v1alpha1",
@@ -98,6 +162,7 @@ export class Caches {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.rediscover);
     await this.informers.stop();
   }
 }

@@ -17,6 +17,8 @@ export interface Watched {
   /** Resolves after the first attempt; `synced` says whether it listed. */
   readonly started: Promise<void>;
   synced(): boolean;
+  /** Failed lists and broken watches so far. */
+  failures(): number;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,8 @@ export function watchResource(
   };
   informer.on("error", (err: unknown) => {
     errors++;
+    // Until it has listed again, what it holds may be stale: not synced (readiness says so).
+    synced = false;
     if (stopped) return;
     opts.log({
       level: "warn",
@@ -61,6 +65,7 @@ export function watchResource(
   return {
     started: attempt(),
     synced: () => synced,
+    failures: () => errors,
     stop: () => {
       stopped = true;
       return informer.stop();
@@ -96,6 +101,11 @@ export class InformerSet {
   synced(count?: number): boolean {
     const n = this.watched.length;
     return n > 0 && (count === undefined || n === count) && this.watched.every((w) => w.synced());
+  }
+
+  /** Failed lists and broken watches, by informer. */
+  failures(): Map<string, number> {
+    return new Map([...this.byName].map(([name, w]) => [name, w.failures()]));
   }
 
   /** Whether these informers (by name) have listed. */

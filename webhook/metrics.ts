@@ -35,8 +35,13 @@ export class Metrics {
     this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + 1);
   }
 
-  render(): string {
+  render(cacheFailures?: ReadonlyMap<string, number>): string {
     const lines = [
+      "# HELP otter_egress_admission_cache_failures_total Failed lists and broken watches of the caches; while one relists, the webhook is not ready.",
+      "# TYPE otter_egress_admission_cache_failures_total counter",
+      ...[...(cacheFailures ?? [])].map(
+        ([cache, n]) => `otter_egress_admission_cache_failures_total{cache="${cache}"} ${n}`,
+      ),
       "# HELP otter_egress_admission_decisions_total Admission decisions by result, the namespace's gate mode, and whether the request was a dry run.",
       "# TYPE otter_egress_admission_decisions_total counter",
       ...[...this.decisions].map(([l, n]) => `otter_egress_admission_decisions_total{${l}} ${n}`),

@@ -16,6 +16,10 @@ export interface WebhookServerOptions {
   /** Undefined while the caches have not synced. */
   readonly decide: (req: AdmissionRequest) => AdmissionAnswer | undefined;
   readonly isReady: () => boolean;
+  /** Said with a ready answer (a cluster without Otterize's CRD). */
+  readonly readyNote?: () => string | undefined;
+  /** Failed lists and broken watches, by cache (a metric). */
+  readonly cacheFailures?: () => ReadonlyMap<string, number>;
   /** How to answer before the caches are synced: Fail denies, Ignore allows (with a warning). */
   readonly failurePolicy: "Fail" | "Ignore";
   readonly bodyLimit?: number;
@@ -49,12 +53,13 @@ export function createWebhookServer(opts: WebhookServerOptions): {
     const url = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
     if (req.method === "GET" && url === "/readyz") {
+      const note = opts.readyNote?.();
       return opts.isReady()
-        ? send(res, 200, "ok", "text/plain")
-        : send(res, 503, "caches not synced", "text/plain");
+        ? send(res, 200, note ? `ok: ${note}` : "ok", "text/plain")
+        : send(res, 503, "caches not synced (or a watch broke and is listing again)", "text/plain");
     }
     if (req.method === "GET" && url === "/metrics")
-      return send(res, 200, metrics.render(), "text/plain; version=0.0.4");
+      return send(res, 200, metrics.render(opts.cacheFailures?.()), "text/plain; version=0.0.4");
     if (req.method !== "POST" || !url?.startsWith("/validate"))
       return send(res, 404, '{"error":"not found"}');
     const started = process.hrtime.bigint();
