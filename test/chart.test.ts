@@ -81,7 +81,7 @@ test("the webhook's configuration: rules, opted-in namespaces only, never its ow
   const webhook = named(docs, "Deployment", "rel-webhook");
   t.is(webhook.spec.replicas, 2);
   t.true(webhook.spec.template.spec.containers[0].args.includes("--patch-ca-bundle=rel-webhook"));
-  t.is(named(docs, "PodDisruptionBudget", "rel-webhook").spec.minAvailable, 1);
+  t.deepEqual(named(docs, "PodDisruptionBudget", "rel-webhook").spec.maxUnavailable, 1);
 });
 
 test("only CoreDNS may reach the dnstap port", async (t) => {
@@ -123,6 +123,54 @@ test("values change what is rendered; the schema refuses what is not a value", a
   const unknown = await exec(HELM, ["template", "rel", CHART, "--set", "webhook.colour=blue"]);
   t.not(unknown.code, 0);
   t.regex(unknown.stderr, /colour/);
+});
+
+test("what a platform team sets: scheduling, pod metadata, pull secrets, a drain-safe PDB, a webhook NetworkPolicy", async (t) => {
+  const docs = await render(
+    "--set",
+    [
+      "webhook.priorityClassName=system-cluster-critical",
+      "webhook.nodeSelector.pool=system",
+      "webhook.tolerations[0].operator=Exists",
+      "webhook.podAnnotations.team=platform",
+      "webhook.podLabels.tier=gate",
+      "webhook.serviceAccount.annotations.role=arn",
+      "collector.topologySpreadConstraints[0].maxSkew=1",
+      "collector.topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+      "collector.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+      "imagePullSecrets[0].name=registry",
+      "webhook.networkPolicy.enabled=true",
+      "webhook.networkPolicy.from[0].ipBlock.cidr=10.0.0.0/24",
+    ].join(","),
+  );
+  const webhook = named(docs, "Deployment", "rel-webhook").spec.template;
+  t.is(webhook.spec.priorityClassName, "system-cluster-critical");
+  t.deepEqual(webhook.spec.nodeSelector, { pool: "system" });
+  t.deepEqual(webhook.spec.tolerations, [{ operator: "Exists" }]);
+  t.is(webhook.metadata.annotations.team, "platform");
+  t.is(webhook.metadata.labels.tier, "gate");
+  t.deepEqual(webhook.spec.imagePullSecrets, [{ name: "registry" }]);
+  t.deepEqual(named(docs, "ServiceAccount", "rel-webhook").metadata.annotations, { role: "arn" });
+  // With no affinity given, the webhook's replicas prefer different nodes.
+  t.is(
+    webhook.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]
+      .podAffinityTerm.topologyKey,
+    "kubernetes.io/hostname",
+  );
+  const collector = named(docs, "Deployment", "rel-collector").spec.template.spec;
+  t.is(collector.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
+  t.deepEqual(collector.imagePullSecrets, [{ name: "registry" }]);
+  const policy = named(docs, "NetworkPolicy", "rel-webhook");
+  t.deepEqual(policy.spec.ingress, [
+    { from: [{ ipBlock: { cidr: "10.0.0.0/24" } }], ports: [{ port: "https", protocol: "TCP" }] },
+  ]);
+  // One replica: no PodDisruptionBudget that could block a drain.
+  const single = await render("--set", "webhook.replicas=1");
+  t.is(byKind(single, "PodDisruptionBudget").length, 0);
+  // Clusters older than matchConditions are refused at install.
+  const old = await exec(HELM, ["template", "rel", CHART, "--kube-version", "1.29.0"]);
+  t.not(old.code, 0);
+  t.regex(old.stderr, /kubeVersion/);
 });
 
 let cp: ControlPlane | undefined;

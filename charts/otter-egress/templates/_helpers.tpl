@@ -39,3 +39,38 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/*
+Where and how a component's pods are scheduled, from its values (.v): priority, node
+selection, tolerations, affinity (the webhook's replicas prefer different nodes when none is
+given), topology spread, and the release's image pull secrets.
+*/}}
+{{- define "otter-egress.scheduling" -}}
+{{- with .v.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .v.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .v.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .v.affinity }}
+affinity: {{- toYaml .v.affinity | nindent 2 }}
+{{- else if .spread }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels: {{- include "otter-egress.selector" (dict "root" .root "component" .component) | nindent 14 }}
+{{- end }}
+{{- with .v.topologySpreadConstraints }}
+topologySpreadConstraints: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
