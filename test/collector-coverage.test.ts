@@ -210,6 +210,13 @@ test("a gap restarts observingSince, and gaps from every writer are kept, bounde
     (merged.status.gaps as Array<{ why: string }>).map((g) => g.why),
     ["another replica's", "no collector heard every DNS server"],
   );
+  // Two replicas see the same break, each at its own times: one gap.
+  const other = { ...gap, from: gap.from + 700, to: gap.to + 800 };
+  const both = mergeStatus(merged.status, { ...snap!, gaps: [other] }, T0);
+  t.deepEqual((both.status.gaps as Array<{ from: string; to: string }>).slice(-1), [
+    { from: iso(gap.from), to: iso(other.to), why: gap.why },
+  ]);
+  t.is(both.status.observingSince, iso(other.to));
   // Merged again, nothing is news.
   t.false(mergeStatus(merged.status, snap, T0 + 1000).changed);
   // Many gaps: the most recent GAPS_MAX stay.

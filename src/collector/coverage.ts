@@ -175,11 +175,24 @@ export function stepCoverage(
   return { record: { coverage, breakFrom, breakWhy }, changed };
 }
 
-/** Gaps united: the same gap once, the most recent GAPS_MAX kept, oldest first. */
+/**
+ * Gaps united: overlapping gaps for the same reason are one (replicas see the same break, each
+ * at its own evaluation times), the most recent GAPS_MAX kept, oldest first.
+ */
 export function mergeGaps(a: readonly Gap[], b: readonly Gap[]): Gap[] {
-  const byKey = new Map<string, Gap>();
-  for (const g of [...a, ...b]) byKey.set(`${g.from}/${g.to}/${g.why}`, g);
-  return [...byKey.values()].sort((x, y) => x.to - y.to || x.from - y.from).slice(-GAPS_MAX);
+  const sorted = [...a, ...b].sort((x, y) => x.from - y.from || x.to - y.to);
+  const out: Gap[] = [];
+  for (const g of sorted) {
+    let at = -1;
+    for (let i = out.length - 1; i >= 0 && at < 0; i--) {
+      const o = out[i] as Gap;
+      if (o.why === g.why && g.from <= o.to) at = i;
+    }
+    const same = out[at];
+    if (same) out[at] = { ...same, to: Math.max(same.to, g.to) };
+    else out.push(g);
+  }
+  return out.sort((x, y) => x.to - y.to || x.from - y.from).slice(-GAPS_MAX);
 }
 
 /**
