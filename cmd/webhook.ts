@@ -40,6 +40,12 @@ const FLAGS: FlagSpec[] = [
   },
   { name: "tls-key", kind: "string", usage: "serving key file" },
   {
+    name: "tls-min-version",
+    kind: "string",
+    usage: "the oldest TLS version served: 1.2 or 1.3",
+    placeholder: "1.2",
+  },
+  {
     name: "register-url",
     kind: "string",
     usage: "register a ValidatingWebhookConfiguration that calls this URL",
@@ -176,11 +182,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     tls = issueServing(ca, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs);
   }
 
+  const minText = str("tls-min-version") ?? "1.2";
+  if (minText !== "1.2" && minText !== "1.3") {
+    throw new UsageError(`--tls-min-version must be 1.2 or 1.3, not "${minText}"`);
+  }
   const patchName = str("patch-ca-bundle");
   const caches = new Caches(kc, collectorNamespace, log);
   const settings = { windowMs, denyOn };
   const { server } = createWebhookServer({
     tls,
+    minVersion: minText === "1.3" ? "TLSv1.3" : "TLSv1.2",
     failurePolicy,
     isReady: () => caches.ready,
     readyNote: () => caches.note,

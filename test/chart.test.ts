@@ -173,6 +173,36 @@ test("what a platform team sets: scheduling, pod metadata, pull secrets, a drain
   t.regex(old.stderr, /kubeVersion/);
 });
 
+test("cert-manager mode, host network, TLS 1.3 and ServiceMonitors, when asked for", async (t) => {
+  const docs = await render(
+    "--set",
+    "webhook.certManager.enabled=true,webhook.hostNetwork.enabled=true,webhook.tlsMinVersion=1.3,serviceMonitor.enabled=true",
+  );
+  const config = named(docs, "ValidatingWebhookConfiguration", "rel-webhook");
+  t.is(config.metadata.annotations["cert-manager.io/inject-ca-from"], "egress-system/rel-webhook");
+  t.is(named(docs, "Certificate", "rel-webhook").spec.secretName, "rel-webhook-cert-manager");
+  t.truthy(named(docs, "Issuer", "rel-webhook").spec.selfSigned);
+  const pod = named(docs, "Deployment", "rel-webhook").spec.template.spec;
+  const args: string[] = pod.containers[0].args;
+  t.true(args.includes("--tls-cert=/certs/tls.crt"));
+  t.false(args.some((a) => a.startsWith("--tls-secret") || a.startsWith("--patch-ca-bundle")));
+  t.true(args.includes("--tls-min-version=1.3"));
+  t.true(args.includes("--port=10443"));
+  t.true(pod.hostNetwork);
+  t.is(pod.dnsPolicy, "ClusterFirstWithHostNet");
+  // With cert-manager, the webhook may not touch Secrets or its configuration.
+  const rules = [
+    ...named(docs, "Role", "rel-webhook").rules,
+    ...named(docs, "ClusterRole", "rel-webhook").rules,
+  ];
+  t.false(rules.some((r: Obj) => r.resources.includes("secrets")));
+  t.false(rules.some((r: Obj) => r.resources.includes("validatingwebhookconfigurations")));
+  t.is(byKind(docs, "ServiceMonitor").length, 2);
+  // The test pod checks the certificate against cert-manager's CA.
+  const test = named(docs, "Pod", "rel-webhook-test");
+  t.is(test.spec.volumes[0].secret.secretName, "rel-webhook-cert-manager");
+});
+
 let cp: ControlPlane | undefined;
 test.after.always(async () => cp?.stop());
 

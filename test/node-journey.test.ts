@@ -329,6 +329,16 @@ test.serial(
 );
 
 test.serial(
+  "helm test sends a review through the webhook's Service, over TLS it checks",
+  async (t) => {
+    t.timeout(180_000);
+    const r = await helm(["test", "otter-egress", "-n", NS, "--logs", "--timeout", "150s"]);
+    t.is(r.code, 0, r.stderr + r.stdout);
+    t.regex(r.stdout, /ok: the webhook answered a review through its Service/);
+  },
+);
+
+test.serial(
   "fault: the collector pod is deleted during writes; the new one carries on and nothing is lost",
   async (t) => {
     t.timeout(240_000);

@@ -216,3 +216,30 @@ test.serial("shutdown does not wait for a connection that never sends a request"
   await closed;
   t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
 });
+
+test("idle connections outlive the API server's 90 s, and TLS 1.3 can be required", async (t) => {
+  t.true(server.keepAliveTimeout > 90_000, "longer than the API server keeps them");
+  const strict = createWebhookServer({
+    tls: serving,
+    minVersion: "TLSv1.3",
+    failurePolicy: "Fail",
+    isReady: () => true,
+    decide: () => ({ allowed: true, warnings: [] }),
+  }).server;
+  await new Promise<void>((done) => strict.listen(0, "127.0.0.1", done));
+  const port = (strict.address() as AddressInfo).port;
+  const handshake = (maxVersion: "TLSv1.2" | "TLSv1.3") =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect(
+        { host: "127.0.0.1", port, rejectUnauthorized: false, maxVersion },
+        () => {
+          resolve(s.getProtocol() ?? "?");
+          s.end();
+        },
+      );
+      s.on("error", (e) => resolve(`refused: ${e.message}`));
+    });
+  t.is(await handshake("TLSv1.3"), "TLSv1.3");
+  t.regex(await handshake("TLSv1.2"), /^refused/);
+  await shutdown(strict, 100);
+});

@@ -13,6 +13,8 @@ import { Metrics } from "./metrics.js";
 
 export interface WebhookServerOptions {
   readonly tls: { cert: string; key: string };
+  /** The oldest TLS version served (default TLSv1.2). */
+  readonly minVersion?: "TLSv1.2" | "TLSv1.3";
   /** Undefined while the caches have not synced. */
   readonly decide: (req: AdmissionRequest) => AdmissionAnswer | undefined;
   readonly isReady: () => boolean;
@@ -47,68 +49,77 @@ export function createWebhookServer(opts: WebhookServerOptions): {
   const metrics = new Metrics();
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const log = opts.log ?? (() => undefined);
-  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
-    track.started(req.socket);
-    res.once("finish", () => track.finished(req.socket));
-    const url = (req.url ?? "/").split("?")[0];
-    if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
-    if (req.method === "GET" && url === "/readyz") {
-      const note = opts.readyNote?.();
-      return opts.isReady()
-        ? send(res, 200, note ? `ok: ${note}` : "ok", "text/plain")
-        : send(res, 503, "caches not synced (or a watch broke and is listing again)", "text/plain");
-    }
-    if (req.method === "GET" && url === "/metrics")
-      return send(res, 200, metrics.render(opts.cacheFailures?.()), "text/plain; version=0.0.4");
-    if (req.method !== "POST" || !url?.startsWith("/validate"))
-      return send(res, 404, '{"error":"not found"}');
-    const started = process.hrtime.bigint();
-    readBody(req, limit)
-      .then((body) => {
-        if (body === "too-large") {
-          metrics.rejected("too-large");
-          return send(res, 413, JSON.stringify({ error: `body larger than ${limit} bytes` }));
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(body.toString("utf8"));
-        } catch {
-          metrics.rejected("bad-json");
-          return send(res, 400, JSON.stringify({ error: "the body is not JSON" }));
-        }
-        const parsed = parseReview(json);
-        if ("error" in parsed) {
-          metrics.rejected("bad-review");
-          return send(res, 400, JSON.stringify({ error: parsed.error }));
-        }
-        const request = parsed.request;
-        let answer: AdmissionAnswer;
-        try {
-          answer = opts.decide(request) ?? notReadyAnswer(opts.failurePolicy);
-        } catch (e) {
-          // A bug must not take the server down: answer by the failure policy, and say why.
-          log({ level: "error", msg: "decision failed", uid: request.uid, error: String(e) });
-          answer = notReadyAnswer(opts.failurePolicy);
-        }
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics.decided(answer, seconds, request.dryRun);
-        log({
-          level: "info",
-          msg: "admission",
-          uid: request.uid,
-          kind: request.kind.kind,
-          namespace: request.namespace,
-          name: request.name,
-          allowed: answer.allowed,
-          dryRun: request.dryRun,
-          ms: Math.round(seconds * 1000),
+  const server = createServer(
+    { cert: opts.tls.cert, key: opts.tls.key, minVersion: opts.minVersion ?? "TLSv1.2" },
+    (req, res) => {
+      track.started(req.socket);
+      res.once("finish", () => track.finished(req.socket));
+      const url = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
+      if (req.method === "GET" && url === "/readyz") {
+        const note = opts.readyNote?.();
+        return opts.isReady()
+          ? send(res, 200, note ? `ok: ${note}` : "ok", "text/plain")
+          : send(
+              res,
+              503,
+              "caches not synced (or a watch broke and is listing again)",
+              "text/plain",
+            );
+      }
+      if (req.method === "GET" && url === "/metrics")
+        return send(res, 200, metrics.render(opts.cacheFailures?.()), "text/plain; version=0.0.4");
+      if (req.method !== "POST" || !url?.startsWith("/validate"))
+        return send(res, 404, '{"error":"not found"}');
+      const started = process.hrtime.bigint();
+      readBody(req, limit)
+        .then((body) => {
+          if (body === "too-large") {
+            metrics.rejected("too-large");
+            return send(res, 413, JSON.stringify({ error: `body larger than ${limit} bytes` }));
+          }
+          let json: unknown;
+          try {
+            json = JSON.parse(body.toString("utf8"));
+          } catch {
+            metrics.rejected("bad-json");
+            return send(res, 400, JSON.stringify({ error: "the body is not JSON" }));
+          }
+          const parsed = parseReview(json);
+          if ("error" in parsed) {
+            metrics.rejected("bad-review");
+            return send(res, 400, JSON.stringify({ error: parsed.error }));
+          }
+          const request = parsed.request;
+          let answer: AdmissionAnswer;
+          try {
+            answer = opts.decide(request) ?? notReadyAnswer(opts.failurePolicy);
+          } catch (e) {
+            // A bug must not take the server down: answer by the failure policy, and say why.
+            log({ level: "error", msg: "decision failed", uid: request.uid, error: String(e) });
+            answer = notReadyAnswer(opts.failurePolicy);
+          }
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics.decided(answer, seconds, request.dryRun);
+          log({
+            level: "info",
+            msg: "admission",
+            uid: request.uid,
+            kind: request.kind.kind,
+            namespace: request.namespace,
+            name: request.name,
+            allowed: answer.allowed,
+            dryRun: request.dryRun,
+            ms: Math.round(seconds * 1000),
+          });
+          send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
+        })
+        .catch(() => {
+          if (!res.headersSent)
+            send(res, 400, JSON.stringify({ error: "could not read the body" }));
         });
-        send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
-      })
-      .catch(() => {
-        if (!res.headersSent) send(res, 400, JSON.stringify({ error: "could not read the body" }));
-      });
-  });
+    },
+  );
   const track = new Connections();
   server.on("connection", (socket: Socket) => track.accepted(socket));
   server.on("secureConnection", (socket: Socket) => track.opened(socket));
