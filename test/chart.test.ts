@@ -217,6 +217,8 @@ test("installs onto the real API server, restricted-clean, and uninstalls withou
     "pod-security.kubernetes.io/enforce=restricted",
     "pod-security.kubernetes.io/warn=restricted",
   ]);
+  // A fresh cluster: the chart installs the ObservedEgress CRD itself (and will upgrade it).
+  await kubectl(k, ["delete", "crd", "observedegresses.egress.otter.dev"]);
   const install = await exec(HELM, [
     "install",
     "rel",
@@ -227,6 +229,20 @@ test("installs onto the real API server, restricted-clean, and uninstalls withou
     k,
   ]);
   t.is(install.code, 0, install.stderr);
+  const crd = JSON.parse(
+    await kubectl(k, ["get", "crd", "observedegresses.egress.otter.dev", "-o", "json"]),
+  ) as Obj;
+  t.is(crd.metadata.annotations["meta.helm.sh/release-name"], "rel", "managed by the release");
+  const upgrade = await exec(HELM, [
+    "upgrade",
+    "rel",
+    CHART,
+    "-n",
+    "egress-system",
+    "--kubeconfig",
+    k,
+  ]);
+  t.is(upgrade.code, 0, upgrade.stderr);
   t.notRegex(install.stderr, /PodSecurity/, "no restricted-standard warnings");
   t.regex(install.stdout, /dnstap tcp:\/\/<that ClusterIP>:6000 full/);
   const config = await exec(KUBECTL, [
@@ -255,6 +271,15 @@ test("installs onto the real API server, restricted-clean, and uninstalls withou
     "name",
   ]);
   t.notRegex(after.stdout, /rel-webhook/);
+  // The CRD, and so every ObservedEgress, outlives the release.
+  const kept = await exec(KUBECTL, [
+    "--kubeconfig",
+    k,
+    "get",
+    "crd",
+    "observedegresses.egress.otter.dev",
+  ]);
+  t.is(kept.code, 0, "helm uninstall keeps the CRD");
 });
 
 test("the sniffer's reports are off by default; when enabled, on their own port, open only to the sniffer's pods", async (t) => {

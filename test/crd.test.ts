@@ -5,7 +5,7 @@ import { schemaErrors } from "./helpers/crd-schema.js";
 import { internet, observedEgress } from "./helpers/factories.js";
 
 const crd = load(
-  readFileSync("charts/otter-egress/crds/egress.otter.dev_observedegresses.yaml", "utf8"),
+  readFileSync("charts/otter-egress/files/crds/egress.otter.dev_observedegresses.yaml", "utf8"),
 ) as {
   spec: {
     group: string;

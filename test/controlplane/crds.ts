@@ -8,7 +8,7 @@ export function crdFiles(repoRoot: string): string[] {
   const files = [
     path.resolve(repoRoot, "..", "shared", "crds", "k8s.otterize.com_clientintents.yaml"),
   ];
-  const chartCrds = path.join(repoRoot, "charts", "otter-egress", "crds");
+  const chartCrds = path.join(repoRoot, "charts", "otter-egress", "files", "crds");
   if (fs.existsSync(chartCrds)) {
     for (const f of fs.readdirSync(chartCrds).sort()) {
       if (/\.ya?ml$/.test(f)) files.push(path.join(chartCrds, f));
