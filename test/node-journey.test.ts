@@ -314,6 +314,13 @@ test.serial(
     const passed = await touch("joke-worker", "2");
     t.is(passed.code, 0, passed.stderr);
 
+    // Stale again: a scale, and a delete whose foreground finalizer the garbage collector
+    // takes off (an UPDATE), go through; neither may hang on the gate.
+    const stale = workerIntents(false);
+    stale.metadata.annotations = { "egress.otter.dev/skip": "stale on purpose" };
+    await apply([stale]);
+    const scaled = await k(["-n", "dev", "scale", "deployment", "joke-worker", "--replicas=2"]);
+    t.is(scaled.code, 0, scaled.stderr);
     const del = await k([
       "-n",
       "dev",
@@ -325,6 +332,7 @@ test.serial(
     ]);
     t.is(del.code, 0, del.stderr);
     t.is((await k(["-n", "dev", "get", "deployment", "joke-worker"])).code, 1, "gone");
+    await apply([workerIntents(true)]);
   },
 );
 
