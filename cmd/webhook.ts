@@ -100,7 +100,10 @@ function webhookConfiguration(
     kind: "ValidatingWebhookConfiguration",
     metadata: { name: CONFIG_NAME },
     webhooks: webhookEntries({
-      clientConfig: { url, caBundle: Buffer.from(caBundle).toString("base64") },
+      clientConfig: (path) => ({
+        url: url.replace(/\/validate\/?$/, "") + path,
+        caBundle: Buffer.from(caBundle).toString("base64"),
+      }),
       failurePolicy,
       timeoutSeconds: 5,
       exempt: [],
@@ -189,9 +192,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const patchName = str("patch-ca-bundle");
   const caches = new Caches(kc, collectorNamespace, log);
   const settings = { windowMs, denyOn };
+  const minVersion = minText === "1.3" ? "TLSv1.3" : "TLSv1.2";
   const { server } = createWebhookServer({
     tls,
-    minVersion: minText === "1.3" ? "TLSv1.3" : "TLSv1.2",
+    minVersion,
     failurePolicy,
     isReady: () => caches.ready,
     readyNote: () => caches.note,
@@ -206,7 +210,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   // New certificates without a restart: files when they change, generated ones before expiry.
   const reload = (next: Pem) => {
     tls = next;
-    server.setSecureContext({ cert: next.cert, key: next.key });
+    // (The whole context is replaced: the TLS minimum goes with it.)
+    server.setSecureContext({ cert: next.cert, key: next.key, minVersion });
     log({ level: "info", msg: "serving certificate reloaded" });
   };
   if (certFile && keyFile) {

@@ -307,7 +307,9 @@ test("only what can change egress is judged: deletes, metadata, status and scale
     metadata: {
       name: "report-29400000",
       namespace: "dev",
-      ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: "report", uid: "u" }],
+      ownerReferences: [
+        { apiVersion: "batch/v1", kind: "CronJob", name: "report", uid: "u", controller: true },
+      ],
     },
     spec: { template: { spec: { containers: [{ name: "r", image: "r:1" }] } } },
   };
@@ -315,6 +317,18 @@ test("only what can change egress is judged: deletes, metadata, status and scale
     decide(request(review(job, { group: "batch", version: "v1", kind: "Job" })), ctx("enforce"))
       .allowed,
   );
+  // Only a Job the CronJob controls: a Deployment that names a CronJob as owner is judged.
+  const sneaky = {
+    ...deployment(),
+    metadata: {
+      name: "joke-worker",
+      namespace: "dev",
+      ownerReferences: [
+        { apiVersion: "batch/v1", kind: "CronJob", name: "report", uid: "u", controller: true },
+      ],
+    },
+  };
+  t.false(decide(request(review(sneaky, APPS)), staleCtx()).allowed);
 });
 
 test("names from objects are printed, not run: the fix command is shell-quoted, control characters go", (t) => {

@@ -62,9 +62,9 @@ test("the webhook's configuration: rules, opted-in namespaces only, never its ow
   t.deepEqual(
     config.webhooks,
     webhookEntries({
-      clientConfig: {
-        service: { name: "rel-webhook", namespace: "egress-system", path: "/validate", port: 443 },
-      },
+      clientConfig: (path) => ({
+        service: { name: "rel-webhook", namespace: "egress-system", path, port: 443 },
+      }),
       failurePolicy: "Fail",
       timeoutSeconds: 5,
       exempt: ["egress-system", "kube-system"],
@@ -181,7 +181,10 @@ test("cert-manager mode, host network, TLS 1.3 and ServiceMonitors, when asked f
   const config = named(docs, "ValidatingWebhookConfiguration", "rel-webhook");
   t.is(config.metadata.annotations["cert-manager.io/inject-ca-from"], "egress-system/rel-webhook");
   t.is(named(docs, "Certificate", "rel-webhook").spec.secretName, "rel-webhook-cert-manager");
-  t.truthy(named(docs, "Issuer", "rel-webhook").spec.selfSigned);
+  // A CA of its own issues the serving certificate: renewals keep the CA the API server trusts.
+  t.deepEqual(named(docs, "Issuer", "rel-webhook").spec.ca, { secretName: "rel-webhook-ca" });
+  t.true(named(docs, "Certificate", "rel-webhook-ca").spec.isCA);
+  t.truthy(named(docs, "Issuer", "rel-webhook-selfsigned").spec.selfSigned);
   const pod = named(docs, "Deployment", "rel-webhook").spec.template.spec;
   const args: string[] = pod.containers[0].args;
   t.true(args.includes("--tls-cert=/certs/tls.crt"));

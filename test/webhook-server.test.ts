@@ -120,6 +120,12 @@ test.serial(
       };
       t.false(r.response.allowed);
       t.regex(r.response.status.message, /caches .* have not synced yet \(failurePolicy Fail\)/);
+      // The warn entry's path: a namespace that only asked for warnings is never denied.
+      const warn = JSON.parse((await call("POST", "/validate/warn", review("u3"))).body) as {
+        response: { allowed: boolean; warnings: string[] };
+      };
+      t.true(warn.response.allowed);
+      t.regex(warn.response.warnings[0] ?? "", /allowed unchecked/);
     } finally {
       ready = true;
     }

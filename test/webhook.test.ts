@@ -391,7 +391,29 @@ test.serial("a partial or corrupt TLS Secret is replaced once, not looped on", a
   const again = await tls.current();
   t.is(again.ca.cert, first.ca.cert, "a whole Secret is used as it is");
   t.is(tls.replaced, 1);
+  // A kubernetes.io/tls Secret (its type cannot change): repaired keeping its type.
+  await exec(KUBECTL, ["--kubeconfig", cp.kubeconfig, "-n", ns, "delete", "secret", "wh-tls"]);
+  await exec(
+    KUBECTL,
+    ["--kubeconfig", cp.kubeconfig, "apply", "-f", "-"],
+    {},
+    dump({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "kubernetes.io/tls",
+      metadata: { name: "wh-tls", namespace: ns },
+      data: { "tls.crt": b64(serving.cert), "tls.key": b64(serving.key) },
+    }),
+  );
+  await tls.current();
+  t.is(tls.replaced, 2);
+  const typed = JSON.parse(
+    await kubectl(cp.kubeconfig, ["-n", ns, "get", "secret", "wh-tls", "-o", "json"]),
+  ) as { type: string; data: Record<string, string> };
+  t.is(typed.type, "kubernetes.io/tls");
+  t.truthy(typed.data["ca.key"]);
   // Garbage where PEM should be: replaced, the process unharmed.
+  await exec(KUBECTL, ["--kubeconfig", cp.kubeconfig, "-n", ns, "delete", "secret", "wh-tls"]);
   await put({
     "tls.crt": b64("not a certificate"),
     "tls.key": b64("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----"),
@@ -399,7 +421,7 @@ test.serial("a partial or corrupt TLS Secret is replaced once, not looped on", a
     "ca.key": b64("y"),
   });
   const repaired = await tls.current();
-  t.is(tls.replaced, 2);
+  t.is(tls.replaced, 3);
   t.not(repaired.ca.cert, first.ca.cert);
 });
 
@@ -591,6 +613,15 @@ test.serial(
         60_000,
       );
       t.regex(logs.join(""), /"msg":"watching ClientIntents","version":"v2beta1"/);
+      // And when the CRD goes again, it goes back to judging with nothing declared.
+      t.is((await k("delete", "-f", crd, "--wait=true")).code, 0);
+      await eventually(
+        "the webhook noticing the CRD is gone",
+        async () =>
+          (await get(at, "/readyz")).body.startsWith("ok: no ClientIntents CRD") ? true : undefined,
+        60_000,
+      );
+      t.is((await k("apply", "-f", crd)).code, 0);
     } finally {
       await stopWebhook(child);
     }

@@ -37,10 +37,41 @@ export class Caches {
   intentsVersion: string | undefined;
   private rediscover: NodeJS.Timeout | undefined;
 
+  /** Whether the served ClientIntents versions are known (discovery answered once). */
+  private discovered = false;
+
   get ready(): boolean {
+    if (!this.discovered) return false;
     const names = ["observedegresses", "namespaces", "leases"];
     if (this.intentsVersion !== undefined) names.push("clientintents");
     return this.informers.syncedOf(names);
+  }
+
+  /**
+   * Follows the ClientIntents CRD: watches the version to read, switches when it changes, and
+   * stops (judging with nothing declared) when the CRD goes. A discovery that fails changes
+   * nothing (it is not "no CRD").
+   */
+  private async followIntents(): Promise<void> {
+    let version: string | undefined;
+    try {
+      version = await this.discoverIntents();
+    } catch (e) {
+      this.log({ level: "warn", msg: "API discovery failed", error: String(e) });
+      return;
+    }
+    this.discovered = true;
+    if (version === this.intentsVersion) return;
+    if (this.intentsVersion !== undefined) {
+      await this.informers.unwatch("clientintents");
+      this.store.intents.clear();
+      this.intentsVersion = undefined;
+    }
+    if (version === undefined) {
+      this.log({ level: "warn", msg: this.note ?? "" });
+      return;
+    }
+    await this.watchIntents(version);
   }
 
   /** What readiness says beyond ok (a cluster without Otterize's CRD). */
@@ -115,24 +146,15 @@ export class Caches {
         onChange,
         onDelete,
       );
-    // Otterize's CRD may be missing, or not serve v2beta1: run without it, and pick it up once
-    // it is installed.
-    const version = await this.discoverIntents().catch(() => undefined);
-    if (version === undefined) {
-      this.log({ level: "warn", msg: this.note ?? "" });
-      this.rediscover = setInterval(() => {
-        void this.discoverIntents()
-          .then((v) => {
-            if (v === undefined || this.intentsVersion !== undefined) return;
-            clearInterval(this.rediscover);
-            return this.watchIntents(v);
-          })
-          .catch(() => undefined);
-      }, REDISCOVER_MS);
-      this.rediscover.unref();
+    // Otterize's CRD may be missing, not serve v2beta1, be installed, removed or upgraded
+    // later: followed from discovery now and every REDISCOVER_MS.
+    for (let i = 0; i < 3 && !this.discovered; i++) {
+      await this.followIntents();
+      if (!this.discovered) await new Promise((r) => setTimeout(r, 1000));
     }
+    this.rediscover = setInterval(() => void this.followIntents(), REDISCOVER_MS);
+    this.rediscover.unref();
     await Promise.all([
-      ...(version !== undefined ? [this.watchIntents(version)] : []),
       everywhere(
         "egress.otter.dev",
         "v1alpha1",

@@ -103,6 +103,15 @@ export class InformerSet {
     return n > 0 && (count === undefined || n === count) && this.watched.every((w) => w.synced());
   }
 
+  /** Stops one informer and forgets it (its resource is no longer served). */
+  async unwatch(name: string): Promise<void> {
+    const w = this.byName.get(name);
+    if (!w) return;
+    this.byName.delete(name);
+    this.watched.splice(this.watched.indexOf(w), 1);
+    await w.stop().catch(() => undefined);
+  }
+
   /** Failed lists and broken watches, by informer. */
   failures(): Map<string, number> {
     return new Map([...this.byName].map(([name, w]) => [name, w.failures()]));

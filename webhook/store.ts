@@ -46,6 +46,12 @@ export class ByWorkload<T extends { readonly namespace: string }> {
     this.lists.delete(group);
   }
 
+  clear(): void {
+    this.filed.clear();
+    this.groups.clear();
+    this.lists.clear();
+  }
+
   delete(key: string): void {
     const group = this.filed.get(key);
     if (group === undefined) return;

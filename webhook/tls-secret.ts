@@ -107,15 +107,30 @@ export class TlsSecret {
         ca,
         serving: issueServing(ca, generateKeyPair(), this.names, now, this.validityMs),
       };
-      if (secret) {
+      if (secret && !secret.immutable) {
         // There, but not usable: replaced, on the version read (a 409 if someone fixed it).
+        // Its type stays (it cannot change; kubernetes.io/tls takes the CA keys as well).
         await this.api.replaceNamespacedSecret({
           name: this.name,
           namespace: this.namespace,
-          body: { ...secret, type: "Opaque", data: toData(fresh) },
+          body: { ...secret, data: toData(fresh) },
         });
         this.replaced++;
         return fresh;
+      }
+      if (secret) {
+        // Immutable: deleted (that version only) and made again.
+        await this.api.deleteNamespacedSecret({
+          name: this.name,
+          namespace: this.namespace,
+          body: {
+            preconditions: {
+              uid: secret.metadata?.uid,
+              resourceVersion: secret.metadata?.resourceVersion,
+            },
+          },
+        });
+        this.replaced++;
       }
       await this.api.createNamespacedSecret({
         namespace: this.namespace,

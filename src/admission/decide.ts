@@ -75,7 +75,8 @@ function sameWorkload(ci: ClientIntents, w: WorkloadRef): boolean {
 
 function describeFinding(f: Finding, windowMs: number): string {
   const ports = targetPorts(f.target);
-  const what = `${targetLabel(f.target)}${ports === "-" ? "" : `:${ports}`}`;
+  // Target names come from objects too: text only, bounded.
+  const what = printable(`${targetLabel(f.target)}${ports === "-" ? "" : `:${ports}`}`, 200);
   if (f.verdict === "missing") {
     return `missing ${what} (last seen ${f.lastSeen === undefined ? "?" : formatTimestamp(f.lastSeen)})`;
   }
@@ -109,9 +110,13 @@ function unverifiedWarnings(title: string, findings: readonly Finding[]): string
     );
 }
 
-/** Warnings stay short: the API server keeps each under 4 KiB and all under 64 KiB. */
+/**
+ * Warnings stay short and few: the API server keeps 4,096 characters of warnings per request
+ * in all (and cuts each to 256 past that): 1 + 3 + 10 + 1 warnings of at most 240.
+ */
+const WARNING_CHARS = 240;
 function clip(warning: string): string {
-  return warning.length > 512 ? `${warning.slice(0, 511)}…` : warning;
+  return warning.length > WARNING_CHARS ? `${warning.slice(0, WARNING_CHARS - 1)}…` : warning;
 }
 
 function judge(
@@ -158,19 +163,19 @@ function judge(
     allowed: true,
     warnings: [
       clip(`otter egress: ${title} intents drift (fix: ${fix})`),
+      ...unverified,
       ...items.slice(0, WARNED_ITEMS).map((i) => clip(`otter egress: ${i}`)),
       ...(items.length > WARNED_ITEMS
-        ? [`otter egress: and ${items.length - WARNED_ITEMS} more (see ${fix})`]
+        ? [clip(`otter egress: and ${items.length - WARNED_ITEMS} more (see ${fix})`)]
         : []),
-      ...unverified,
     ],
     mode,
     failing: verdicts,
   };
 }
 
-/** Items named in warnings (each is one warning; the API server keeps them all under 64 KiB). */
-const WARNED_ITEMS = 20;
+/** Items named in warnings, one each (see WARNING_CHARS for the budget). */
+const WARNED_ITEMS = 10;
 /** A denial's list of items stays well within what kubectl shows and the API server keeps. */
 const MESSAGE_ITEMS_CHARS = 3000;
 
@@ -178,7 +183,11 @@ function listed(items: readonly string[]): string {
   let out = "";
   for (const [i, item] of items.entries()) {
     const next = out === "" ? item : `${out}; ${item}`;
-    if (next.length > MESSAGE_ITEMS_CHARS) return `${out}; and ${items.length - i} more`;
+    if (next.length > MESSAGE_ITEMS_CHARS) {
+      return out === ""
+        ? `${item.slice(0, MESSAGE_ITEMS_CHARS)}…`
+        : `${out}; and ${items.length - i} more`;
+    }
     out = next;
   }
   return out;
@@ -202,11 +211,11 @@ function egressSpec(req: AdmissionRequest, o: Obj | undefined): unknown {
 
 /** Whether a request can change egress, so that it is judged at all (DESIGN: webhook). */
 export function judged(req: AdmissionRequest): boolean {
-  if (req.operation === "CREATE") return !ownedByCronJob(req.object);
+  if (req.operation === "CREATE") return !ownedByCronJob(req, req.object);
   if (req.operation !== "UPDATE") return false;
   // Being deleted: finalizers are coming off; a delete must never hang on the gate.
   if ((req.object.metadata as Obj | undefined)?.deletionTimestamp) return false;
-  if (ownedByCronJob(req.object)) return false;
+  if (ownedByCronJob(req, req.object)) return false;
   if (!req.oldObject) return true;
   const skipNow = annotations(req.object)[SKIP_ANNOTATION];
   const skipBefore = annotations(req.oldObject)[SKIP_ANNOTATION];
@@ -217,10 +226,14 @@ export function judged(req: AdmissionRequest): boolean {
   );
 }
 
-/** A Job made by a CronJob: the CronJob is the workload, gated itself. */
-function ownedByCronJob(o: Obj): boolean {
+/** A Job a CronJob controls: the CronJob is the workload, gated itself. */
+function ownedByCronJob(req: AdmissionRequest, o: Obj): boolean {
+  if (req.kind.kind !== "Job") return false;
   const refs = (o.metadata as Obj | undefined)?.ownerReferences;
-  return Array.isArray(refs) && refs.some((r) => (r as Obj | null)?.kind === "CronJob");
+  return (
+    Array.isArray(refs) &&
+    refs.some((r) => (r as Obj | null)?.kind === "CronJob" && (r as Obj).controller === true)
+  );
 }
 
 function canonicalJson(v: unknown): string {
@@ -238,8 +251,12 @@ function canonicalJson(v: unknown): string {
 
 /** Printable text from an object: control characters out, bounded. */
 export function printable(text: string, max = 256): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+  // Control characters, and those that reorder or hide text (bidi overrides, zero-width).
+  const clean = text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    " ",
+  );
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 

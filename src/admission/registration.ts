@@ -35,23 +35,29 @@ export const WEBHOOK_RULES: readonly Obj[] = [
   },
 ];
 
-/** The skip annotation's value, or "" (CEL). */
+/** The skip annotation: "set:" and its value, or "unset" (CEL). */
 const skip = (o: string) =>
   `(has(${o}.metadata.annotations) && 'egress.otter.dev/skip' in ${o}.metadata.annotations ` +
-  `? ${o}.metadata.annotations['egress.otter.dev/skip'] : '')`;
+  `? 'set:' + ${o}.metadata.annotations['egress.otter.dev/skip'] : 'unset')`;
 
-/** What decides egress, by resource (CEL): as src/admission/decide.ts's egressSpec. */
+/**
+ * What decides egress, by resource (CEL): as src/admission/decide.ts's egressSpec. A
+ * ClientIntents may have no spec (no version of its CRD requires one): never an error, which
+ * would be the failure policy's answer.
+ */
 const egressSpec = (o: string) =>
-  `(request.resource.group == 'k8s.otterize.com' ? ${o}.spec ` +
+  `(request.resource.group == 'k8s.otterize.com' ? (has(${o}.spec) ? ${o}.spec : null) ` +
   `: request.resource.resource == 'cronjobs' ? ${o}.spec.jobTemplate.spec : ${o}.spec.template)`;
 
 export const MATCH_CONDITIONS: readonly Obj[] = [
   { name: "not-being-deleted", expression: "!has(object.metadata.deletionTimestamp)" },
   {
+    // Only a Job, and only one a CronJob controls: an owner reference on anything else
+    // exempts nothing.
     name: "not-a-cronjob-run",
     expression:
-      "!has(object.metadata.ownerReferences) || " +
-      "!object.metadata.ownerReferences.exists(r, r.kind == 'CronJob')",
+      "request.resource.resource != 'jobs' || !has(object.metadata.ownerReferences) || " +
+      "!object.metadata.ownerReferences.exists(r, r.kind == 'CronJob' && has(r.controller) && r.controller)",
   },
   {
     name: "egress-may-change",
@@ -68,7 +74,8 @@ export const WEBHOOK_NAMES = {
 
 /** The two webhook entries, given where the API server reaches the webhook. */
 export function webhookEntries(opts: {
-  readonly clientConfig: Obj;
+  /** How the API server reaches the webhook, given the path of an entry. */
+  readonly clientConfig: (path: string) => Obj;
   readonly failurePolicy: string;
   readonly timeoutSeconds: number;
   /** Namespaces never gated (the webhook's own, kube-system). */
@@ -76,7 +83,8 @@ export function webhookEntries(opts: {
 }): Obj[] {
   const entry = (mode: "enforce" | "warn", failurePolicy: string): Obj => ({
     name: WEBHOOK_NAMES[mode],
-    clientConfig: opts.clientConfig,
+    // Each entry its own path: the webhook then knows a warn review, which it always allows.
+    clientConfig: opts.clientConfig(`/validate/${mode}`),
     rules: WEBHOOK_RULES,
     namespaceSelector: {
       matchExpressions: [
