@@ -23,8 +23,8 @@ import {
   hearing,
   stepCoverage,
   unheardServers,
+  dnsServersOf,
   type CoverageRecord,
-  type DnsServer,
   type DnsServers,
 } from "../src/collector/coverage.js";
 import {
@@ -38,6 +38,7 @@ import { EgressState, workloadKey, type Limits } from "../src/collector/egress-s
 import {
   ownerOf,
   otterizeName,
+  parseOwnerKey,
   podRecord,
   PodIpIndex,
   withIdentity,
@@ -54,6 +55,7 @@ import { Leases, replicaLeaseName } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { Flusher } from "./flusher.js";
 import { GROUP, PLURAL, Publisher, VERSION } from "./publisher.js";
+import { goneSince } from "../src/collector/gone.js";
 
 export interface CollectorOptions {
   readonly kc: KubeConfig;
@@ -106,49 +108,6 @@ const STALE_REPLICA_MS = 3_600_000;
 const PENDING_MAX = 20_000;
 
 type Source = "dnstap" | "sniffer";
-
-/**
- * When an ObservedEgress was last touched (updatedAt, or its latest sighting), if its workload
- * is gone; undefined while the workload is alive.
- */
-function goneSince(
-  o: Obj,
-  alive: ReadonlySet<string>,
-  owned: ReadonlySet<string>,
-): number | undefined {
-  const meta = (o.metadata ?? {}) as { namespace?: string };
-  const w = ((o.spec as Obj | undefined)?.workload ?? {}) as { name?: unknown; kind?: unknown };
-  if (typeof w.name !== "string" || typeof meta.namespace !== "string") return undefined;
-  if (alive.has(`${meta.namespace}/${w.name}`)) return undefined;
-  if (typeof w.kind === "string" && owned.has(`${w.kind}:${meta.namespace}/${w.name}`))
-    return undefined;
-  const status = (o.status ?? {}) as { updatedAt?: unknown; destinations?: unknown };
-  let last = typeof status.updatedAt === "string" ? Date.parse(status.updatedAt) : NaN;
-  if (Array.isArray(status.destinations)) {
-    for (const d of status.destinations as Array<{ lastSeen?: unknown }>) {
-      const t = typeof d.lastSeen === "string" ? Date.parse(d.lastSeen) : NaN;
-      if (!Number.isNaN(t) && (Number.isNaN(last) || t > last)) last = t;
-    }
-  }
-  const created = Date.parse(
-    String((o.metadata as { creationTimestamp?: unknown }).creationTimestamp ?? ""),
-  );
-  if (Number.isNaN(last)) last = created;
-  return Number.isNaN(last) ? undefined : last;
-}
-
-/** "Kind:namespace/name" → its parts. */
-function parseKey(key: string): [string, string, string] {
-  const colon = key.indexOf(":");
-  const slash = key.indexOf("/", colon);
-  return [key.slice(0, colon), key.slice(colon + 1, slash), key.slice(slash + 1)];
-}
-
-/** An owner key's kind and name (its namespace is the pod's). */
-function splitKey(key: string): [string, string] {
-  const [kind, , name] = parseKey(key);
-  return [kind, name];
-}
 
 export class Collector {
   readonly metrics = new CollectorMetrics();
@@ -360,15 +319,16 @@ export class Collector {
       this.identities.set(workloadKey(record.workload), record.workload);
     }
     const top = record.chain[record.chain.length - 1];
-    if (top !== undefined && this.lookup(record.namespace, ...splitKey(top)) === undefined) {
-      this.fetchOwner(top);
+    if (top !== undefined) {
+      const [kind, , name] = parseOwnerKey(top);
+      if (this.lookup(record.namespace, kind, name) === undefined) this.fetchOwner(top);
     }
   }
 
   /** Owners read by GET that no pod names any more are forgotten (read again if needed). */
   private pruneOwners(): void {
     for (const key of this.owners.keys()) {
-      if (FETCHED_OWNER_KINDS.has(parseKey(key)[0]) && this.pods.withOwner(key).length === 0) {
+      if (FETCHED_OWNER_KINDS.has(parseOwnerKey(key)[0]) && this.pods.withOwner(key).length === 0) {
         this.owners.delete(key);
       }
     }
@@ -388,7 +348,7 @@ export class Collector {
    * GET per object, at most 4 at once; a missing or forbidden one is a root.
    */
   private fetchOwner(key: string): void {
-    if (!FETCHED_OWNER_KINDS.has(parseKey(key)[0]) || this.fetching.has(key)) return;
+    if (!FETCHED_OWNER_KINDS.has(parseOwnerKey(key)[0]) || this.fetching.has(key)) return;
     this.fetching.add(key);
     this.fetchQueue.push(key);
     while (this.fetchWorkers < 4 && this.fetchQueue.length > 0) {
@@ -399,7 +359,7 @@ export class Collector {
 
   private async drainFetches(): Promise<void> {
     for (let key = this.fetchQueue.shift(); key !== undefined; key = this.fetchQueue.shift()) {
-      const [kind, namespace, name] = parseKey(key);
+      const [kind, namespace, name] = parseOwnerKey(key);
       try {
         const meta = await this.readMetadata(kind, namespace, name);
         const up = meta === undefined ? null : (ownerOf(meta) ?? null);
@@ -605,43 +565,12 @@ export class Collector {
 
   /** The DNS servers pods ask, from the informers. */
   dnsServers(): DnsServers {
-    const svc = this.opts.dnsService ?? { namespace: "kube-system", name: "kube-dns" };
-    const service = this.services.service(svc.namespace, svc.name);
-    const cluster: DnsServer[] = [];
-    const seen = new Set<string>();
-    const add = (p: PodRecord) => {
-      const key = `${p.namespace}/${p.name}`;
-      // A dual-stack Service has a slice per family: each pod once.
-      if (!seen.has(key)) cluster.push({ key, ips: p.ips });
-      seen.add(key);
-    };
-    // The ready endpoints: a CoreDNS pod that serves nobody (crash-looping, not ready) need
-    // not be heard. Without EndpointSlices (no controller), the pods the selector matches.
-    let sliced = false;
-    for (const slice of this.services.slicesOf(svc.namespace, svc.name)) {
-      sliced = true;
-      for (const ref of slice.pods) {
-        const p = ref.ready === false ? undefined : this.pods.byName(ref.namespace, ref.name);
-        if (p && p.endMs === undefined) add(p);
-      }
-    }
-    if (!sliced && service)
-      for (const p of this.pods.matching(svc.namespace, service.selector)) add(p);
-    cluster.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const nodeLocal = new Map<string, DnsServer>();
-    const local = this.opts.nodeLocalDns;
-    if (local) {
-      for (const p of this.pods.matching(local.namespace, local.selector)) {
-        if (p.node !== undefined)
-          nodeLocal.set(p.node, { key: `${p.namespace}/${p.name}`, ips: p.ips });
-      }
-    }
-    return {
-      service: `${svc.namespace}/${svc.name}`,
-      serviceIps: service?.clusterIps ?? [],
-      cluster,
-      nodeLocal,
-    };
+    return dnsServersOf(
+      this.services,
+      this.pods,
+      this.opts.dnsService ?? { namespace: "kube-system", name: "kube-dns" },
+      this.opts.nodeLocalDns,
+    );
   }
 
   /**
@@ -722,7 +651,7 @@ export class Collector {
     for (const { workload } of this.intents.values()) alive.add(workloadKey(workload));
     const owned = new Set<string>();
     for (const [key, up] of this.owners) {
-      const [kind, namespace, name] = parseKey(key);
+      const [kind, namespace, name] = parseOwnerKey(key);
       owned.add(`${kind}:${namespace}/${otterizeName(name)}`);
       if (up) owned.add(`${up.kind}:${namespace}/${otterizeName(up.name)}`);
     }

@@ -1,7 +1,9 @@
 import test from "ava";
 import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
+import { ServiceIndex } from "../src/collector/attribute.js";
 import {
   BREAK_MS,
+  dnsServersOf,
   GAPS_MAX,
   hearing,
   stepCoverage,
@@ -15,7 +17,7 @@ import { EgressState } from "../src/collector/egress-state.js";
 import { mergeStatus } from "../src/collector/status.js";
 import { UsageError } from "../src/errors.js";
 import { pod, podObject } from "./helpers/pods.js";
-import { podRecord } from "../src/collector/pods.js";
+import { PodIpIndex, podRecord } from "../src/collector/pods.js";
 import { owners } from "./helpers/pods.js";
 
 /** Coverage (DESIGN: silence only where it was heard), from plain data. */
@@ -270,4 +272,44 @@ test("status.declared keeps at most the CRD's 2,000 items, and says it was cut",
   t.is(m.declared.length, 2000);
   t.true(m.cut);
   t.false(mergeDeclared([], entries.slice(0, 2000), "dev", T0).cut);
+});
+
+test("the DNS servers are the ready endpoints of the DNS Service, each once, else the pods its selector matches", (t) => {
+  const pods = new PodIpIndex();
+  const dnsPod = (name: string, ip: string) =>
+    pod({ name, namespace: "kube-system", ip, labels: { "k8s-app": "kube-dns" } });
+  pods.set(dnsPod("coredns-b", "10.244.0.3"));
+  pods.set(dnsPod("coredns-a", "10.244.0.2"));
+  pods.set(dnsPod("coredns-crashing", "10.244.0.4"));
+  const services = new ServiceIndex();
+  services.setService({
+    namespace: "kube-system",
+    name: "kube-dns",
+    selector: { "k8s-app": "kube-dns" },
+    clusterIps: ["10.96.0.10"],
+  });
+  const svc = { namespace: "kube-system", name: "kube-dns" };
+  // Without EndpointSlices (no controller): the pods the selector matches.
+  t.deepEqual(
+    dnsServersOf(services, pods, svc).cluster.map((s) => s.key),
+    ["kube-system/coredns-a", "kube-system/coredns-b", "kube-system/coredns-crashing"],
+  );
+  // A dual-stack Service has a slice per family; a pod that is not ready serves nobody.
+  for (const family of ["v4", "v6"]) {
+    services.setSlice(`kube-system/kube-dns-${family}`, {
+      namespace: "kube-system",
+      service: "kube-dns",
+      pods: [
+        { namespace: "kube-system", name: "coredns-b", ready: true },
+        { namespace: "kube-system", name: "coredns-a", ready: true },
+        { namespace: "kube-system", name: "coredns-crashing", ready: false },
+      ],
+    });
+  }
+  const dns = dnsServersOf(services, pods, svc);
+  t.deepEqual(
+    dns.cluster.map((s) => s.key),
+    ["kube-system/coredns-a", "kube-system/coredns-b"],
+  );
+  t.deepEqual(dns.serviceIps, ["10.96.0.10"]);
 });

@@ -24,7 +24,8 @@ import {
   workloadOfPod,
 } from "../src/collector/pods.js";
 import { objectNameFor } from "../src/collector/object-name.js";
-import { canonical, mergeStatus } from "../src/collector/status.js";
+import { canonical } from "../src/canonical.js";
+import { mergeStatus } from "../src/collector/status.js";
 import { observedFromObject } from "../src/observed-egress.js";
 import { dnsResponse, dnstapFrame, type Answer } from "./helpers/dnstap.js";
 import { owners, pod, podObject } from "./helpers/pods.js";

@@ -50,6 +50,22 @@ function observedIn(ns: string): Obj[] {
   ) as Obj[];
 }
 
+/** The worker's Deployment in namespace `ns`. */
+function workerDeployment(ns: string): Obj {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "joke-worker", namespace: ns },
+    spec: {
+      selector: { matchLabels: { app: "joke-worker" } },
+      template: {
+        metadata: { labels: { app: "joke-worker" } },
+        spec: { containers: [{ name: "w", image: "joke-worker:1" }] },
+      },
+    },
+  };
+}
+
 /** The worker's intents, made to match what was observed. */
 function goodIntents(ns: string): Obj {
   const spec = worker.spec as { targets: Obj[] };
@@ -222,18 +238,7 @@ test.serial(
     );
     t.is(skipped.code, 0);
     t.regex(skipped.stderr, /Warning: otter egress: check skipped \(fixing it next\)/);
-    const deployment = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "joke-worker", namespace: ns },
-      spec: {
-        selector: { matchLabels: { app: "joke-worker" } },
-        template: {
-          metadata: { labels: { app: "joke-worker" } },
-          spec: { containers: [{ name: "w", image: "joke-worker:1" }] },
-        },
-      },
-    };
+    const deployment = workerDeployment(ns);
     const denied = await apply(deployment);
     t.not(denied.code, 0);
     t.regex(
@@ -255,18 +260,7 @@ test.serial(
     // The worker's intents go stale (kept, with a reason), so a change to its pods is denied.
     const skipped = inNamespace(worker, ns, { annotations: { "egress.otter.dev/skip": "later" } });
     t.is((await apply(skipped)).code, 0);
-    const deployment = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "joke-worker", namespace: ns },
-      spec: {
-        selector: { matchLabels: { app: "joke-worker" } },
-        template: {
-          metadata: { labels: { app: "joke-worker" } },
-          spec: { containers: [{ name: "w", image: "joke-worker:1" }] },
-        },
-      },
-    };
+    const deployment = workerDeployment(ns);
     await apply(deployment);
     const before = decisions(await metrics());
     const held = await k(
@@ -416,7 +410,7 @@ test.serial("a partial or corrupt TLS Secret is replaced once, not looped on", a
   await exec(KUBECTL, ["--kubeconfig", cp.kubeconfig, "-n", ns, "delete", "secret", "wh-tls"]);
   await put({
     "tls.crt": b64("not a certificate"),
-    "tls.key": b64("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----"),
+    "tls.key": b64("not a key either"),
     "ca.crt": b64("x"),
     "ca.key": b64("y"),
   });

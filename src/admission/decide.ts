@@ -1,3 +1,4 @@
+import { canonical } from "../canonical.js";
 import { clientIntentsFromObject, type ClientIntents } from "../client-intents.js";
 import { diffEgress, type WorkloadRef } from "../diff.js";
 import { formatDuration, formatTimestamp } from "../duration.js";
@@ -221,9 +222,7 @@ export function judged(req: AdmissionRequest): boolean {
   const skipBefore = annotations(req.oldObject)[SKIP_ANNOTATION];
   // Taking the skip annotation off (or changing it) is asking to be judged again.
   if (skipNow !== skipBefore) return true;
-  return (
-    canonicalJson(egressSpec(req, req.object)) !== canonicalJson(egressSpec(req, req.oldObject))
-  );
+  return canonical(egressSpec(req, req.object)) !== canonical(egressSpec(req, req.oldObject));
 }
 
 /** A Job a CronJob controls: the CronJob is the workload, gated itself. */
@@ -234,19 +233,6 @@ function ownedByCronJob(req: AdmissionRequest, o: Obj): boolean {
     Array.isArray(refs) &&
     refs.some((r) => (r as Obj | null)?.kind === "CronJob" && (r as Obj).controller === true)
   );
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const o = v as Obj;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
 }
 
 /** Printable text from an object: control characters out, bounded. */

@@ -1,5 +1,6 @@
 import type { Coverage, Gap } from "../observed-egress.js";
-import type { PodRecord } from "./pods.js";
+import type { ServiceIndex } from "./attribute.js";
+import type { PodIpIndex, PodRecord } from "./pods.js";
 
 /**
  * Coverage (DESIGN, "Silence is evidence only where it was heard"): which DNS servers a
@@ -37,6 +38,46 @@ export interface DnsServers {
   readonly cluster: readonly DnsServer[];
   /** NodeLocal DNSCache pods, by node name. */
   readonly nodeLocal: ReadonlyMap<string, DnsServer>;
+}
+
+/**
+ * The DNS servers pods ask, from the indexes: the ready endpoints of the cluster DNS Service
+ * (a CoreDNS pod that serves nobody need not be heard; without EndpointSlices, the pods its
+ * selector matches), each once, in name order; and NodeLocal DNSCache pods by node.
+ */
+export function dnsServersOf(
+  services: ServiceIndex,
+  pods: PodIpIndex,
+  svc: { readonly namespace: string; readonly name: string },
+  local?: { readonly namespace: string; readonly selector: Readonly<Record<string, string>> },
+): DnsServers {
+  const service = services.service(svc.namespace, svc.name);
+  const byKey = new Map<string, DnsServer>();
+  const add = (p: PodRecord) =>
+    byKey.set(`${p.namespace}/${p.name}`, { key: `${p.namespace}/${p.name}`, ips: p.ips });
+  let sliced = false;
+  for (const slice of services.slicesOf(svc.namespace, svc.name)) {
+    sliced = true;
+    for (const ref of slice.pods) {
+      const p = ref.ready === false ? undefined : pods.byName(ref.namespace, ref.name);
+      if (p && p.endMs === undefined) add(p);
+    }
+  }
+  if (!sliced && service) for (const p of pods.matching(svc.namespace, service.selector)) add(p);
+  const cluster = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const nodeLocal = new Map<string, DnsServer>();
+  if (local) {
+    for (const p of pods.matching(local.namespace, local.selector)) {
+      if (p.node !== undefined)
+        nodeLocal.set(p.node, { key: `${p.namespace}/${p.name}`, ips: p.ips });
+    }
+  }
+  return {
+    service: `${svc.namespace}/${svc.name}`,
+    serviceIps: service?.clusterIps ?? [],
+    cluster,
+    nodeLocal,
+  };
 }
 
 /** Whether a workload is heard now; when it is not, why, and whether it can ever be. */

@@ -95,6 +95,13 @@ export function ownerOf(metadata: unknown): OwnerReference | undefined {
 export const ownerKey = (namespace: string, o: OwnerReference): string =>
   `${o.kind}:${namespace}/${o.name}`;
 
+/** An owner key's kind, namespace and name. */
+export function parseOwnerKey(key: string): [string, string, string] {
+  const colon = key.indexOf(":");
+  const slash = key.indexOf("/", colon);
+  return [key.slice(0, colon), key.slice(colon + 1, slash), key.slice(slash + 1)];
+}
+
 /** Otterize's name for an owner or a pod: dots become underscores (annotations stay as set). */
 export const otterizeName = (name: string): string => name.replace(/\./g, "_");
 

@@ -1,6 +1,7 @@
 import { formatTimestamp, parseTimestamp } from "../duration.js";
 import { parseIp } from "../ip.js";
 import type { Coverage, Gap } from "../observed-egress.js";
+import { canonical } from "../canonical.js";
 import { asObject, type Obj } from "../shape.js";
 import { mergeGaps, observableSince, REASON_MAX } from "./coverage.js";
 import {
@@ -164,17 +165,6 @@ const gapObject = (g: Gap): Obj => ({
   to: formatTimestamp(g.to),
   why: g.why,
 });
-
-/** JSON with object keys sorted, so equal values give equal texts. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  const o = obj(v);
-  if (!o) return JSON.stringify(v) ?? "null";
-  const keys = Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
-}
 
 export interface MergedStatus {
   /** The status to write: stored fields the collector does not own (declared) are kept. */
