@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { decide } from "../src/admission/decide.js";
 import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
 import type { Verdict } from "../src/verdicts.js";
-import { log } from "../webhook/log.js";
+import { log } from "../server/log.js";
 import { createWebhookServer } from "../webhook/server.js";
 import { CacheStore } from "../webhook/store.js";
 

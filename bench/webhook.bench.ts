@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { load } from "js-yaml";
 import { generate } from "./generate.js";
@@ -13,12 +13,34 @@ import { endToEnd } from "./webhook-e2e.js";
  * node:https floor, each pinned to core 0, loaded by autocannon pinned to core 1, over HTTPS
  * with keep-alive and ~1.5 KB AdmissionReview bodies. Prints throughput at saturation,
  * p50/p99 at a fixed 2,000 req/s, and the server's peak memory.
+ *
+ * BENCH_BASELINE names a commit whose webhook server runs in the same rounds (built from
+ * `git archive` of it, with this checkout's node_modules), so that a change to the server is
+ * measured against what it replaces on the same machine at the same time. The default is the
+ * last commit before the servers moved to express; BENCH_BASELINE= (empty) leaves it out.
  */
 
 const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BASELINE = process.env.BENCH_BASELINE ?? "7ab2e00";
 const dir = mkdtempSync(join(tmpdir(), "otter-webhook-bench-"));
+
+/** The baseline commit's tree, built: its dist/bench/webhook-server.js is what runs. */
+function buildBaseline(ref: string): string {
+  const tree = join(dir, "baseline");
+  execFileSync("mkdir", ["-p", tree]);
+  execFileSync("sh", ["-c", `git archive "$1" | tar -x -C "$2"`, "sh", ref, tree]);
+  symlinkSync(resolve("node_modules"), join(tree, "node_modules"));
+  try {
+    execFileSync(process.execPath, [resolve("node_modules/typescript/bin/tsc"), "-p", tree], {
+      stdio: "ignore",
+    });
+  } catch {
+    // Types of newer dependencies may not fit old code; tsc has emitted it all the same.
+  }
+  return tree;
+}
 
 function lines(stream: Readable): AsyncIterable<string> {
   const queue: string[] = [];
@@ -82,7 +104,7 @@ function load_(
   });
 }
 
-async function run(mode: "engine" | "floor", port: number, body: string) {
+async function run(mode: "engine" | "floor", port: number, body: string, cwd = ".") {
   const server = spawn(
     "taskset",
     [
@@ -97,7 +119,7 @@ async function run(mode: "engine" | "floor", port: number, body: string) {
     ],
     // stdout carries the server's logs (counted, as a check that every review was logged);
     // fd 3 carries "ready" and its peak memory.
-    { stdio: ["ignore", "pipe", "inherit", "pipe"] },
+    { stdio: ["ignore", "pipe", "inherit", "pipe"], cwd },
   );
   let logLines = 0;
   (server.stdout as Readable).on("data", (d: Buffer) => {
@@ -142,10 +164,16 @@ try {
   // Floor and webhook alternate, ROUNDS times each: this machine drifts by ±20% from one
   // run to the next, so each figure is the median of its rounds.
   type Run = Awaited<ReturnType<typeof run>>;
-  const runs: Record<"floor" | "engine", Run[]> = { floor: [], engine: [] };
+  const runs: Record<"floor" | "engine" | "baseline", Run[]> = {
+    floor: [],
+    engine: [],
+    baseline: [],
+  };
+  const baseline = BASELINE ? buildBaseline(BASELINE) : undefined;
   for (let round = 0; round < ROUNDS; round++) {
-    runs.floor.push(await run("floor", 19443 + 2 * round, body));
-    runs.engine.push(await run("engine", 19444 + 2 * round, body));
+    runs.floor.push(await run("floor", 19443 + 3 * round, body));
+    if (baseline) runs.baseline.push(await run("engine", 19444 + 3 * round, body, baseline));
+    runs.engine.push(await run("engine", 19445 + 3 * round, body));
   }
   const summary = (rs: Run[]) => ({
     rps: median(rs.map((r) => r.saturated.rps)),
@@ -162,8 +190,10 @@ try {
   });
   const floor = summary(runs.floor);
   const engine = summary(runs.engine);
+  const before = baseline ? summary(runs.baseline) : undefined;
   for (const [name, r] of [
     ["bare node:https (floor)", floor],
+    ...(before ? ([[`the webhook at ${BASELINE} (baseline)`, before]] as const) : []),
     ["otter egress webhook", engine],
   ] as const) {
     console.log(`${name} (median of ${ROUNDS} runs):`);
@@ -180,6 +210,11 @@ try {
   console.log(
     `throughput webhook/floor: ${(engine.rps / floor.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.p99.toFixed(1)} ms (goal < 5 ms)`,
   );
+  if (before) {
+    console.log(
+      `against the baseline: throughput ${(engine.rps / before.rps).toFixed(2)} (goal ≥ 0.90), p99 at 2,000 req/s ${engine.p99.toFixed(1)} ms vs ${before.p99.toFixed(1)} ms (goal: the same)`,
+    );
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

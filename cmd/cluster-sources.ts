@@ -1,5 +1,6 @@
 import {
   CoordinationV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   type V1Lease,
@@ -71,8 +72,13 @@ export class Cluster {
   private readonly timeoutMs: number;
   private readonly custom: CustomObjectsApi;
   private readonly coordination: CoordinationV1Api;
+  private readonly core: CoreV1Api;
+  /** The kubeconfig's context names. */
+  readonly contexts: string[];
 
   private constructor(kc: KubeConfig, flags: KubeFlags) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.contexts = kc.getContexts().map((c) => c.name);
     this.server = kc.getCurrentCluster()?.server ?? "<no server>";
     const context = kc.getContextObject(kc.getCurrentContext());
     this.contextNamespace = context?.namespace || undefined;
@@ -180,6 +186,12 @@ export class Cluster {
       } while (cont);
     }
     return out;
+  }
+
+  /** The namespaces' names. */
+  async namespaceNames(): Promise<string[]> {
+    const list = await this.call("list namespaces", () => this.core.listNamespace());
+    return list.items.map((n) => n.metadata?.name ?? "").filter(Boolean);
   }
 
   async lease(namespace: string): Promise<LeaseReading> {

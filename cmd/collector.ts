@@ -2,7 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Server } from "node:net";
-import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { parseFlags, type FlagSpec } from "../src/cli/command-line.js";
 import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
 import { parseClusterZones } from "../src/domain.js";
@@ -11,7 +11,7 @@ import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
 import { Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
 import { createCollectorHttp, createSnifferHttp } from "../collector/http.js";
-import { log } from "../webhook/log.js";
+import { log } from "../server/log.js";
 
 /**
  * The collector's entry point. In a cluster it takes its defaults; outside (development,
@@ -25,14 +25,14 @@ const FLAGS: FlagSpec[] = [
     name: "dnstap-listen",
     kind: "string",
     usage: "address for CoreDNS's dnstap (Frame Streams over TCP)",
-    placeholder: ":6000",
+    default: ":6000",
   },
   { name: "dnstap-socket", kind: "string", usage: "also accept dnstap on this unix socket" },
   {
     name: "listen",
     kind: "string",
     usage: "address for /healthz, /readyz and /metrics",
-    placeholder: ":8080",
+    default: ":8080",
   },
   {
     name: "sniffer-listen",
@@ -45,13 +45,13 @@ const FLAGS: FlagSpec[] = [
     name: "cluster-domain",
     kind: "list",
     usage: "a DNS zone of the cluster's own names (repeatable, or comma-separated)",
-    placeholder: "cluster.local",
+    default: "cluster.local",
   },
   {
     name: "namespace",
     kind: "string",
     usage: "the collector's namespace (where its Lease is kept)",
-    placeholder: "otter-egress",
+    default: "otter-egress",
   },
   {
     name: "identity",
@@ -62,13 +62,13 @@ const FLAGS: FlagSpec[] = [
     name: "flush-interval",
     kind: "string",
     usage: "how often changes are written",
-    placeholder: "10s",
+    default: "10s",
   },
   {
     name: "dns-service",
     kind: "string",
     usage: "the cluster DNS Service, NAMESPACE/NAME: its pods are the DNS servers to hear",
-    placeholder: "kube-system/kube-dns",
+    default: "kube-system/kube-dns",
   },
   {
     name: "node-local-dns",
@@ -76,7 +76,7 @@ const FLAGS: FlagSpec[] = [
     usage:
       "NodeLocal DNSCache pods, NAMESPACE/KEY=VALUE[,…] (a label selector), or none: where one " +
       "runs, its node's pods ask it, and it must report too",
-    placeholder: "kube-system/k8s-app=node-local-dns",
+    default: "kube-system/k8s-app=node-local-dns",
   },
   {
     name: "window",
@@ -84,25 +84,25 @@ const FLAGS: FlagSpec[] = [
     usage:
       "the verdict window: an ObservedEgress whose workload is gone and that was not updated " +
       "for this long is removed",
-    placeholder: "168h",
+    default: "168h",
   },
   {
     name: "gc-interval",
     kind: "string",
     usage: "how often ObservedEgress of gone workloads are looked for",
-    placeholder: "1h",
+    default: "1h",
   },
   {
     name: "coverage-interval",
     kind: "string",
     usage: "how often coverage (which DNS servers are heard) is evaluated",
-    placeholder: "10s",
+    default: "10s",
   },
   {
     name: "lease-interval",
     kind: "string",
     usage: "how often the Lease is renewed",
-    placeholder: "30s",
+    default: "30s",
   },
 ];
 
@@ -167,7 +167,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Ready once dnstap is accepted, before the informers sync: the Service sends CoreDNS here
     // at once, and answers that come first are held until the pods are known.
     isReady: () => accepting,
-    metrics: () => collector.metrics.render(),
+    registry: collector.metrics.registry,
   });
   const dnstapServer = () =>
     createDnstapServer({

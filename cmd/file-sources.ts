@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { clientIntentsFromDocuments, type ClientIntents } from "../src/client-intents.js";
+import { intentsOfPaths, type ClientIntents, type IntentsPath } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
-import { observedFromDocuments, type ObservedWorkload } from "../src/observed-egress.js";
+import { observedOfSnapshot, type ObservedWorkload } from "../src/observed-egress.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import { parseYamlDocuments } from "../src/yaml-documents.js";
 
@@ -63,17 +63,37 @@ export class IntentsFiles implements IntentsSource {
   constructor(
     private readonly paths: readonly string[],
     private readonly stdin: () => string,
+    /** Whether holding no ClientIntents at all is an error (else a warning). */
+    private readonly required = true,
   ) {}
 
+  /** What was skipped, for stderr. */
+  warnings: string[] = [];
+
   async intents(defaultNamespace: string): Promise<ClientIntents[]> {
-    const out: ClientIntents[] = [];
-    for (const file of this.paths.flatMap(expandPath)) {
-      const text = readInput(file, this.stdin);
-      this.texts.set(displayName(file), text);
-      const docs = parseYamlDocuments(text, displayName(file));
-      out.push(...clientIntentsFromDocuments(docs, defaultNamespace));
+    // A file named twice (a directory and a file in it, a link and its target) is read once.
+    const seen = new Set<string>();
+    const paths: IntentsPath[] = [];
+    for (const path of this.paths) {
+      const named = expandPath(path);
+      const fresh = named.filter((file) => {
+        const real = file === "-" ? file : realpathSync(file);
+        if (seen.has(real)) return false;
+        seen.add(real);
+        return true;
+      });
+      // A path whose every file another path named has nothing to add.
+      if (named.length > 0 && fresh.length === 0) continue;
+      const files = fresh.map((file) => {
+        const text = readInput(file, this.stdin);
+        this.texts.set(displayName(file), text);
+        return { name: displayName(file), docs: parseYamlDocuments(text, displayName(file)) };
+      });
+      paths.push({ path: displayName(path), files });
     }
-    return out;
+    const { intents, warnings } = intentsOfPaths(paths, defaultNamespace, this.required);
+    this.warnings = warnings;
+    return intents;
   }
 }
 
@@ -86,7 +106,7 @@ export class ObservedSnapshot implements ObservedSource {
 
   async observed(): Promise<ObservedWorkload[]> {
     const docs = parseYamlDocuments(readInput(this.path, this.stdin), displayName(this.path));
-    return observedFromDocuments(docs);
+    return observedOfSnapshot(docs, displayName(this.path));
   }
 
   async listening() {

@@ -12,6 +12,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import type { FixContext } from "../src/cli/fix.js";
 import type { FileChange } from "../src/fix/plan.js";
+import { complete, flagIn, renderCompletion } from "../src/cli/complete.js";
 import { parseRequest, type Invocation } from "../src/cli/invocation.js";
 import { filesScope, namespaceScope, runCommand, type Gathered } from "../src/cli/run.js";
 import type { ClientIntents } from "../src/client-intents.js";
@@ -33,6 +34,8 @@ export interface Io {
   stdin(): string;
   env: NodeJS.ProcessEnv;
   isTTY: boolean;
+  /** The terminal's width (help wraps to it); undefined when stdout is not a terminal. */
+  columns?: number;
   clock(): number;
 }
 
@@ -43,6 +46,7 @@ function processIo(): Io {
     stdin: () => readFileSync(0, "utf8"),
     env: process.env,
     isTTY: process.stdout.isTTY === true,
+    ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
     clock: () => Date.now(),
   };
 }
@@ -84,8 +88,8 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
     intents = await source.intents(defaultNamespace);
   }
   let base: ClientIntents[] | undefined;
-  if (inv.base.length > 0)
-    base = await new IntentsFiles(inv.base, io.stdin).intents(defaultNamespace);
+  const baseFiles = inv.base.length > 0 ? new IntentsFiles(inv.base, io.stdin, false) : undefined;
+  if (baseFiles) base = await baseFiles.intents(defaultNamespace);
   const scope =
     inv.command === "diff" && intentsFromFiles
       ? filesScope(inv, namespaces, [...intents, ...(base ?? [])])
@@ -97,8 +101,10 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
     observed.observed(),
     inv.command === "diff" ? observed.listening() : Promise.resolve({ state: "snapshot" } as const),
   ]);
+  const warnings = [...(files?.warnings ?? []), ...(baseFiles?.warnings ?? [])];
   return {
     intents,
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...(base ? { base } : {}),
     ...(inv.fix && files ? { fix: fixContext(inv.intents, files.texts, defaultNamespace) } : {}),
     intentsFromFiles,
@@ -170,15 +176,55 @@ async function execute(inv: Invocation, io: Io): Promise<number> {
   return outcome.exitCode;
 }
 
+/**
+ * `kubectl-otter __complete ARGS… WORD` (what kubectl_complete-otter runs): candidates for the
+ * word, in cobra's protocol. Names from the cluster are added when it answers within a few
+ * seconds; a completion never fails loudly.
+ */
+async function completion(args: readonly string[], io: Io): Promise<number> {
+  const wanted = complete(args);
+  let looked: string[] = [];
+  if (wanted.lookup) {
+    const words = args.slice(0, -1);
+    const kubeconfig = flagIn(words, "kubeconfig");
+    const context = flagIn(words, "context");
+    const kube = {
+      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+      ...(context !== undefined ? { context } : {}),
+      allNamespaces: false,
+      requestTimeoutMs: 5000,
+    };
+    try {
+      const { Cluster, ClusterObserved } = await import("./cluster-sources.js");
+      const cluster = Cluster.connect(kube);
+      if (wanted.lookup === "contexts") looked = cluster.contexts;
+      else if (wanted.lookup === "namespaces") looked = await cluster.namespaceNames();
+      else {
+        const ns = wanted.namespace ?? cluster.contextNamespace ?? "default";
+        const scope = { all: false, names: [ns] } as const;
+        const observed = await new ClusterObserved(cluster, scope, "", io.clock()).observed();
+        looked = [...new Set(observed.map((w) => w.name))].sort();
+      }
+    } catch (e) {
+      io.stderr(`completion: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+  io.stdout(renderCompletion(wanted, looked));
+  return 0;
+}
+
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  if (argv[0] === "__complete" || argv[0] === "__completeNoDesc") {
+    return completion(argv.slice(1), io);
+  }
   try {
-    const request = parseRequest(argv);
+    const request = parseRequest(argv, { columns: io.columns ?? 80 });
     switch (request.kind) {
       case "help":
         io.stdout(request.text);
         return 0;
       case "version":
-        io.stdout(`kubectl-otter ${VERSION}\n`);
+        io.stdout(`kubectl-otter ${VERSION} (Node.js ${process.version})\n`);
         return 0;
       case "run":
         return await execute(request.invocation, io);

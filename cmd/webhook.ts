@@ -6,7 +6,7 @@ import {
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
 import { webhookEntries } from "../src/admission/registration.js";
-import { parseFlags, type FlagSpec } from "../src/cli/flags.js";
+import { parseFlags, type FlagSpec } from "../src/cli/command-line.js";
 import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
 import { parseDuration } from "../src/duration.js";
@@ -20,7 +20,7 @@ import {
   type ServingNames,
 } from "../src/tls.js";
 import { Caches } from "../webhook/caches.js";
-import { log } from "../webhook/log.js";
+import { log } from "../server/log.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
 
@@ -32,7 +32,7 @@ import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 const FLAGS: FlagSpec[] = [
   { name: "kubeconfig", kind: "string", usage: "kubeconfig (default: in-cluster or $KUBECONFIG)" },
-  { name: "port", kind: "string", usage: "HTTPS port", placeholder: "8443" },
+  { name: "port", kind: "string", usage: "HTTPS port", default: "8443" },
   {
     name: "tls-cert",
     kind: "string",
@@ -43,38 +43,38 @@ const FLAGS: FlagSpec[] = [
     name: "tls-min-version",
     kind: "string",
     usage: "the oldest TLS version served: 1.2 or 1.3",
-    placeholder: "1.2",
+    default: "1.2",
   },
   {
     name: "register-url",
     kind: "string",
     usage: "register a ValidatingWebhookConfiguration that calls this URL",
   },
-  { name: "failure-policy", kind: "string", usage: "Fail or Ignore", placeholder: "Fail" },
+  { name: "failure-policy", kind: "string", usage: "Fail or Ignore", default: "Fail" },
   {
     name: "deny-on",
     kind: "string",
     usage: "verdicts that deny",
-    placeholder: "missing,unnecessary",
+    default: "missing,unnecessary",
   },
-  { name: "window", kind: "string", usage: "observation window", placeholder: "168h" },
+  { name: "window", kind: "string", usage: "observation window", default: "168h" },
   {
     name: "collector-namespace",
     kind: "string",
     usage: "namespace of the collector Lease",
-    placeholder: "otter-egress",
+    default: "otter-egress",
   },
   {
     name: "cert-validity",
     kind: "string",
     usage: "lifetime of a generated serving certificate",
-    placeholder: "720h",
+    default: "720h",
   },
   {
     name: "service",
     kind: "string",
     usage: "the Service in front of the webhook, named in a generated certificate",
-    placeholder: "otter-egress-webhook.otter-egress",
+    default: "otter-egress-webhook.otter-egress",
   },
   {
     name: "tls-secret",

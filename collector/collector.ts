@@ -50,7 +50,7 @@ import {
 import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
-import { InformerSet, type Listed, type Log } from "../webhook/informer.js";
+import { InformerSet, type Listed, type Log } from "../server/informer.js";
 import { Leases, replicaLeaseName } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { Flusher } from "./flusher.js";

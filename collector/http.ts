@@ -1,5 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { readBody, send } from "../webhook/http-body.js";
+import { createServer, type Server } from "node:http";
+import type { Registry } from "prom-client";
+import { finalHandlers, probeRoutes, serverApp } from "../server/app.js";
+import { readBody, send } from "../server/http-body.js";
 
 /**
  * The collector's HTTP sides. The main one serves /healthz, /readyz and /metrics. Otterize's
@@ -13,7 +15,7 @@ export const QUERY_BODY_LIMIT = 8 << 20;
 
 export interface CollectorHttpOptions {
   isReady(): boolean;
-  metrics(): string;
+  readonly registry: Registry;
 }
 
 export interface SnifferHttpOptions {
@@ -22,48 +24,39 @@ export interface SnifferHttpOptions {
   bodyLimit?: number;
 }
 
-const path = (req: IncomingMessage): string => (req.url ?? "/").split("?")[0] ?? "/";
-const notFound = (res: ServerResponse): void => send(res, 404, '{"error":"not found"}');
-
 export function createCollectorHttp(opts: CollectorHttpOptions): Server {
-  return createServer((req, res) => {
-    const url = path(req);
-    if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
-    if (req.method === "GET" && url === "/readyz") {
-      return opts.isReady()
-        ? send(res, 200, "ok", "text/plain")
-        : send(res, 503, "informers not synced", "text/plain");
-    }
-    if (req.method === "GET" && url === "/metrics") {
-      return send(res, 200, opts.metrics(), "text/plain; version=0.0.4");
-    }
-    notFound(res);
+  const app = serverApp();
+  probeRoutes(app, {
+    isReady: () => opts.isReady(),
+    notReady: "not accepting dnstap yet",
+    registry: opts.registry,
   });
+  finalHandlers(app);
+  return createServer(app);
 }
+
+const graphqlError = (message: string): string => JSON.stringify({ errors: [{ message }] });
 
 /** The sniffer's endpoint: POST /query and nothing else. */
 export function createSnifferHttp(opts: SnifferHttpOptions): Server {
   const limit = opts.bodyLimit ?? QUERY_BODY_LIMIT;
-  return createServer((req, res) => {
-    if (req.method !== "POST" || path(req) !== "/query") return notFound(res);
-    readBody(req, limit).then(
-      (body) => {
+  const app = serverApp();
+  app.post("/query", (req, res, next) => {
+    readBody(req, limit)
+      .then((body) => {
         if (body === "too-large") {
-          return send(
-            res,
-            413,
-            JSON.stringify({ errors: [{ message: `body larger than ${limit} bytes` }] }),
-          );
+          return send(res, 413, graphqlError(`body larger than ${limit} bytes`));
         }
         let json: unknown;
         try {
           json = JSON.parse(body.toString("utf8"));
         } catch {
-          return send(res, 400, JSON.stringify({ errors: [{ message: "the body is not JSON" }] }));
+          return send(res, 400, graphqlError("the body is not JSON"));
         }
         send(res, 200, JSON.stringify(opts.query(json)));
-      },
-      () => res.destroy(),
-    );
+      })
+      .catch(next);
   });
+  finalHandlers(app);
+  return createServer(app);
 }

@@ -22,6 +22,7 @@ let out = join(root, "build", "dist");
 let manifest = join(root, "krew-manifest.yaml");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+const COMPLETION = "kubectl_complete-otter";
 const REPO = "https://github.com/otter-egress/otter-egress";
 
 const targets = [{ os: "linux", arch: "amd64", node: process.execPath }];
@@ -57,7 +58,7 @@ main(process.argv.slice(2)).then((code) => process.stdout.write("", () => proces
   },
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node24",
   format: "cjs",
   outfile: bundle,
   minify: true,
@@ -119,16 +120,23 @@ for (const t of targets) {
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   copyFileSync(join(root, "LICENSE"), join(dir, "LICENSE"));
+  // kubectl's plugin completion (kubectl 1.26+) runs kubectl_complete-otter from PATH.
+  const completion = t.os === "windows" ? [] : [COMPLETION];
+  for (const f of completion) copyFileSync(join(root, "bin", f), join(dir, f));
   const name = `kubectl-otter_${t.os}_${t.arch}.tar.gz`;
   const archive = join(out, name);
   // Sorted names, fixed times and owners, gzip without a timestamp: same input, same bytes.
-  const tar = execFileSync("tar", [...REPRODUCIBLE_TAR, "-C", dir, "-cf", "-", exe, "LICENSE"], {
-    maxBuffer: 1 << 30,
-  });
+  const tar = execFileSync(
+    "tar",
+    [...REPRODUCIBLE_TAR, "-C", dir, "-cf", "-", exe, ...completion, "LICENSE"],
+    {
+      maxBuffer: 1 << 30,
+    },
+  );
   writeFileSync(archive, execFileSync("gzip", ["-n", "-9"], { input: tar, maxBuffer: 1 << 30 }));
   const sha256 = createHash("sha256").update(readFileSync(archive)).digest("hex");
   writeFileSync(`${archive}.sha256`, `${sha256}  ${name}\n`);
-  platforms.push({ ...t, exe, name, sha256 });
+  platforms.push({ ...t, exe, name, sha256, completion });
   console.log(`${name}  ${sha256}`);
 }
 
@@ -144,7 +152,7 @@ const platformYaml = platforms
       bin: ${p.exe}
       files:
         - from: ${p.exe}
-          to: .
+          to: .${p.completion.map((f) => `\n        - from: ${f}\n          to: .`).join("")}
         - from: LICENSE
           to: .`,
   )
@@ -170,6 +178,10 @@ spec:
     It reads ClientIntents from files or from the cluster. Observed egress comes from
     ObservedEgress objects, written in the cluster by the otter egress collector (installed
     with the otter-egress Helm chart, fed by CoreDNS's dnstap), or from a snapshot file.
+  caveats: |
+    Shell completion (kubectl 1.26 or newer): krew links only the plugin, so link its
+    completion too:
+      ln -s ~/.krew/store/otter/v${pkg.version}/kubectl_complete-otter ~/.krew/bin/
   platforms:
 ${platformYaml}
 `,

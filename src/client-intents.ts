@@ -1,8 +1,14 @@
 import { declaredDomain } from "./domain.js";
-import type { Source } from "./errors.js";
+import { formatSource, InputError, type Source } from "./errors.js";
 import { parseNetwork } from "./ip.js";
 import { sharedPorts } from "./ports.js";
-import { apiObjectDocument, findObjects, ofKind } from "./k8s-objects.js";
+import {
+  apiObjectDocument,
+  findObjects,
+  foundInstead,
+  ofKind,
+  otherObjects,
+} from "./k8s-objects.js";
 import { Reader, type Obj } from "./shape.js";
 import type { CloudForm, DeclaredItem, InClusterForm } from "./targets.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
@@ -477,4 +483,69 @@ export function clientIntentsFromDocuments(
   return findObjects(docs, ofKind(INTENTS_GROUP, "ClientIntents")).map((o) =>
     readClientIntents(o.doc, o.value, o.base, defaultNamespace, o.line),
   );
+}
+
+/** The files one --intents argument named, parsed. */
+export interface IntentsPath {
+  /** The argument as given (a file, a directory, or - for stdin). */
+  readonly path: string;
+  readonly files: ReadonlyArray<{ readonly name: string; readonly docs: readonly YamlDocument[] }>;
+}
+
+/**
+ * The ClientIntents of every --intents path, with warnings for what was skipped. A path that
+ * holds none is a warning that says what it holds instead; when no path holds any (an empty
+ * directory, /dev/null, a mistyped group), it is an error, so that a wrong path cannot pass a
+ * pull-request check. An explicit empty List says there are none, and is taken at its word.
+ * Two ClientIntents of the same name and namespace are an error naming both: the cluster keeps
+ * only one. `required: false` (the target branch's intents, which may have none yet) only warns.
+ */
+export function intentsOfPaths(
+  paths: readonly IntentsPath[],
+  defaultNamespace: string,
+  required = true,
+): { intents: ClientIntents[]; warnings: string[] } {
+  const wanted = ofKind(INTENTS_GROUP, "ClientIntents");
+  const intents: ClientIntents[] = [];
+  const warnings: string[] = [];
+  const empty: Array<[path: string, why: string]> = [];
+  let saidNone = false;
+  for (const p of paths) {
+    const found = p.files.flatMap((f) => clientIntentsFromDocuments(f.docs, defaultNamespace));
+    intents.push(...found);
+    const others = otherObjects(
+      p.files.flatMap((f) => f.docs),
+      wanted,
+    );
+    for (const kind of others.kinds.filter((k) => k.startsWith("ClientIntents "))) {
+      warnings.push(`${p.path}: skipped ${kind}: ClientIntents are ${INTENTS_GROUP} objects`);
+    }
+    if (found.length > 0) continue;
+    if (others.emptyList && others.kinds.length === 0) {
+      saidNone = true;
+      continue;
+    }
+    const why =
+      p.files.length === 0 ? "(it holds no .yaml, .yml or .json files)" : foundInstead(others);
+    empty.push([p.path, why]);
+  }
+  if (required && intents.length === 0 && !saidNone && empty.length > 0) {
+    throw new InputError(
+      `no ClientIntents in ${empty.map(([p, why]) => `${p} ${why}`).join("; ")}`,
+    );
+  }
+  for (const [p, why] of empty) warnings.push(`${p}: no ClientIntents ${why}; skipped`);
+  const byName = new Map<string, ClientIntents>();
+  for (const ci of intents) {
+    const key = `${ci.namespace}/${ci.name}`;
+    const first = byName.get(key);
+    if (first) {
+      throw new InputError(
+        `ClientIntents ${key} is also defined at ${formatSource(first.source)}: the cluster keeps only one of them`,
+        ci.source,
+      );
+    }
+    byName.set(key, ci);
+  }
+  return { intents, warnings };
 }

@@ -1,6 +1,10 @@
 import { UsageError } from "./errors.js";
 
 const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -8,29 +12,41 @@ const UNIT_MS: Record<string, number> = {
   d: 86_400_000,
 };
 
+/** Go's longest duration (2^63-1 ns, about 106,751 days), in milliseconds. */
+const MAX_MS = 9_223_372_036_854.775;
+
+const DURATION = /^[-+]?(?:0|(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+)$/;
+const PART = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g;
+
 /**
- * Parses a Go-style duration as kubectl flags take them ("168h", "1h30m", "90s"),
- * plus "d" for days. Returns milliseconds. Zero and negative windows are refused.
+ * Parses a duration by the rules of Go's time.ParseDuration ("168h", "1h30m", "1.5h", "90s",
+ * "500ms"; a sign; "0"; at most 2562047h), plus "d" for days, as kubectl's flags take them.
+ * Returns milliseconds. Zero and negative durations are refused (`allowZero` takes 0).
  */
-export function parseDuration(text: string, flag = "--window"): number {
+export function parseDuration(text: string, flag = "--window", allowZero = false): number {
   const trimmed = text.trim();
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let consumed = 0;
-  let match: RegExpExecArray | null;
-  while ((match = re.exec(trimmed)) !== null) {
-    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
-    consumed = re.lastIndex;
-  }
-  if (trimmed.length === 0 || consumed !== trimmed.length) {
+  if (!DURATION.test(trimmed)) {
     throw new UsageError(
       `invalid value "${text}" for ${flag}: expected a duration such as 168h, 90m or 7d`,
     );
   }
-  if (!(total > 0) || !Number.isFinite(total)) {
+  let total = 0;
+  for (const m of trimmed.matchAll(PART)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+  }
+  if (total > MAX_MS) {
+    throw new UsageError(
+      `invalid value "${text}" for ${flag}: the duration is out of range (at most 2562047h)`,
+    );
+  }
+  const ms = Math.round(total);
+  if (trimmed.startsWith("-") && ms !== 0) {
     throw new UsageError(`invalid value "${text}" for ${flag}: the duration must be positive`);
   }
-  return Math.round(total);
+  if (ms === 0 && !allowZero) {
+    throw new UsageError(`invalid value "${text}" for ${flag}: the duration must be positive`);
+  }
+  return ms;
 }
 
 /** Formats milliseconds compactly: 168h, 1h30m, 45s, 1500ms. */
@@ -76,7 +92,11 @@ export function parseTimestamp(text: string): number | undefined {
     if (oh > 23 || om > 59) return undefined;
     offset = (m[9] === "-" ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction - offset;
+  // Date.UTC reads years 0 to 99 as 1900 to 1999: the year is set on its own.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime() + fraction - offset;
 }
 
 /** Formats epoch milliseconds as RFC 3339 in UTC, without fractional seconds when whole. */

@@ -37,6 +37,42 @@ export function findObjects(
   return out;
 }
 
+/** What a file held besides the objects looked for: for an error that says what was there. */
+export interface Others {
+  /** "Deployment apps/v1", once each, in the order met. */
+  readonly kinds: string[];
+  /** A List with no items: the file says, explicitly, that there are none. */
+  readonly emptyList: boolean;
+}
+
+export function otherObjects(
+  docs: readonly YamlDocument[],
+  wanted: (value: Obj) => boolean,
+): Others {
+  const kinds = new Set<string>();
+  let emptyList = false;
+  const note = (v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return;
+    const o = v as Obj;
+    if (wanted(o)) return;
+    if (typeof o.kind === "string" && o.kind.endsWith("List") && Array.isArray(o.items)) {
+      if (o.items.length === 0) emptyList = true;
+      o.items.forEach(note);
+      return;
+    }
+    kinds.add(`${String(o.kind ?? "an object without kind")} ${String(o.apiVersion ?? "")}`.trim());
+  };
+  for (const doc of docs) note(doc.value);
+  return { kinds: [...kinds], emptyList };
+}
+
+/** "(found Deployment apps/v1, Service v1)" or "(the file is empty)". */
+export function foundInstead(others: Others): string {
+  if (others.kinds.length === 0) return "(it holds no Kubernetes objects)";
+  const shown = others.kinds.slice(0, 3).join(", ");
+  return `(found ${shown}${others.kinds.length > 3 ? `, and ${others.kinds.length - 3} more kinds` : ""})`;
+}
+
 /** A predicate for objects of one kind in one API group (any version). */
 export function ofKind(group: string, kind: string): (value: Obj) => boolean {
   return (v) =>

@@ -1,11 +1,17 @@
 import { fastV2Target, IntentsReader, v2Target } from "./client-intents.js";
 import { normalizeDomain } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
-import type { Source } from "./errors.js";
+import { InputError, type Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
 import { sharedPorts } from "./ports.js";
 import { itemKey, type DeclaredItem } from "./targets.js";
-import { apiObjectDocument, findObjects, ofKind } from "./k8s-objects.js";
+import {
+  apiObjectDocument,
+  findObjects,
+  foundInstead,
+  ofKind,
+  otherObjects,
+} from "./k8s-objects.js";
 import type { Obj } from "./shape.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
 
@@ -242,4 +248,21 @@ export function observedFromDocuments(docs: readonly YamlDocument[]): ObservedWo
   return findObjects(docs, ofKind(OBSERVED_GROUP, "ObservedEgress")).map((o) =>
     readObservedEgress(o.doc, o.value, o.base, o.line),
   );
+}
+
+/**
+ * The ObservedEgress of a snapshot file. An explicit empty List (a cluster with none) is taken
+ * at its word; a file without any (empty, a Deployment, the intents file itself) is an error:
+ * it would leave every target unverified and pass.
+ */
+export function observedOfSnapshot(
+  docs: readonly YamlDocument[],
+  file: string,
+): ObservedWorkload[] {
+  const found = observedFromDocuments(docs);
+  const others = otherObjects(docs, ofKind(OBSERVED_GROUP, "ObservedEgress"));
+  if (found.length === 0 && !(others.emptyList && others.kinds.length === 0)) {
+    throw new InputError(`no ObservedEgress objects ${foundInstead(others)}`, { file });
+  }
+  return found;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
@@ -274,7 +274,12 @@ test("list shows what was observed", async (t) => {
 test("help says kubectl otter, and -h works on every command", async (t) => {
   const root = await runCli(["--help"]);
   t.is(root.code, 0);
-  t.regex(root.stdout, /kubectl otter egress <command>/);
+  t.regex(root.stdout, /^ {2}egress +Compare ClientIntents/m);
+  t.regex(root.stdout, /^ {2}version +Print/m);
+  const group = await runCli(["egress"]);
+  t.is(group.code, 0);
+  t.regex(group.stdout, /kubectl otter egress <command>/);
+  t.regex(group.stdout, /^ {2}diff +Print the drift/m);
   for (const cmd of ["diff", "suggest", "list"]) {
     const r = await runCli(["egress", cmd, "-h"]);
     t.is(r.code, 0);
@@ -403,12 +408,110 @@ const bad: BadCase[] = [
     },
     stderr: /bomb\.yaml:1: YAML aliases expand to more than/,
   },
+  {
+    name: "a snapshot that is empty",
+    args: ["egress", "diff", "--intents", "examples/intents", "--observed", "@empty.yaml"],
+    files: { "empty.yaml": "" },
+    stderr: /empty\.yaml: no ObservedEgress objects \(it holds no Kubernetes objects\)/,
+  },
+  {
+    name: "a snapshot that holds a Deployment",
+    args: ["egress", "diff", "--intents", "examples/intents", "--observed", "@deploy.yaml"],
+    files: { "deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n" },
+    stderr: /deploy\.yaml: no ObservedEgress objects \(found Deployment apps\/v1\)/,
+  },
+  {
+    name: "the intents file given as the snapshot",
+    args: [
+      "egress",
+      "diff",
+      "--intents",
+      "examples/intents",
+      "--observed",
+      "examples/intents/joke-worker.yaml",
+    ],
+    stderr: /no ObservedEgress objects \(found ClientIntents k8s\.otterize\.com\/v2beta1\)/,
+  },
+  {
+    name: "intents from /dev/null",
+    args: [
+      "egress",
+      "diff",
+      "--intents",
+      "/dev/null",
+      "--observed",
+      "examples/observed/snapshot.yaml",
+    ],
+    stderr: /^error: no ClientIntents in \/dev\/null \(it holds no Kubernetes objects\)\n$/,
+  },
+  {
+    name: "an intents directory without YAML",
+    args: ["egress", "diff", "--intents", "@sub", "--observed", "examples/observed/snapshot.yaml"],
+    files: { sub: "" },
+    stderr: /no ClientIntents in .*sub \(it holds no \.yaml, \.yml or \.json files\)/,
+  },
+  {
+    name: "intents of a mistyped group",
+    args: [
+      "egress",
+      "diff",
+      "--intents",
+      "@typo.yaml",
+      "--observed",
+      "examples/observed/snapshot.yaml",
+    ],
+    files: {
+      "typo.yaml":
+        "apiVersion: otterize.com/v2beta1\nkind: ClientIntents\nmetadata: {name: w}\nspec: {workload: {name: w}}\n",
+    },
+    stderr: /no ClientIntents in .*typo\.yaml \(found ClientIntents otterize\.com\/v2beta1\)/,
+  },
+  {
+    name: "two ClientIntents of the same name and namespace",
+    args: [
+      "egress",
+      "diff",
+      "--intents",
+      "@a.yaml",
+      "--intents",
+      "@b.yaml",
+      "--observed",
+      "examples/observed/snapshot.yaml",
+    ],
+    files: {
+      "a.yaml":
+        "apiVersion: k8s.otterize.com/v2beta1\nkind: ClientIntents\nmetadata: {name: w, namespace: dev}\nspec: {workload: {name: w}, targets: [{internet: {domains: [a.com]}}]}\n",
+      "b.yaml":
+        "# the same, again\napiVersion: k8s.otterize.com/v2beta1\nkind: ClientIntents\nmetadata: {name: w, namespace: dev}\nspec: {workload: {name: x}, targets: [{internet: {domains: [a.com]}}]}\n",
+    },
+    stderr:
+      /b\.yaml:2: ClientIntents dev\/w is also defined at .*a\.yaml:1: the cluster keeps only one of them/,
+  },
+  {
+    name: "a window out of Go's range",
+    args: ["egress", "diff", ...EXAMPLE, "--window", "99999999999999999999h"],
+    stderr: /invalid value "99999999999999999999h" for --window: the duration is out of range/,
+  },
+  {
+    name: "a zero window",
+    args: ["egress", "diff", ...EXAMPLE, "--window", "0"],
+    stderr: /invalid value "0" for --window: the duration must be positive/,
+  },
+  {
+    name: "an empty --fail-on",
+    args: ["egress", "diff", ...EXAMPLE, "--fail-on", ""],
+    stderr: /invalid value an empty verdict for --fail-on/,
+  },
 ];
 
 for (const c of bad) {
   test(`bad input: ${c.name} is exit 2, one clear error, nothing on stdout`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "otter-bad-"));
-    for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(dir, name), text);
+    for (const [name, text] of Object.entries(c.files ?? {})) {
+      // An empty name without an extension is a directory.
+      if (text === "" && !name.includes(".")) mkdirSync(join(dir, name));
+      else writeFileSync(join(dir, name), text);
+    }
     const args = c.args.map((a) => (a.startsWith("@") ? join(dir, a.slice(1)) : a));
     const r = await runCli(args);
     t.is(r.code, 2);
@@ -418,3 +521,71 @@ for (const c of bad) {
     t.false(r.stderr.includes("    at "), "no stack trace");
   });
 }
+
+test("a path without ClientIntents beside one with them is a warning that names it", async (t) => {
+  const empty = mkdtempSync(join(tmpdir(), "otter-empty-"));
+  const r = await runCli(["egress", "diff", ...EXAMPLE, "--intents", empty]);
+  t.is(r.code, 1);
+  t.is(
+    r.stderr,
+    `warning: ${empty}: no ClientIntents (it holds no .yaml, .yml or .json files); skipped\n`,
+  );
+  t.regex(r.stdout, /missing +sts\.eu-west-2\.amazonaws\.com/);
+});
+
+test("an explicit empty List of ObservedEgress is a cluster with none: every target unverified", async (t) => {
+  const snapshot = tmp("none.yaml", "apiVersion: v1\nkind: List\nitems: []\n");
+  const r = await runCli([
+    "egress",
+    "diff",
+    "--intents",
+    "examples/intents",
+    "--observed",
+    snapshot,
+    "--fail-on",
+    "unverified",
+  ]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stdout, /unverified/);
+});
+
+test("a file named twice, or through a link, is read once: no duplicate, and --fix edits it once", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "otter-link-"));
+  const real = join(dir, "joke-worker.yaml");
+  writeFileSync(real, readFileSync("examples/intents/joke-worker.yaml", "utf8"));
+  symlinkSync(real, join(dir, "link.yaml"));
+  const args = ["egress", "diff", "--observed", "examples/observed/snapshot.yaml"];
+  const now = ["--now", "2026-11-25T10:00:00Z"];
+  const twice = await runCli([...args, ...now, "--intents", dir, "--intents", real]);
+  t.is(twice.code, 1, twice.stderr);
+  t.is(twice.stderr, "");
+  const fixed = await runCli([...args, ...now, "--intents", dir, "--fix"]);
+  t.is(fixed.code, 0, fixed.stderr);
+  const after = await runCli([...args, ...now, "--intents", join(dir, "link.yaml")]);
+  t.is(after.code, 0, after.stdout);
+});
+
+test("--now takes any RFC 3339 year, 0001 included", async (t) => {
+  const r = await runCli([
+    "egress",
+    "list",
+    "--observed",
+    "examples/observed/snapshot.yaml",
+    "--now",
+    "0001-01-01T00:00:00Z",
+    "-o",
+    "json",
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /0001-01-01T00:00:00Z/);
+});
+
+test("a missing target's message reads as English, with or without ClientIntents", async (t) => {
+  const r = await runCli(["egress", "diff", ...EXAMPLE, "-o", "github"]);
+  t.regex(r.stdout, /which its ClientIntents do not declare;/);
+  const observed = ["--observed", "examples/observed/snapshot.yaml", "--now", EXAMPLE[5]];
+  const one = ["--intents", "examples/intents/joke-server.yaml", "--include-undeclared"];
+  const undeclared = await runCli(["egress", "diff", ...one, ...observed, "-o", "github"]);
+  t.regex(undeclared.stdout, /which no ClientIntents declares;/);
+  t.notRegex(undeclared.stdout, /no ClientIntents does not/);
+});

@@ -281,6 +281,19 @@ test("kubectl runs the plugin as `kubectl otter`", async (t) => {
   t.regex(plugins.stdout, /kubectl-otter/);
 });
 
+test("kubectl completes the plugin: commands, namespaces, workloads and intents files", async (t) => {
+  const env = { PATH: `${pluginPath()}:${process.env.PATH ?? ""}`, KUBECONFIG: cp.kubeconfig };
+  const complete = async (...words: string[]) =>
+    (await exec(KUBECTL, ["__complete", "otter", ...words], env)).stdout;
+  t.regex(await complete("egress", ""), /^diff\t.*\nsuggest\t.*\nlist\t.*\n:4\n$/);
+  t.regex(await complete("egress", "diff", "--fail"), /^--fail-on\t/);
+  const namespaces = (await complete("egress", "list", "-n", "")).split("\n");
+  t.true(namespaces.includes("dev") && namespaces.includes("kube-system"), namespaces.join(","));
+  t.is(await complete("egress", "list", "-n", "de"), "default\ndev\n:4\n");
+  t.is(await complete("egress", "suggest", "-n", "dev", "joke-w"), "joke-worker\n:4\n");
+  t.is(await complete("egress", "diff", "--intents", ""), "yaml\nyml\n:8\n");
+});
+
 test("a user who may read one namespace can run -n there and gets a clear forbidden for -A", async (t) => {
   const k = cp.kubeconfig;
   await kubectl(k, ["create", "serviceaccount", "reader", "-n", "dev"]);

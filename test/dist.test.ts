@@ -42,6 +42,10 @@ test("the krew manifest has krew's shape, and its sha256 is the archive's", asyn
   t.truthy(linux);
   t.true(linux.uri.endsWith(`/${m.spec.version}/${ARCHIVE}`), linux.uri);
   t.is(linux.bin, "kubectl-otter");
+  t.deepEqual(
+    (linux.files as Obj[]).map((f) => f.from),
+    ["kubectl-otter", "kubectl_complete-otter", "LICENSE"],
+  );
   const sha = createHash("sha256")
     .update(readFileSync(join(out, ARCHIVE)))
     .digest("hex");
@@ -57,8 +61,12 @@ test("the binary runs through the real kubectl from a folder without node_module
   const dir = mkdtempSync(join(tmpdir(), "otter-bin-"));
   const untar = await exec("tar", ["-xzf", join(out, ARCHIVE), "-C", dir]);
   t.is(untar.code, 0, untar.stderr);
-  t.deepEqual(readdirSync(dir).sort(), ["LICENSE", "kubectl-otter"]);
+  t.deepEqual(readdirSync(dir).sort(), ["LICENSE", "kubectl-otter", "kubectl_complete-otter"]);
   const env = { PATH: `${dir}:/usr/bin:/bin`, HOME: dir };
+  const version = await exec(KUBECTL, ["otter", "version"], env);
+  t.regex(version.stdout, /^kubectl-otter \d+\.\d+\.\d+ \(Node\.js v24\.\d+\.\d+\)\n$/);
+  const completion = await exec(KUBECTL, ["__complete", "otter", "egress", "li"], env);
+  t.is(completion.stdout, "list\tList observed egress\n:4\n");
   const help = await exec(KUBECTL, ["otter", "--help"], env);
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /kubectl otter egress/);

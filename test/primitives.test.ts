@@ -119,9 +119,22 @@ test("durations are Go durations plus days", (t) => {
   t.is(parseDuration("1.5h"), 5_400_000);
   t.is(formatDuration(parseDuration("168h")), "168h");
   t.is(formatDuration(parseDuration("90m")), "1h30m");
-  for (const bad of ["", "168", "h", "-1h", "0s", "1y", "1h 30m"]) {
+  t.is(parseDuration(".5h"), 1_800_000);
+  t.is(parseDuration("+1h2m3.5s"), 3_723_500);
+  t.is(parseDuration("2562047h"), 2562047 * 3_600_000);
+  for (const bad of ["", "168", "h", "1y", "1h 30m", "1..5h", "--1h"]) {
+    t.throws(() => parseDuration(bad), { message: /expected a duration such as 168h/ }, bad);
+  }
+  // Zero and negative durations get one message, whatever their spelling.
+  for (const bad of ["0", "0s", "-1h", "-0.5m", "1ns"]) {
+    t.throws(() => parseDuration(bad), { message: /the duration must be positive/ }, bad);
+  }
+  // Go's bound: 2^63-1 nanoseconds.
+  for (const bad of ["99999999999999999999h", "2562048h", "1e3h"]) {
     t.throws(() => parseDuration(bad), { instanceOf: UsageError }, bad);
   }
+  t.throws(() => parseDuration("2562048h"), { message: /out of range/ });
+  t.is(parseDuration("0s", "--request-timeout", true), 0);
 });
 
 test("timestamps are RFC 3339", (t) => {
@@ -138,6 +151,9 @@ test("timestamps are RFC 3339", (t) => {
     t.is(parseTimestamp(bad), undefined, bad);
   }
   t.is(formatTimestamp(Date.UTC(2026, 10, 25, 10)), "2026-11-25T10:00:00Z");
+  // Years below 100 are those years, not 1900 and after.
+  t.is(formatTimestamp(parseTimestamp("0001-01-01T00:00:00Z") as number), "0001-01-01T00:00:00Z");
+  t.is(formatTimestamp(parseTimestamp("0099-12-31T23:59:59Z") as number), "0099-12-31T23:59:59Z");
 });
 
 test("listen addresses: HOST:PORT, :PORT and [v6]:PORT; anything else is a usage error", (t) => {

@@ -9,7 +9,7 @@ import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 /** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */
 
-const keys = generateKeyPair(1024);
+const keys = generateKeyPair(2048);
 const now = Date.now();
 const ca = webhookCa(keys, now);
 const serving = issueServing(

@@ -503,7 +503,7 @@ test.serial(
     const keyFile = join(dir, "tls.key");
     const names = { dnsNames: ["localhost"], ips: ["127.0.0.1"] };
     const issue = () => {
-      const keys = generateKeyPair(1024);
+      const keys = generateKeyPair(2048);
       const ca = webhookCa(keys, Date.now());
       return issueServing(ca, keys, names, Date.now(), 3_600_000);
     };

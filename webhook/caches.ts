@@ -8,7 +8,7 @@ import {
 } from "@kubernetes/client-node";
 import { INTENTS_VERSIONS } from "../src/client-intents.js";
 import { LEASE_NAME } from "../src/collector-lease.js";
-import { InformerSet, type Listed } from "./informer.js";
+import { InformerSet, type Listed } from "../server/informer.js";
 import { CacheStore, type Log } from "./store.js";
 
 /**

@@ -2,12 +2,13 @@ import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import type { AdmissionAnswer, AdmissionRequest } from "../src/admission/review.js";
 import { parseReview, reviewResponse } from "../src/admission/review.js";
-import { readBody, send } from "./http-body.js";
+import { finalHandlers, probeRoutes, serverApp } from "../server/app.js";
+import { readBody, send } from "../server/http-body.js";
 import { Metrics } from "./metrics.js";
 
 /**
- * The webhook's HTTPS server: /validate answers AdmissionReviews, /healthz, /readyz and
- * /metrics serve probes and Prometheus. The body is read here, with a size limit; the
+ * The webhook's HTTPS server, an express app: /validate answers AdmissionReviews, /healthz,
+ * /readyz and /metrics serve probes and Prometheus. The body is read here, with a size limit; the
  * decision comes from `decide`, which reads only in-memory caches.
  */
 
@@ -42,87 +43,85 @@ export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
 /** Longer than the API server's idle timeout for webhook connections (90 s). */
 export const KEEP_ALIVE_MS = 100_000;
 
+/** The review route's paths: /validate (older registrations), /validate/enforce, /validate/warn. */
+const REVIEW_PATH = /^\/validate(\/[a-z]+)?$/;
+
 export function createWebhookServer(opts: WebhookServerOptions): {
   server: Server;
   metrics: Metrics;
 } {
-  const metrics = new Metrics();
+  const metrics = new Metrics(opts.cacheFailures);
   const limit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const log = opts.log ?? (() => undefined);
+  const track = new Connections();
+  const app = serverApp();
+  app.use((req, res, next) => {
+    track.started(req.socket);
+    res.once("finish", () => track.finished(req.socket));
+    next();
+  });
+  probeRoutes(app, {
+    isReady: opts.isReady,
+    notReady: "caches not synced (or a watch broke and is listing again)",
+    ...(opts.readyNote ? { readyNote: opts.readyNote } : {}),
+    registry: metrics.registry,
+  });
+  app.post(REVIEW_PATH, (req, res, next) => {
+    const started = process.hrtime.bigint();
+    // The warn entry calls /validate/warn: whatever goes wrong there, the answer is allow.
+    const policy = req.path === "/validate/warn" ? "Ignore" : opts.failurePolicy;
+    readBody(req, limit)
+      .then((body) => {
+        if (body === "too-large") {
+          metrics.rejected("too-large");
+          return send(res, 413, JSON.stringify({ error: `body larger than ${limit} bytes` }));
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString("utf8"));
+        } catch {
+          metrics.rejected("bad-json");
+          return send(res, 400, JSON.stringify({ error: "the body is not JSON" }));
+        }
+        const parsed = parseReview(json);
+        if ("error" in parsed) {
+          metrics.rejected("bad-review");
+          return send(res, 400, JSON.stringify({ error: parsed.error }));
+        }
+        const request = parsed.request;
+        let answer: AdmissionAnswer;
+        try {
+          answer = opts.decide(request) ?? notReadyAnswer(policy);
+        } catch (e) {
+          // A bug must not take the server down: answer by the failure policy, and say why.
+          log({ level: "error", msg: "decision failed", uid: request.uid, error: String(e) });
+          answer = notReadyAnswer(policy);
+        }
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.decided(answer, seconds, request.dryRun);
+        log({
+          level: "info",
+          msg: "admission",
+          uid: request.uid,
+          kind: request.kind.kind,
+          namespace: request.namespace,
+          name: request.name,
+          allowed: answer.allowed,
+          dryRun: request.dryRun,
+          ms: Math.round(seconds * 1000),
+        });
+        send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
+      })
+      .catch(() => {
+        if (!res.headersSent) send(res, 400, JSON.stringify({ error: "could not read the body" }));
+        else next();
+      });
+  });
+  finalHandlers(app);
   const server = createServer(
     { cert: opts.tls.cert, key: opts.tls.key, minVersion: opts.minVersion ?? "TLSv1.2" },
-    (req, res) => {
-      track.started(req.socket);
-      res.once("finish", () => track.finished(req.socket));
-      const url = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && url === "/healthz") return send(res, 200, "ok", "text/plain");
-      if (req.method === "GET" && url === "/readyz") {
-        const note = opts.readyNote?.();
-        return opts.isReady()
-          ? send(res, 200, note ? `ok: ${note}` : "ok", "text/plain")
-          : send(
-              res,
-              503,
-              "caches not synced (or a watch broke and is listing again)",
-              "text/plain",
-            );
-      }
-      if (req.method === "GET" && url === "/metrics")
-        return send(res, 200, metrics.render(opts.cacheFailures?.()), "text/plain; version=0.0.4");
-      if (req.method !== "POST" || !url?.startsWith("/validate"))
-        return send(res, 404, '{"error":"not found"}');
-      const started = process.hrtime.bigint();
-      // The warn entry calls /validate/warn: whatever goes wrong there, the answer is allow.
-      const policy = url === "/validate/warn" ? "Ignore" : opts.failurePolicy;
-      readBody(req, limit)
-        .then((body) => {
-          if (body === "too-large") {
-            metrics.rejected("too-large");
-            return send(res, 413, JSON.stringify({ error: `body larger than ${limit} bytes` }));
-          }
-          let json: unknown;
-          try {
-            json = JSON.parse(body.toString("utf8"));
-          } catch {
-            metrics.rejected("bad-json");
-            return send(res, 400, JSON.stringify({ error: "the body is not JSON" }));
-          }
-          const parsed = parseReview(json);
-          if ("error" in parsed) {
-            metrics.rejected("bad-review");
-            return send(res, 400, JSON.stringify({ error: parsed.error }));
-          }
-          const request = parsed.request;
-          let answer: AdmissionAnswer;
-          try {
-            answer = opts.decide(request) ?? notReadyAnswer(policy);
-          } catch (e) {
-            // A bug must not take the server down: answer by the failure policy, and say why.
-            log({ level: "error", msg: "decision failed", uid: request.uid, error: String(e) });
-            answer = notReadyAnswer(policy);
-          }
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.decided(answer, seconds, request.dryRun);
-          log({
-            level: "info",
-            msg: "admission",
-            uid: request.uid,
-            kind: request.kind.kind,
-            namespace: request.namespace,
-            name: request.name,
-            allowed: answer.allowed,
-            dryRun: request.dryRun,
-            ms: Math.round(seconds * 1000),
-          });
-          send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
-        })
-        .catch(() => {
-          if (!res.headersSent)
-            send(res, 400, JSON.stringify({ error: "could not read the body" }));
-        });
-    },
+    app,
   );
-  const track = new Connections();
   server.on("connection", (socket: Socket) => track.accepted(socket));
   server.on("secureConnection", (socket: Socket) => track.opened(socket));
   connections.set(server, track);

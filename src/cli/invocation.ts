@@ -1,8 +1,21 @@
 import { parseDuration, parseTimestamp } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { SUGGEST_VERSIONS, type SuggestVersion } from "../suggest.js";
-import { VERDICTS, type Verdict } from "../verdicts.js";
-import { flagHelp, parseFlags, type FlagSpec, type FlagValues } from "./flags.js";
+import type { Verdict } from "../verdicts.js";
+import type { Command } from "commander";
+import { VERSION } from "../version.js";
+import {
+  addFlags,
+  captureOutput,
+  flagValues,
+  isHelpExit,
+  KubeCommand,
+  throwUsageErrors,
+  type Captured,
+  type FlagSpec,
+  type FlagValues,
+} from "./command-line.js";
+import { describeCommand, kubectlHelp } from "./help.js";
 
 /**
  * The command line of `kubectl otter egress`: flags per command, their defaults, and
@@ -60,62 +73,55 @@ const KUBE_FLAGS: FlagSpec[] = [
     name: "namespace",
     short: "n",
     kind: "string",
-    usage: "The namespace to look at (default: the context's namespace).",
-    placeholder: "NS",
-  },
-  { name: "all-namespaces", short: "A", kind: "bool", usage: "Look at every namespace." },
-  {
-    name: "kubeconfig",
-    kind: "string",
-    usage: "Path to the kubeconfig file to use.",
-    placeholder: "FILE",
+    usage: "The namespace to look at. Default: the context's namespace.",
   },
   {
-    name: "context",
-    kind: "string",
-    usage: "The name of the kubeconfig context to use.",
-    placeholder: "NAME",
+    name: "all-namespaces",
+    short: "A",
+    kind: "bool",
+    usage: "Look at every namespace; the context's namespace is ignored.",
   },
+  { name: "kubeconfig", kind: "string", usage: "Path to the kubeconfig file to use." },
+  { name: "context", kind: "string", usage: "The name of the kubeconfig context to use." },
   {
     name: "request-timeout",
     kind: "string",
-    usage: "How long to wait for a single server request (e.g. 10s).",
-    placeholder: "DURATION",
+    default: "0",
+    usage:
+      "How long to wait for a single server request: a duration such as 10s; 0 waits as long as the server does.",
   },
-  { name: "help", short: "h", kind: "bool", usage: "Help for this command." },
 ];
 
 const OBSERVED: FlagSpec = {
   name: "observed",
   kind: "string",
   usage:
-    "Read ObservedEgress from this snapshot (`kubectl get oe -A -o yaml`, `-` for stdin) instead of the cluster.",
-  placeholder: "FILE",
+    "Read ObservedEgress from this snapshot (as `kubectl get observedegresses -A -o yaml` saves it; - for stdin) instead of the cluster.",
 };
 const WINDOW: FlagSpec = {
   name: "window",
   kind: "string",
-  usage: "How far back observations count (Go duration, or days: 7d).",
-  placeholder: DEFAULT_WINDOW,
+  default: DEFAULT_WINDOW,
+  usage: "How far back observations count: a duration such as 72h or 90m, or days such as 7d.",
 };
 const NOW: FlagSpec = {
   name: "now",
   kind: "string",
-  usage: "Judge as of this time (RFC 3339), for reproducible output.",
-  placeholder: "RFC3339",
+  usage:
+    "Judge as of this time, an RFC 3339 time such as 2026-11-25T10:00:00Z, for reproducible output. Default: the current time.",
 };
 const COLLECTOR_NS: FlagSpec = {
   name: "collector-namespace",
   kind: "string",
-  usage: "Namespace of the collector's Lease.",
-  placeholder: "otter-egress",
+  default: "otter-egress",
+  usage: "The namespace of the collector's Lease, which tells whether the collector is listening.",
 };
 const output = (command: CommandName): FlagSpec => ({
   name: "output",
   short: "o",
   kind: "string",
-  usage: `Output format: ${OUTPUTS[command].join("|")}.`,
-  placeholder: OUTPUTS[command][0],
+  default: OUTPUTS[command][0] as string,
+  usage: `Output format. One of: (${OUTPUTS[command].join(", ")}).`,
 });
 
 export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
@@ -125,24 +131,22 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
       short: "f",
       kind: "list",
       usage:
-        "ClientIntents files or directories (repeatable; `-` for stdin). Default: the cluster's.",
-      placeholder: "PATH",
+        "ClientIntents files or directories to judge (repeatable; - for stdin). Default: the ClientIntents applied in the cluster.",
     },
     OBSERVED,
     WINDOW,
     NOW,
     {
       name: "fail-on",
-      kind: "string",
-      usage: `Verdicts that make the exit code 1: a list of ${VERDICTS.filter((v) => v !== "matched" && v !== "n/a").join(",")}, or none.`,
-      placeholder: "missing,unnecessary",
+      kind: "list",
+      default: "missing,unnecessary",
+      usage: `The verdicts that make the exit code 1: a comma-separated list of missing, unnecessary and unverified (repeatable), or none.`,
     },
     {
       name: "base",
       kind: "list",
       usage:
         "ClientIntents as they are on the target branch (repeatable): targets the change adds are at worst unverified; targets it removes while still observed are its missing findings.",
-      placeholder: "PATH",
     },
     {
       name: "fix",
@@ -170,8 +174,8 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
     {
       name: "api-version",
       kind: "string",
-      usage: `ClientIntents version to write: ${SUGGEST_VERSIONS.join("|")}.`,
-      placeholder: "v2beta1",
+      default: "v2beta1",
+      usage: `The ClientIntents version to write. One of: (${SUGGEST_VERSIONS.join(", ")}).`,
     },
     WINDOW,
     NOW,
@@ -181,14 +185,20 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
   list: [OBSERVED, WINDOW, NOW, output("list"), ...KUBE_FLAGS],
 };
 
-const SYNOPSIS: Record<CommandName, string> = {
-  diff: "kubectl otter egress diff [--intents PATH]... [--observed FILE] [-n NS | -A] [flags]",
-  suggest: "kubectl otter egress suggest [WORKLOAD] [-n NS | -A] [--observed FILE] [flags]",
-  list: "kubectl otter egress list [-n NS | -A] [--observed FILE] [flags]",
+const USAGE: Record<CommandName, string> = {
+  diff: "kubectl otter egress diff [--intents PATH]... [--observed FILE] [-n NAMESPACE | -A] [flags]",
+  suggest: "kubectl otter egress suggest [WORKLOAD] [-n NAMESPACE | -A] [--observed FILE] [flags]",
+  list: "kubectl otter egress list [-n NAMESPACE | -A] [--observed FILE] [flags]",
 };
 
 const SUMMARY: Record<CommandName, string> = {
-  diff: "Print the drift between declared ClientIntents and observed egress: missing targets (observed, not declared) and unnecessary ones (declared, unused).\nExit code: 0 no failing finding, 1 failing findings, 2 usage or input error.",
+  diff: "Print the drift between declared intents and observed egress",
+  suggest: "Write ClientIntents that cover what was observed",
+  list: "List observed egress",
+};
+
+const DESCRIPTION: Record<CommandName, string> = {
+  diff: "Print the drift between declared ClientIntents and observed egress: missing targets (observed, not declared) and unnecessary ones (declared, unused).\n\nExit code: 0 no failing finding, 1 failing findings, 2 usage or input error.",
   suggest:
     "Write ClientIntents that cover every recent observed destination of the chosen workloads.",
   list: "List the egress observed for each workload.",
@@ -198,11 +208,14 @@ const EXAMPLES: Record<CommandName, string[]> = {
   diff: [
     "# Committed intents against a saved snapshot, as a PR check would",
     "kubectl otter egress diff --intents intents/ --observed observed.yaml",
+    "",
     "# A pull request's intents against the target branch's, annotated for GitHub",
     "kubectl otter egress diff --intents intents/ --base base/intents/ --observed observed.yaml -o github",
+    "",
     "# Preview, then write, the fix",
     "kubectl otter egress diff --intents intents/ --observed observed.yaml --fix --dry-run",
     "kubectl otter egress diff --intents intents/ --observed observed.yaml --fix",
+    "",
     "# Everything applied in the cluster, as JSON",
     "kubectl otter egress diff -A -o json",
   ],
@@ -210,41 +223,60 @@ const EXAMPLES: Record<CommandName, string[]> = {
     "# Intents for one workload, ready to commit",
     "kubectl otter egress suggest -n dev joke-worker > intents/joke-worker.yaml",
   ],
-  list: ["kubectl otter egress list -n dev"],
+  list: ["# The egress observed in a namespace", "kubectl otter egress list -n dev"],
 };
 
-export function commandHelp(command: CommandName): string {
-  return [
-    SUMMARY[command],
-    "",
-    "Examples:",
-    ...EXAMPLES[command].map((e) => `  ${e}`),
-    "",
-    "Options:",
-    ...flagHelp(COMMAND_FLAGS[command]),
-    "",
-    "Usage:",
-    `  ${SYNOPSIS[command]}`,
-    "",
-  ].join("\n");
+export const COMMANDS = Object.keys(COMMAND_FLAGS) as CommandName[];
+
+const ROOT_DESCRIPTION =
+  "kubectl otter egress keeps Otterize ClientIntents honest against the egress your workloads really make.";
+
+export interface Terminal {
+  /** Help is wrapped to this many columns (80 when stdout is not a terminal). */
+  readonly columns: number;
 }
 
-export function rootHelp(): string {
-  return [
-    "kubectl otter egress keeps Otterize ClientIntents honest against the egress your workloads really make.",
-    "",
-    "Commands:",
-    "  diff      Print the drift between declared intents and observed egress",
-    "  suggest   Write ClientIntents that cover what was observed",
-    "  list      List observed egress",
-    "",
-    "Usage:",
-    "  kubectl otter egress <command> [flags]",
-    "  kubectl otter version",
-    "",
-    'Use "kubectl otter egress <command> --help" for more information about a command.',
-    "",
-  ].join("\n");
+/**
+ * The plugin's command tree: `kubectl otter egress diff|suggest|list`, `version`, and
+ * commander's `help [command]` at each level. `onRun` receives the command a parse reached.
+ */
+export function pluginProgram(
+  terminal: Terminal,
+  captured: Captured,
+  onRun: (request: Request) => void,
+): Command {
+  const root = captureOutput(new KubeCommand("otter"), captured, terminal.columns)
+    .description(ROOT_DESCRIPTION)
+    .configureHelp({ formatHelp: kubectlHelp })
+    .helpOption("-h, --help", "Help for this command.")
+    .helpCommand("help [command]", "Help about any command")
+    .version(`kubectl-otter ${VERSION}`, "--version", "Print the plugin's version.");
+  describeCommand(root, { usage: "kubectl otter <command> [flags]" });
+  root
+    .command("version")
+    .description("Print the plugin's version")
+    .action(() => onRun({ kind: "version" }));
+  const egress = root
+    .command("egress")
+    .description(`${ROOT_DESCRIPTION}\n\nEach command reads the cluster unless flags name files.`)
+    .summary("Compare ClientIntents with observed egress");
+  describeCommand(egress, { usage: "kubectl otter egress <command> [flags]" });
+  for (const name of COMMANDS) {
+    const sub = addFlags(
+      egress.command(name).description(DESCRIPTION[name]).summary(SUMMARY[name]),
+      COMMAND_FLAGS[name],
+    );
+    describeCommand(sub, { usage: USAGE[name], examples: EXAMPLES[name] });
+    if (name === "suggest") sub.argument("[WORKLOAD]");
+    sub.action(() =>
+      onRun({
+        kind: "run",
+        invocation: toInvocation(name, flagValues(sub, COMMAND_FLAGS[name]), [...sub.args]),
+      }),
+    );
+  }
+  throwUsageErrors(root);
+  return root;
 }
 
 function str(flags: FlagValues, name: string): string | undefined {
@@ -252,51 +284,66 @@ function str(flags: FlagValues, name: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-/** A list of failing verdicts (--fail-on, the webhook's --deny-on): missing,unnecessary by default. */
+/**
+ * A list of failing verdicts (--fail-on, the webhook's --deny-on): missing,unnecessary when
+ * not given; `none` alone for no failing verdict. Repeated flags are one comma-separated list.
+ */
 export function parseVerdictList(
-  text: string | undefined,
+  given: string | readonly string[] | undefined,
   flag = "--fail-on",
   command?: string,
 ): Set<Verdict> {
-  if (text === undefined) return new Set<Verdict>(["missing", "unnecessary"]);
-  if (text === "none" || text === "") return new Set();
+  if (given === undefined) return new Set<Verdict>(["missing", "unnecessary"]);
+  const parts = (typeof given === "string" ? [given] : given)
+    .flatMap((text) => text.split(","))
+    .map((p) => p.trim());
   const allowed: Verdict[] = ["missing", "unnecessary", "unverified"];
+  const expected = `expected a comma-separated list of ${allowed.join(", ")}, or none`;
+  if (parts.includes("none")) {
+    if (parts.every((p) => p === "none")) return new Set();
+    throw new UsageError(
+      `invalid value for ${flag}: none cannot be combined with verdicts`,
+      command,
+    );
+  }
   const out = new Set<Verdict>();
-  for (const part of text.split(",").map((p) => p.trim())) {
+  for (const part of parts) {
     if (!(allowed as string[]).includes(part)) {
-      throw new UsageError(
-        `invalid value "${part}" for ${flag}: expected a list of ${allowed.join(",")}, or none`,
-        command,
-      );
+      const shown = part === "" ? "an empty verdict" : `"${part}"`;
+      throw new UsageError(`invalid value ${shown} for ${flag}: ${expected}`, command);
     }
     out.add(part as Verdict);
   }
   return out;
 }
 
-/** Turns argv (after `kubectl otter`) into a request, or throws a UsageError. */
-export function parseRequest(argv: readonly string[]): Request {
-  const [group, sub, ...rest] = argv;
-  if (group === undefined || group === "-h" || group === "--help" || group === "help") {
-    return { kind: "help", text: rootHelp() };
+/**
+ * Turns argv (after `kubectl otter`) into a request, or throws a UsageError. Help is laid out
+ * for the terminal's width.
+ */
+export function parseRequest(
+  argv: readonly string[],
+  terminal: Terminal = { columns: 80 },
+): Request {
+  const captured: Captured = { text: "" };
+  let request: Request | undefined;
+  const program = pluginProgram(terminal, captured, (r) => (request = r));
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (e) {
+    if (isHelpExit(e)) return { kind: "help", text: captured.text };
+    throw e;
   }
-  if (group === "version" || group === "--version") return { kind: "version" };
-  if (group !== "egress") throw new UsageError(`unknown command "${group}" for "kubectl otter"`);
-  if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
-    return { kind: "help", text: rootHelp() };
-  }
-  if (!(sub in COMMAND_FLAGS)) {
-    throw new UsageError(`unknown command "${sub}" for "kubectl otter egress"`);
-  }
-  const command = sub as CommandName;
-  const where = `egress ${command}`;
-  const { flags, positionals } = parseFlags(rest, COMMAND_FLAGS[command], where);
-  if (flags.get("help") === true) return { kind: "help", text: commandHelp(command) };
+  return request ?? { kind: "help", text: captured.text || program.helpInformation() };
+}
 
-  const maxPositionals = command === "suggest" ? 1 : 0;
-  if (positionals.length > maxPositionals) {
-    throw new UsageError(`unexpected argument "${positionals[maxPositionals]}"`, where);
-  }
+/** The typed options of a command, from the flags and operands commander read. */
+export function toInvocation(
+  command: CommandName,
+  flags: FlagValues,
+  positionals: readonly string[],
+): Invocation {
+  const where = `egress ${command}`;
   const namespace = str(flags, "namespace");
   const allNamespaces = flags.get("all-namespaces") === true;
   if (namespace !== undefined && allNamespaces) {
@@ -355,15 +402,15 @@ export function parseRequest(argv: readonly string[]): Request {
       ...(context !== undefined ? { context } : {}),
       ...(namespace !== undefined ? { namespace } : {}),
       allNamespaces,
-      ...(timeout !== undefined && timeout !== "0"
-        ? { requestTimeoutMs: parseDuration(timeout, "--request-timeout") }
+      ...(timeout !== undefined && parseDuration(timeout, "--request-timeout", true) > 0
+        ? { requestTimeoutMs: parseDuration(timeout, "--request-timeout", true) }
         : {}),
     },
     intents,
     ...(observed !== undefined ? { observed } : {}),
     windowMs: parseDuration(str(flags, "window") ?? DEFAULT_WINDOW, "--window"),
     ...(now !== undefined ? { now } : {}),
-    failOn: parseVerdictList(str(flags, "fail-on"), "--fail-on", where),
+    failOn: parseVerdictList(flags.get("fail-on") as string[] | undefined, "--fail-on", where),
     output: out,
     includeUndeclared: flags.get("include-undeclared") === true,
     apiVersion: apiVersion as SuggestVersion,
@@ -373,5 +420,5 @@ export function parseRequest(argv: readonly string[]): Request {
     fix,
     dryRun,
   };
-  return { kind: "run", invocation };
+  return invocation;
 }

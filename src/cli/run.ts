@@ -45,6 +45,8 @@ export interface Gathered {
   readonly base?: readonly ClientIntents[];
   /** --fix: the files to edit, and where new ones go. */
   readonly fix?: FixContext;
+  /** What reading the inputs skipped, for stderr. */
+  readonly warnings?: readonly string[];
 }
 
 export interface Outcome {
@@ -202,7 +204,7 @@ export function runList(inv: Invocation, data: Gathered, style: Style): Outcome 
   }
 }
 
-export function runCommand(inv: Invocation, data: Gathered, style: Style): Outcome {
+function decide(inv: Invocation, data: Gathered, style: Style): Outcome {
   switch (inv.command) {
     case "diff":
       return runDiff(inv, data, style);
@@ -211,4 +213,12 @@ export function runCommand(inv: Invocation, data: Gathered, style: Style): Outco
     case "list":
       return runList(inv, data, style);
   }
+}
+
+export function runCommand(inv: Invocation, data: Gathered, style: Style): Outcome {
+  const outcome = decide(inv, data, style);
+  const warnings = (data.warnings ?? []).map((w) => `warning: ${w}`);
+  return warnings.length === 0
+    ? outcome
+    : { ...outcome, stderr: [...warnings, ...(outcome.stderr ?? [])] };
 }

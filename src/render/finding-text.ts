@@ -70,8 +70,8 @@ export function findingMessage(w: WorkloadDiff, f: Finding & { verdict: DriftVer
   switch (f.verdict) {
     case "missing": {
       const seen = f.lastSeen === undefined ? "" : `, last seen ${formatTimestamp(f.lastSeen)}`;
-      const where = w.intents ? "its ClientIntents do" : "no ClientIntents does";
-      return `${who} calls ${what}${seen}, which ${where} not declare; enforcing the intents would break this call. Add the target: ${flowTarget(f.target)}`;
+      const where = w.intents ? "its ClientIntents do not declare" : "no ClientIntents declares";
+      return `${who} calls ${what}${seen}, which ${where}; enforcing the intents would break this call. Add the target: ${flowTarget(f.target)}`;
     }
     case "unnecessary":
       return `${who} declares ${what} but does not use it (${f.reason}). Remove it to drop the excess privilege.`;

@@ -133,6 +133,7 @@ export function pluginPath(): string {
   const dir = mkdtempSync(join(tmpdir(), "otter-path-"));
   mkdirSync(dir, { recursive: true });
   symlinkSync(resolve("bin", "kubectl-otter.js"), join(dir, "kubectl-otter"));
+  symlinkSync(resolve("bin", "kubectl_complete-otter"), join(dir, "kubectl_complete-otter"));
   return dir;
 }
 
