@@ -6,6 +6,8 @@ import {
   type V1Lease,
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { KubeFlags } from "../src/cli/invocation.js";
 import {
   clientIntentsFromObject,
@@ -66,6 +68,13 @@ function statusOf(e: unknown): { code: number; status: Status } | undefined {
   return { code: err.code, status };
 }
 
+/** Whether kubectl would find a kubeconfig (or run in a pod): $KUBECONFIG, ~/.kube/config. */
+function anyKubeconfig(): boolean {
+  if (process.env.KUBECONFIG) return true;
+  if (process.env.KUBERNETES_SERVICE_HOST) return true;
+  return existsSync(join(homedir(), ".kube", "config"));
+}
+
 export class Cluster {
   readonly server: string;
   readonly contextNamespace: string | undefined;
@@ -89,6 +98,12 @@ export class Cluster {
 
   /** Loads the kubeconfig as kubectl does: --kubeconfig, else $KUBECONFIG, else ~/.kube/config. */
   static connect(flags: KubeFlags): Cluster {
+    if (flags.kubeconfig === undefined && !anyKubeconfig()) {
+      // What kubectl says without one, and what works without a cluster.
+      throw new ClusterError(
+        "The connection to the server localhost:8080 was refused - did you specify the right host or port? (no kubeconfig: set --kubeconfig or KUBECONFIG; without a cluster, give --intents and --observed)",
+      );
+    }
     const kc = new KubeConfig();
     try {
       if (flags.kubeconfig !== undefined) {

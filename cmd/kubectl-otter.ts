@@ -3,7 +3,7 @@ import {
   chmodSync,
   realpathSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -39,11 +39,38 @@ export interface Io {
   clock(): number;
 }
 
+/**
+ * All of stdin. A pipe may be non-blocking and empty for now (a slow producer): EAGAIN waits
+ * and reads again, where readFileSync(0) would fail.
+ */
+function readStdin(): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(1 << 16);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      if (code === "EOF") break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 function processIo(): Io {
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
-    stdin: () => readFileSync(0, "utf8"),
+    stdin: readStdin,
     env: process.env,
     isTTY: process.stdout.isTTY === true,
     ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
@@ -168,9 +195,11 @@ async function execute(inv: Invocation, io: Io): Promise<number> {
     try {
       appendFileSync(summaryFile, outcome.stepSummary);
     } catch (e) {
-      throw new InputError(`cannot append the job summary: ${(e as Error).message}`, {
-        file: summaryFile,
-      });
+      // The verdict is on stdout already: a summary page that cannot be written does not
+      // change it into a usage error.
+      io.stderr(
+        `warning: ${summaryFile}: cannot append the job summary: ${(e as Error).message}\n`,
+      );
     }
   }
   return outcome.exitCode;
@@ -241,4 +270,32 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.stderr(`error: internal error, please report it: ${detail}\n`);
     return 2;
   }
+}
+
+/**
+ * The process's run: main, then exit once stdout is flushed (an abandoned request to an
+ * unreachable cluster must not keep the process alive). Output that could not be written (a
+ * full disk, a closed pipe) is an error, exit 2, never a silent success.
+ */
+export async function runProcess(argv: readonly string[]): Promise<never> {
+  let failed: Error | undefined;
+  process.stdout.on("error", (e: Error) => (failed ??= e));
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (e) {
+    failed ??= e instanceof Error ? e : new Error(String(e));
+    code = 2;
+  }
+  return new Promise<never>(() => {
+    process.stdout.write("", (e) => {
+      const error = failed ?? e ?? undefined;
+      if (error) {
+        const why = (error as NodeJS.ErrnoException).code ?? error.message;
+        process.stderr.write(`error: cannot write the output to stdout: ${why}\n`);
+        process.exit(2);
+      }
+      process.exit(code);
+    });
+  });
 }

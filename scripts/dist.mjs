@@ -51,8 +51,8 @@ mkdirSync(out, { recursive: true });
 const bundle = join(work, "kubectl-otter.cjs");
 await build({
   stdin: {
-    contents: `import { main } from "./dist/cmd/kubectl-otter.js";
-main(process.argv.slice(2)).then((code) => process.stdout.write("", () => process.exit(code)));`,
+    contents: `import { runProcess } from "./dist/cmd/kubectl-otter.js";
+runProcess(process.argv.slice(2));`,
     resolveDir: root,
     loader: "js",
   },

@@ -4,11 +4,10 @@
 # Inputs come as INPUT_* variables; OTTER_PLUGIN overrides the plugin's command (tests).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -n "${OTTER_PLUGIN:-}" ]]; then
   read -r -a plugin <<<"$OTTER_PLUGIN"
 else
-  plugin=(node "$here/bin/kubectl-otter.js")
+  plugin=(kubectl-otter) # the install step put the released binary on PATH
 fi
 
 : "${INPUT_INTENTS:?the intents input is required}"

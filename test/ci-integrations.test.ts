@@ -1,5 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import test from "ava";
@@ -20,12 +29,28 @@ type Obj = Record<string, unknown>;
 test("action.yml declares the inputs and hands each to the check step", (t) => {
   const action = load(readFileSync("action.yml", "utf8")) as Obj;
   const inputs = Object.keys(action.inputs as Obj);
-  t.deepEqual(inputs, ["intents", "snapshot", "window", "fail-on", "base", "sarif-file"]);
+  t.deepEqual(inputs, [
+    "intents",
+    "snapshot",
+    "window",
+    "fail-on",
+    "base",
+    "sarif-file",
+    "version",
+  ]);
   const runs = action.runs as { using: string; steps: Array<Obj> };
   t.is(runs.using, "composite");
+  // No Node set-up and no npm install: the released binary.
+  t.deepEqual(
+    runs.steps.map((s) => s.uses ?? s.name),
+    ["Install kubectl otter", "Check egress drift"],
+  );
+  const install = runs.steps[0] as Obj;
+  t.regex(install.run as string, /scripts\/github-action-install\.sh/);
+  t.is((install.env as Obj).OTTER_VERSION, "${{ inputs.version }}");
   const check = runs.steps.find((s) => s.name === "Check egress drift") as Obj;
   t.regex(check.run as string, /scripts\/github-action\.sh/);
-  for (const input of inputs) {
+  for (const input of inputs.filter((i) => i !== "version")) {
     const variable = `INPUT_${input.toUpperCase().replace(/-/g, "_")}`;
     t.is((check.env as Obj)[variable], `\${{ inputs.${input} }}`, variable);
   }
@@ -140,4 +165,55 @@ test("the documented GitLab job fails the merge request that removes a used targ
     /missing: api\.openai\.com \(port 443\): still observed, but this change removes the intent that declared it/,
   );
   t.regex(readFileSync(join(work, "egress-drift.md"), "utf8"), /```mermaid/);
+});
+
+/** A release folder as GitHub serves one: the archive and its sha256, under v<version>/. */
+function release(root: string, version: string, tamper = false): void {
+  const stage = join(root, "stage");
+  mkdirSync(stage, { recursive: true });
+  writeFileSync(join(stage, "kubectl-otter"), `#!/bin/sh\necho "kubectl-otter ${version}"\n`, {
+    mode: 0o755,
+  });
+  writeFileSync(join(stage, "LICENSE"), "license\n");
+  const dir = join(root, "releases", `v${version}`);
+  mkdirSync(dir, { recursive: true });
+  const archive = "kubectl-otter_linux_amd64.tar.gz";
+  spawnSync("tar", ["-czf", join(dir, archive), "-C", stage, "kubectl-otter", "LICENSE"]);
+  const sum = createHash("sha256")
+    .update(readFileSync(join(dir, archive)))
+    .digest("hex");
+  writeFileSync(join(dir, `${archive}.sha256`), `${tamper ? "0".repeat(64) : sum}  ${archive}\n`);
+}
+
+test("the action installs the released binary, checked against its sha256, onto PATH", (t) => {
+  const root = mkdtempSync(join(tmpdir(), "otter-release-"));
+  release(root, "9.8.7");
+  const githubPath = join(root, "github-path");
+  writeFileSync(githubPath, "");
+  const install = (version: string) =>
+    spawnSync("bash", [join(ROOT, "scripts/github-action-install.sh")], {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        OTTER_VERSION: version,
+        OTTER_RELEASES: `file://${join(root, "releases")}`,
+        RUNNER_TEMP: root,
+        GITHUB_PATH: githubPath,
+      },
+    });
+  const r = install("v9.8.7");
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, "kubectl-otter 9.8.7\n");
+  const dir = readFileSync(githubPath, "utf8").trim();
+  t.deepEqual(readdirSync(dir).sort(), ["LICENSE", "kubectl-otter"]);
+  const missing = install("v0.0.0");
+  t.is(missing.status, 2);
+  t.regex(
+    missing.stderr,
+    /^error: cannot download .*v0\.0\.0\/kubectl-otter_linux_amd64\.tar\.gz\n$/,
+  );
+  release(root, "6.6.6", true);
+  const tampered = install("v6.6.6");
+  t.is(tampered.status, 2);
+  t.regex(tampered.stderr, /does not match its published sha256/);
 });

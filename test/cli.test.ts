@@ -1,10 +1,19 @@
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import { EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
+import { BIN, EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
 
 const EXAMPLE = EXAMPLE_INPUTS;
+const EXAMPLE_FROM_STDIN = [
+  "--intents",
+  "-",
+  "--observed",
+  "examples/observed/snapshot.yaml",
+  "--now",
+  "2026-11-25T10:00:00Z",
+];
 
 function tmp(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "otter-cli-"));
@@ -588,4 +597,66 @@ test("a missing target's message reads as English, with or without ClientIntents
   const undeclared = await runCli(["egress", "diff", ...one, ...observed, "-o", "github"]);
   t.regex(undeclared.stdout, /which no ClientIntents declares;/);
   t.notRegex(undeclared.stdout, /no ClientIntents does not/);
+});
+
+test("output that cannot be written is an error, not a silent exit 0", (t) => {
+  const full = spawnSync(
+    "sh",
+    [
+      "-c",
+      'exec "$0" bin/kubectl-otter.js egress list --observed examples/observed/snapshot.yaml >/dev/full',
+      process.execPath,
+    ],
+    { encoding: "utf8" },
+  );
+  t.is(full.status, 2);
+  t.regex(full.stderr, /^error: cannot write the output to stdout: ENOSPC\n$/);
+});
+
+test("an unwritable job summary is a warning; the verdict's exit code stands", async (t) => {
+  const r = await runCli(["egress", "diff", ...EXAMPLE, "-o", "github"], {
+    env: { GITHUB_STEP_SUMMARY: "/nonexistent/summary.md" },
+  });
+  t.is(r.code, 1);
+  t.regex(r.stdout, /^::error file=/m);
+  t.regex(r.stderr, /^warning: \/nonexistent\/summary\.md: cannot append the job summary: /);
+});
+
+test("without any kubeconfig, kubectl's words and the way to work offline", async (t) => {
+  const home = mkdtempSync(join(tmpdir(), "otter-home-"));
+  const r = await runCli(["egress", "list"], {
+    env: { HOME: home, KUBECONFIG: "", KUBERNETES_SERVICE_HOST: "" },
+  });
+  t.is(r.code, 2);
+  t.regex(
+    r.stderr,
+    /^error: The connection to the server localhost:8080 was refused - did you specify the right host or port\? \(no kubeconfig: .*give --intents and --observed\)\n$/,
+  );
+});
+
+test("a namespace with nothing in it says so", async (t) => {
+  const r = await runCli(["egress", "diff", ...EXAMPLE, "-n", "prod"]);
+  t.is(r.code, 0);
+  t.is(
+    r.stdout.split("\n")[0],
+    "No workloads found in prod namespace: no ClientIntents and no observed egress there.",
+  );
+});
+
+test("stdin from a slow producer is read whole (a pipe with nothing in it yet)", async (t) => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [BIN, "egress", "diff", ...EXAMPLE_FROM_STDIN], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const text = readFileSync("examples/intents/joke-worker.yaml", "utf8");
+  child.stdin.write(text.slice(0, 100));
+  await new Promise((r) => setTimeout(r, 300));
+  child.stdin.end(text.slice(100));
+  const code = await new Promise((r) => child.on("close", r));
+  t.is(code, 1, stderr);
+  t.regex(stdout, /missing +sts\.eu-west-2\.amazonaws\.com/);
 });

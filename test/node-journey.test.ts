@@ -66,15 +66,15 @@ const apply = (objects: Obj[]): Promise<string> =>
 const INTERNET = SEED_NAMES;
 const workload = clientWorkload;
 
-/** The README's "Try it on kind" commands: its helm install line, and the Corefile edit. */
+/** The chart guide's "Try it on kind" commands: its helm install line, and the Corefile edit. */
 function kindSteps(): { helm: string; corefile: string } {
-  const readme = readFileSync("README.md", "utf8");
-  const block = /### Try it on kind\n\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  const guide = readFileSync("docs/chart.md", "utf8");
+  const block = /## Try it on kind\n\n```sh\n([\s\S]*?)```/.exec(guide)?.[1] ?? "";
   const lines = block.split("\n");
   const helmLine = lines.find((l) => l.startsWith("helm install")) ?? "";
   const from = lines.findIndex((l) => l.startsWith("ip=$("));
   const to = lines.findIndex((l) => l.includes("kubectl replace -f -"));
-  if (!helmLine || from < 0 || to < from) throw new Error("README: no Try it on kind steps");
+  if (!helmLine || from < 0 || to < from) throw new Error("docs/chart.md: no Try it on kind steps");
   return { helm: helmLine, corefile: lines.slice(from, to + 1).join("\n") };
 }
 
@@ -115,7 +115,7 @@ test.serial(
         },
       },
     ]);
-    // The README's command, as a user types it.
+    // The chart guide's command, as a user types it.
     const helmLine = kindSteps().helm.split(/\s+/).slice(1);
     t.deepEqual(helmLine.slice(0, 6), [
       "install",
@@ -171,7 +171,7 @@ test.serial(
     ).trim();
     const line = /dnstap tcp:\/\/<that ClusterIP>:(\d+) full/.exec(notes);
     t.truthy(line, notes);
-    // The README's lines that add it, run as they are written.
+    // The chart guide's lines that add it, run as they are written.
     const steps = kindSteps().corefile;
     t.true(steps.includes(`dnstap tcp://$ip:${line?.[1] ?? ""} full`), steps);
     const cwd = mkdtempSync(join(tmpdir(), "otter-readme-"));

@@ -162,7 +162,10 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
     case "junit":
       return { stdout: [renderJunit(diff, inv.failOn)], exitCode };
     default:
-      return { stdout: [renderDiffTable(diff, style, fixHints(inv, diff))], exitCode };
+      return {
+        stdout: [renderDiffTable(diff, style, fixHints(inv, diff), data.namespaces)],
+        exitCode,
+      };
   }
 }
 

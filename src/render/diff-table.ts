@@ -1,4 +1,4 @@
-import type { EgressDiff, WorkloadDiff, WorkloadRef } from "../diff.js";
+import type { EgressDiff, NamespaceScope, WorkloadDiff, WorkloadRef } from "../diff.js";
 import { formatDuration, formatTimestamp } from "../duration.js";
 import { formatSource } from "../errors.js";
 import { VERDICTS } from "../verdicts.js";
@@ -42,9 +42,23 @@ function workloadBlock(w: WorkloadDiff, style: Style): string[] {
   return lines;
 }
 
-export function renderDiffTable(diff: EgressDiff, style: Style, hints: readonly string[]): string {
+/** What an empty diff says, naming where it looked (as kubectl's "No resources found in …"). */
+export function nothingFound(scope: NamespaceScope): string {
+  if (scope.all)
+    return "No workloads found: no ClientIntents and no observed egress in any namespace.";
+  const names = scope.names.join(", ");
+  const where = scope.names.length === 1 ? `${names} namespace` : `namespaces ${names}`;
+  return `No workloads found in ${where}: no ClientIntents and no observed egress there.`;
+}
+
+export function renderDiffTable(
+  diff: EgressDiff,
+  style: Style,
+  hints: readonly string[],
+  scope: NamespaceScope = { all: true },
+): string {
   const out: string[] = [];
-  if (diff.workloads.length === 0) out.push("No workloads in scope.");
+  if (diff.workloads.length === 0) out.push(nothingFound(scope));
   for (const w of diff.workloads) {
     out.push(...workloadBlock(w, style), "");
   }
