@@ -167,11 +167,11 @@ function againstBase(findings: Finding[], g: Group, input: DiffInput): Finding[]
   return sortFindings(
     findings.map((f): Finding => {
       if (f.verdict === "missing") {
-        return alreadyMissing(f.target) ? f : { ...f, reason: REMOVED };
+        return alreadyMissing(f.target) ? f : { ...f, code: "RemovedByChange", reason: REMOVED };
       }
       if (f.item === undefined || baseKeys.has(itemKey(f.item))) return f;
       if (f.verdict === "unnecessary" || f.verdict === "unverified") {
-        return { ...f, verdict: "unverified", reason: ADDED };
+        return { ...f, verdict: "unverified", code: "AddedByChange", reason: ADDED };
       }
       return f;
     }),

@@ -2,7 +2,7 @@ import type { EgressDiff, WorkloadRef } from "./diff.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
 import { plainSource, type Source } from "./errors.js";
 import type { TargetV2 } from "./targets.js";
-import type { Finding, Verdict } from "./verdicts.js";
+import type { Finding, ReasonCode, Verdict } from "./verdicts.js";
 
 /**
  * The EgressDiff as the machine contract writes it (`-o json` / `-o yaml`): see DESIGN.
@@ -11,6 +11,8 @@ import type { Finding, Verdict } from "./verdicts.js";
 export interface FindingReport {
   verdict: Verdict;
   target: TargetV2;
+  /** Stable: what scripts match on. */
+  code: ReasonCode;
   reason: string;
   lastSeen?: string;
   source?: Source;
@@ -40,6 +42,7 @@ export function findingReport(f: Finding): FindingReport {
   return {
     verdict: f.verdict,
     target: f.target,
+    code: f.code,
     reason: f.reason,
     ...(f.lastSeen === undefined ? {} : { lastSeen: formatTimestamp(f.lastSeen) }),
     ...(f.source ? { source: plainSource(f.source) } : {}),

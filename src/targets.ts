@@ -73,10 +73,13 @@ export function itemTarget(item: DeclaredItem): TargetV2 {
       return { internet: { ips: [item.text], ...withPorts(item.ports) } };
     case "in-cluster": {
       const name = qualifiedName(item.name, item.namespace);
+      // A Service is written one way, whichever form declared it (v1's `svc:`, v2's
+      // `kubernetes` with kind Service, or `service`): one shape per meaning.
+      if (item.form === "service" || item.targetKind === "Service") return { service: { name } };
       if (item.form === "kubernetes") {
         return { kubernetes: item.targetKind ? { name, kind: item.targetKind } : { name } };
       }
-      return item.form === "service" ? { service: { name } } : { kafka: { name } };
+      return { kafka: { name } };
     }
     case "cloud":
       switch (item.form) {

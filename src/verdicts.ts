@@ -25,8 +25,32 @@ export const VERDICTS = ["missing", "unnecessary", "unverified", "matched", "n/a
 export type Verdict = (typeof VERDICTS)[number];
 const RANK = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<Verdict, number>;
 
+/**
+ * Stable codes for why a finding has its verdict, beside the reason's text (which may be
+ * reworded): what scripts and dashboards match on.
+ */
+export const REASON_CODES = [
+  "DeclaredAndUsed",
+  "ObservedNotDeclared",
+  "PortNotDeclared",
+  "RemovedByChange",
+  "AddedByChange",
+  "NotUsedInWindow",
+  "CollectorNotListening",
+  "WorkloadNeverObserved",
+  "NotObservable",
+  "ObservableSinceGap",
+  "ObservingSinceUnknown",
+  "ObservedLessThanWindow",
+  "DeclaredSinceUnknown",
+  "DeclaredLessThanWindow",
+  "NotNetworkEgress",
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
 export interface Finding {
   readonly verdict: Verdict;
+  readonly code: ReasonCode;
   /** v2beta1 target form, namespaces explicit: a `missing` one can be pasted as is. */
   readonly target: TargetV2;
   readonly reason: string;
@@ -197,6 +221,7 @@ export function destinationTarget(d: Destination, ports: readonly number[] = d.p
   const withPorts = ports.length > 0 ? { ports: [...ports] } : {};
   if (d.kind === "kubernetes") {
     const name = qualifiedName(d.name, d.namespace);
+    if (d.workloadKind === "Service") return { service: { name } };
     return { kubernetes: d.workloadKind ? { name, kind: d.workloadKind } : { name } };
   }
   if (d.dnsName !== undefined) return { internet: { domains: [d.dnsName], ...withPorts } };
@@ -218,13 +243,14 @@ function silenceReason(
   item: DeclaredItem,
   observed: readonly ObservedWorkload[],
   opts: JudgeOptions,
-): { verdict: "unnecessary" | "unverified"; reason: string } {
+): { verdict: "unnecessary" | "unverified"; code: ReasonCode; reason: string } {
   const window = formatDuration(opts.windowMs);
   const horizon = opts.now - opts.windowMs;
   if (opts.listening.state === "stopped") {
     const { since, why } = opts.listening;
     return {
       verdict: "unverified",
+      code: "CollectorNotListening",
       reason:
         since === undefined
           ? `not used, but ${why ?? "the collector is not reporting"}, so silence proves nothing`
@@ -232,12 +258,17 @@ function silenceReason(
     };
   }
   if (observed.length === 0) {
-    return { verdict: "unverified", reason: "not used, but the workload has never been observed" };
+    return {
+      verdict: "unverified",
+      code: "WorkloadNeverObserved",
+      reason: "not used, but the workload has never been observed",
+    };
   }
   for (const o of observed) {
     if (o.coverage?.state === "none") {
       return {
         verdict: "unverified",
+        code: "NotObservable",
         reason: `not used, but ${o.coverage.reason}: egress cannot be observed`,
       };
     }
@@ -256,6 +287,7 @@ function silenceReason(
     if (gap && gap.to >= since) {
       return {
         verdict: "unverified",
+        code: "ObservableSinceGap",
         reason:
           `not used, but observable only since ${formatTimestamp(since)}, after a gap: ` +
           `${gap.why} from ${formatTimestamp(gap.from)} to ${formatTimestamp(gap.to)}`,
@@ -265,6 +297,7 @@ function silenceReason(
   if (since === undefined || since > horizon) {
     return {
       verdict: "unverified",
+      code: since === undefined ? "ObservingSinceUnknown" : "ObservedLessThanWindow",
       reason:
         since === undefined
           ? "not used, but it is unknown since when the workload is observed"
@@ -279,16 +312,22 @@ function silenceReason(
   if (declared === undefined) {
     return {
       verdict: "unverified",
+      code: "DeclaredSinceUnknown",
       reason: "not used, but there is no record of when it was declared",
     };
   }
   if (declared > horizon) {
     return {
       verdict: "unverified",
+      code: "DeclaredLessThanWindow",
       reason: `not used, but declared only since ${formatTimestamp(declared)} (less than ${window})`,
     };
   }
-  return { verdict: "unnecessary", reason: `declared but not used in the last ${window}` };
+  return {
+    verdict: "unnecessary",
+    code: "NotUsedInWindow",
+    reason: `declared but not used in the last ${window}`,
+  };
 }
 
 const CLOUD_REASON = "not network egress (cloud IAM or database permission): not judged";
@@ -305,18 +344,23 @@ export function judgeWorkload(
   const used = new Map<DeclaredItem, Usage>();
   // The same destination may be reported by several ObservedEgress objects: one finding each.
   const missing = new Map<string, Finding>();
-  const addMissing = (target: TargetV2, reason: string, lastSeen: number) => {
+  const addMissing = (target: TargetV2, code: ReasonCode, reason: string, lastSeen: number) => {
     const key = missingKey(target);
     const known = missing.get(key);
     if (!known || (known.lastSeen ?? 0) < lastSeen) {
-      missing.set(key, { verdict: "missing", target, reason, lastSeen });
+      missing.set(key, { verdict: "missing", code, target, reason, lastSeen });
     }
   };
 
   const judge = (d: Destination) => {
     const covering = coverage.covering(d);
     if (covering.length === 0) {
-      addMissing(destinationTarget(d), "observed but not declared", d.lastSeen);
+      addMissing(
+        destinationTarget(d),
+        "ObservedNotDeclared",
+        "observed but not declared",
+        d.lastSeen,
+      );
       return;
     }
     let anyPort = false;
@@ -333,6 +377,7 @@ export function judgeWorkload(
       const declaredPorts = [...allowed].sort((a, b) => a - b).join(", ");
       addMissing(
         destinationTarget(d, [port]),
+        "PortNotDeclared",
         `port ${port} is outside the declared ports ${declaredPorts}`,
         d.lastSeen,
       );
@@ -364,11 +409,19 @@ export function judgeWorkload(
   const declared: Finding[] = items.map((item) => {
     const target = itemTarget(item);
     if (item.kind === "cloud")
-      return { verdict: "n/a", target, reason: CLOUD_REASON, source: item.source, item };
+      return {
+        verdict: "n/a",
+        code: "NotNetworkEgress",
+        target,
+        reason: CLOUD_REASON,
+        source: item.source,
+        item,
+      };
     const u = used.get(item);
     if (u) {
       return {
         verdict: "matched",
+        code: "DeclaredAndUsed",
         target,
         reason: "declared and used",
         source: item.source,
@@ -377,11 +430,12 @@ export function judgeWorkload(
       };
     }
     const lastSeen = lastUsedBefore(item);
-    const { verdict, reason } = silenceReason(item, observed, opts);
+    const { verdict, code, reason } = silenceReason(item, observed, opts);
     const seen =
       lastSeen === undefined ? "; never seen" : `; last seen ${formatTimestamp(lastSeen)}`;
     return {
       verdict,
+      code,
       target,
       reason: reason + seen,
       source: item.source,

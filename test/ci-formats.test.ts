@@ -202,9 +202,15 @@ test("findings on ClientIntents read from the cluster point at no file", (t) => 
         workload: { namespace: "dev", name: "w" },
         intents: { file: "ClientIntents dev/w" },
         findings: [
-          { verdict: "missing", target: { internet: { domains: ["a.example.com"] } }, reason: "r" },
+          {
+            verdict: "missing",
+            code: "ObservedNotDeclared",
+            target: { internet: { domains: ["a.example.com"] } },
+            reason: "r",
+          },
           {
             verdict: "unnecessary",
+            code: "NotUsedInWindow",
             target: { internet: { domains: ["b.example.com"] } },
             reason: "r",
             source: { file: "ClientIntents dev/w" },
@@ -232,7 +238,12 @@ test("-o markdown keeps a name with backticks or pipes inside its code span", (t
         {
           workload: { namespace: "dev", name: "a`b" },
           findings: [
-            { verdict: "missing", target: { kubernetes: { name: "x`y|z.dev" } }, reason: "r" },
+            {
+              verdict: "missing",
+              code: "ObservedNotDeclared",
+              target: { kubernetes: { name: "x`y|z.dev" } },
+              reason: "r",
+            },
           ],
         },
       ],

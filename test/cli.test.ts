@@ -35,7 +35,7 @@ test("diff on the example prints the drift table and exits 1", async (t) => {
   t.regex(r.stdout, /2 workloads: 1 missing, 1 unnecessary, 1 unverified, 5 matched, 1 n\/a/);
   t.regex(
     r.stdout,
-    /kubectl otter egress suggest -n dev joke-worker --observed examples\/observed\/snapshot\.yaml/,
+    /kubectl otter egress suggest -n dev --observed examples\/observed\/snapshot\.yaml --now 2026-11-25T10:00:00Z joke-worker/,
   );
   t.snapshot(r.stdout);
 });
@@ -59,6 +59,7 @@ test("diff -o json follows the machine contract", async (t) => {
   t.deepEqual(worker.findings[0], {
     verdict: "missing",
     target: { internet: { domains: ["sts.eu-west-2.amazonaws.com"], ports: [443] } },
+    code: "ObservedNotDeclared",
     reason: "observed but not declared",
     lastSeen: "2026-11-25T09:40:00Z",
   });
@@ -659,4 +660,38 @@ test("stdin from a slow producer is read whole (a pipe with nothing in it yet)",
   const code = await new Promise((r) => child.on("close", r));
   t.is(code, 1, stderr);
   t.regex(stdout, /missing +sts\.eu-west-2\.amazonaws\.com/);
+});
+
+test("the hinted commands repeat the run's flags, and run as printed", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "otter-hints-"));
+  const intents = join(dir, "intents dir");
+  mkdirSync(intents);
+  for (const f of ["joke-worker.yaml", "joke-server.yaml"]) {
+    writeFileSync(join(intents, f), readFileSync(join("examples/intents", f), "utf8"));
+  }
+  const observed = ["--observed", "examples/observed/snapshot.yaml"];
+  const args = ["--intents", intents, ...observed, "--window", "72h", "-n", "dev"];
+  const r = await runCli(["egress", "diff", ...args, "--now", "2026-11-25T10:00:00Z"]);
+  t.is(r.code, 1, r.stderr);
+  const hinted = r.stdout.split("\n").filter((l) => l.startsWith("  kubectl otter egress "));
+  t.is(hinted.length, 2, r.stdout);
+  for (const line of hinted) {
+    t.regex(line, / --window 72h /);
+    t.regex(line, / --now 2026-11-25T10:00:00Z/);
+    t.regex(line, / -n dev /);
+  }
+  t.regex(hinted[1] as string, /--intents '[^']*intents dir' /);
+  for (const line of hinted) {
+    const run = spawnSync(
+      "sh",
+      ["-c", line.trim().replace(/^kubectl otter /, '"$0" "$1" '), process.execPath, BIN],
+      {
+        encoding: "utf8",
+      },
+    );
+    // suggest exits 0; the dry run, which changes nothing yet, keeps the verdict's 1.
+    t.true(run.status === 0 || run.status === 1, `${line}: ${run.stderr}`);
+    t.is(run.stderr, "", line);
+    t.regex(run.stdout, /joke-worker/);
+  }
 });

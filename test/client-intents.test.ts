@@ -78,7 +78,7 @@ test("v1alpha3 and v1beta1 calls map to the same items, svc: meaning kind Servic
       parseIntents([ci]).flatMap((c) => c.items.map(itemTarget)),
       [
         { kubernetes: { name: "redis.dev", kind: "StatefulSet" } },
-        { kubernetes: { name: "nats.messaging", kind: "Service" } },
+        { service: { name: "nats.messaging" } },
         { kubernetes: { name: "web.dev" } },
         { kafka: { name: "kafka.dev" } },
         { sql: { name: "db" } },

@@ -16,22 +16,40 @@ const odd: WorkloadDiff = {
   findings: [
     {
       verdict: "missing",
+      code: "ObservedNotDeclared",
       target: { internet: { domains: ["xn--bcher-kva.example"], ports: [443, 8443] } },
       reason: "r",
     },
-    { verdict: "missing", target: { internet: { ips: ["2001:db8::1"] } }, reason: "r" },
+    {
+      verdict: "missing",
+      code: "ObservedNotDeclared",
+      target: { internet: { ips: ["2001:db8::1"] } },
+      reason: "r",
+    },
     {
       verdict: "unnecessary",
+      code: "NotUsedInWindow",
       target: { internet: { domains: ["*.cdn.example.com"] } },
       reason: "r",
     },
     {
       verdict: "unverified",
+      code: "DeclaredLessThanWindow",
       target: { kubernetes: { name: "end.team-a", kind: "StatefulSet" } },
       reason: "r",
     },
-    { verdict: "matched", target: { service: { name: "graph.team-b" } }, reason: "r" },
-    { verdict: "n/a", target: { aws: { arn: "arn:aws:s3:::bucket<1>&`x`" } }, reason: "r" },
+    {
+      verdict: "matched",
+      code: "DeclaredAndUsed",
+      target: { service: { name: "graph.team-b" } },
+      reason: "r",
+    },
+    {
+      verdict: "n/a",
+      code: "NotNetworkEgress",
+      target: { aws: { arn: "arn:aws:s3:::bucket<1>&`x`" } },
+      reason: "r",
+    },
   ] satisfies Finding[],
 };
 
@@ -59,6 +77,7 @@ test("a workload with too many findings gets no chart rather than one Mermaid re
     workload: { namespace: "dev", name: "crawler" },
     findings: Array.from({ length: MAX_DRAWN_FINDINGS + 1 }, (_, i) => ({
       verdict: "missing" as const,
+      code: "ObservedNotDeclared",
       target: { internet: { domains: [`site${i}.example.com`] } },
       reason: "observed but not declared",
     })),

@@ -8,6 +8,7 @@ import { targetLabel, targetPorts } from "../render/target-label.js";
 import type { Obj } from "../shape.js";
 import type { Finding, Listening, Verdict } from "../verdicts.js";
 import type { AdmissionAnswer, AdmissionRequest } from "./review.js";
+import { shellQuote } from "../shell-quote.js";
 
 /**
  * The webhook's decision: the same engine as `kubectl otter egress diff`, on what the
@@ -192,11 +193,6 @@ function listed(items: readonly string[]): string {
     out = next;
   }
   return out;
-}
-
-/** A word for a POSIX shell: as it is when it is plain, else single-quoted. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9._/:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 /**

@@ -27,7 +27,9 @@ import type { Listening } from "../verdicts.js";
 import type { FileChange } from "../fix/plan.js";
 import { VERSION } from "../version.js";
 import { runFix, type FixContext } from "./fix.js";
-import type { Invocation } from "./invocation.js";
+import { shellQuote } from "../shell-quote.js";
+import { formatDuration, formatTimestamp, parseDuration } from "../duration.js";
+import { DEFAULT_WINDOW, type Invocation } from "./invocation.js";
 
 /**
  * Decide and render: from gathered inputs to the text on stdout and the exit code.
@@ -93,26 +95,63 @@ function inScope(scope: NamespaceScope, ns: string): boolean {
   return scope.all || scope.names.includes(ns);
 }
 
+/**
+ * The flags that chose this run's inputs and judgement, to repeat in a hinted command so that
+ * it reproduces the run: the snapshot (stdin included: pipe it again), the window and time, the
+ * namespaces, and the cluster to read.
+ */
+function sameInputs(inv: Invocation, namespace?: string): string[] {
+  const flag = (name: string, value: string) => [`--${name}`, shellQuote(value)];
+  const k = inv.kube;
+  return [
+    ...(namespace !== undefined ? ["-n", shellQuote(namespace)] : []),
+    ...(namespace === undefined && k.allNamespaces ? ["-A"] : []),
+    ...(namespace === undefined && k.namespace !== undefined
+      ? ["-n", shellQuote(k.namespace)]
+      : []),
+    ...(inv.observed !== undefined ? flag("observed", inv.observed) : []),
+    ...(inv.windowMs !== parseDuration(DEFAULT_WINDOW)
+      ? flag("window", formatDuration(inv.windowMs))
+      : []),
+    ...(inv.now !== undefined ? flag("now", formatTimestamp(inv.now)) : []),
+    ...(k.kubeconfig !== undefined ? flag("kubeconfig", k.kubeconfig) : []),
+    ...(k.context !== undefined ? flag("context", k.context) : []),
+    ...(inv.collectorNamespace !== "otter-egress"
+      ? flag("collector-namespace", inv.collectorNamespace)
+      : []),
+  ];
+}
+
 function fixHints(inv: Invocation, diff: EgressDiff): string[] {
   const failing = diff.workloads.filter((w) =>
     w.findings.some((f) => f.verdict === "missing" || f.verdict === "unnecessary"),
   );
   if (failing.length === 0) return [];
-  const observed =
-    inv.observed !== undefined && inv.observed !== "-" ? ` --observed ${inv.observed}` : "";
   const files = inv.intents.filter((p) => p !== "-");
+  const fixFlags = [
+    ...files.flatMap((p) => ["--intents", shellQuote(p)]),
+    ...inv.base.flatMap((p) => ["--base", shellQuote(p)]),
+    ...(inv.includeUndeclared ? ["--include-undeclared"] : []),
+    ...sameInputs(inv),
+  ];
   const fix =
     files.length > 0 && files.length === inv.intents.length
       ? [
           "Or let --fix change the files (see the change first with --dry-run):",
-          `  kubectl otter egress diff ${files.map((p) => `--intents ${p}`).join(" ")}${observed} --fix --dry-run`,
+          `  kubectl otter egress diff ${fixFlags.join(" ")} --fix --dry-run`,
         ]
       : [];
   return [
     "To write intents that match what was observed:",
-    ...failing.map(
-      (w) =>
-        `  kubectl otter egress suggest -n ${w.workload.namespace} ${w.workload.name}${observed}`,
+    ...failing.map((w) =>
+      [
+        "  kubectl otter egress suggest",
+        ...sameInputs(
+          { ...inv, kube: { ...inv.kube, allNamespaces: false } },
+          w.workload.namespace,
+        ),
+        shellQuote(w.workload.name),
+      ].join(" "),
     ),
     ...fix,
   ];

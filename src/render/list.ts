@@ -1,4 +1,4 @@
-import { formatTimestamp } from "../duration.js";
+import { formatDuration, formatTimestamp } from "../duration.js";
 import type { Destination } from "../observed-egress.js";
 import type { SuggestedWorkload } from "../suggest.js";
 import { destinationLabel } from "../verdicts.js";
@@ -43,6 +43,7 @@ export function listReport(workloads: readonly SuggestedWorkload[], opts: ListOp
   return {
     apiVersion: "egress.otter.dev/v1alpha1",
     kind: "EgressList",
+    window: formatDuration(opts.windowMs),
     now: formatTimestamp(opts.now),
     workloads: workloads.map((w) => ({
       workload: w.workload,
