@@ -47,40 +47,108 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 mkdirSync(out, { recursive: true });
 
-// 1. One CommonJS file: the plugin and its dependencies.
+// 1. Three CommonJS files: what every start needs (the command line, help, completion); what a
+// command's run needs (the engine, files, rendering), evaluated when a command runs; and the
+// Kubernetes client (most of the bytes), evaluated only when a command reads the cluster. The
+// last two are assets of the binary, so that `--help` and `version` load neither.
+const absentOptional = {
+  // Optional native add-ons of dependencies (ws, node-fetch), loaded in a try: bundled as
+  // "not installed", so the binary never asks its require() for a file on disk.
+  name: "absent-optional",
+  setup(b) {
+    b.onResolve({ filter: /^(bufferutil|utf-8-validate|encoding)$/ }, (a) => ({
+      path: a.path,
+      namespace: "absent",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "absent" }, (a) => ({
+      contents: `throw Object.assign(new Error("Cannot find module '${a.path}'"), { code: "MODULE_NOT_FOUND" });`,
+      loader: "js",
+    }));
+  },
+};
+/** Imports matching `filter` become the binary's asset `name`, evaluated by the first require. */
+const asAsset = (filter, name) => ({
+  name: `asset-${name}`,
+  setup(b) {
+    b.onResolve({ filter }, () => ({ path: name, namespace: "sea-asset" }));
+    b.onLoad({ filter: /.*/, namespace: "sea-asset" }, (a) => ({
+      contents: `const { getAsset } = require("node:sea");
+const { Script } = require("node:vm");
+const code = getAsset(${JSON.stringify(a.path)}, "utf8");
+const wrapped = new Script("(function (exports, require, module) {" + code + "\\n})", {
+  filename: ${JSON.stringify(a.path)},
+}).runInThisContext();
+wrapped(module.exports, require, module);`,
+      loader: "js",
+    }));
+  },
+});
+const clientAsset = asAsset(/^@kubernetes\/client-node$/, "kubernetes-client.cjs");
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+};
+// Only what the plugin uses of the client (the names cmd/cluster-sources.ts imports), so that
+// the rest is shaken out.
+const used = /import \{([^}]*)\} from "@kubernetes\/client-node"/.exec(
+  readFileSync(join(root, "dist/cmd/cluster-sources.js"), "utf8"),
+)?.[1];
+if (!used) throw new Error("dist/cmd/cluster-sources.js does not import @kubernetes/client-node");
+const client = join(work, "kubernetes-client.cjs");
+await build({
+  ...common,
+  stdin: {
+    contents: `export {${used}} from "@kubernetes/client-node";`,
+    resolveDir: root,
+    loader: "js",
+  },
+  outfile: client,
+  plugins: [absentOptional],
+});
+const runHalf = join(work, "plugin-run.cjs");
+await build({
+  ...common,
+  entryPoints: [join(root, "dist/cmd/plugin-run.js")],
+  outfile: runHalf,
+  plugins: [absentOptional, clientAsset],
+});
 const bundle = join(work, "kubectl-otter.cjs");
 await build({
+  ...common,
   stdin: {
     contents: `import { runProcess } from "./dist/cmd/kubectl-otter.js";
 runProcess(process.argv.slice(2));`,
     resolveDir: root,
     loader: "js",
   },
-  bundle: true,
-  platform: "node",
-  target: "node24",
-  format: "cjs",
   outfile: bundle,
-  minify: true,
-  legalComments: "none",
   plugins: [
+    absentOptional,
+    clientAsset,
+    asAsset(/plugin-run\.js$/, "plugin-run.cjs"),
     {
-      // Optional native add-ons of dependencies (ws, node-fetch), loaded in a try: bundled as
-      // "not installed", so the binary never asks its require() for a file on disk.
-      name: "absent-optional",
+      // commander loads child_process (and with it net and stream) at start for subcommands
+      // that are executables of their own, which the plugin has none of: it is loaded on use.
+      name: "lazy-child-process",
       setup(b) {
-        b.onResolve({ filter: /^(bufferutil|utf-8-validate|encoding)$/ }, (a) => ({
-          path: a.path,
-          namespace: "absent",
-        }));
-        b.onLoad({ filter: /.*/, namespace: "absent" }, (a) => ({
-          contents: `throw Object.assign(new Error("Cannot find module '${a.path}'"), { code: "MODULE_NOT_FOUND" });`,
+        b.onResolve({ filter: /^(node:)?child_process$/ }, (a) =>
+          a.importer.includes("node_modules/commander/")
+            ? { path: "child_process", namespace: "lazy-builtin" }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, () => ({
+          contents: `let m;
+module.exports = new Proxy({}, { get: (_, k) => (m ??= require("node:child_process"))[k] });`,
           loader: "js",
         }));
       },
     },
   ],
-  logLevel: "warning",
 });
 
 // 2. The SEA blob, with V8's code cache so the binary starts without compiling the bundle.
@@ -93,6 +161,7 @@ writeFileSync(
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    assets: { "kubernetes-client.cjs": client, "plugin-run.cjs": runHalf },
   }),
 );
 execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });

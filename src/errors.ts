@@ -52,6 +52,10 @@ export class ClusterError extends Error {
   override readonly name = "ClusterError";
 }
 
+/**
+ * Whether an error is one of ours. By name, not instanceof: the single binary evaluates the
+ * command's half as a module of its own, whose classes are copies.
+ */
 export function isTypedError(e: unknown): e is InputError | UsageError | ClusterError {
-  return e instanceof InputError || e instanceof UsageError || e instanceof ClusterError;
+  return e instanceof Error && ["InputError", "UsageError", "ClusterError"].includes(e.name);
 }

@@ -1,4 +1,5 @@
 import { concatAll } from "./concat.js";
+import type { SuggestVersion } from "./suggest-versions.js";
 import type { WorkloadRef } from "./diff.js";
 import { domainProblem } from "./domain.js";
 import { formatIp } from "./ip.js";
@@ -11,8 +12,7 @@ import { qualifiedName } from "./targets.js";
  * v2beta1 (default) or v1alpha3 syntax.
  */
 
-export const SUGGEST_VERSIONS = ["v2beta1", "v1alpha3"] as const;
-export type SuggestVersion = (typeof SUGGEST_VERSIONS)[number];
+export { SUGGEST_VERSIONS, type SuggestVersion } from "./suggest-versions.js";
 
 export interface SuggestedWorkload {
   readonly workload: WorkloadRef;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import test from "ava";
@@ -88,4 +88,22 @@ test("the binary runs through the real kubectl from a folder without node_module
   t.is(diff.code, 1, diff.stderr);
   t.regex(diff.stdout, /missing +sts\.eu-west-2\.amazonaws\.com/);
   t.is(diff.stderr, "", "no warning from the runtime");
+  // The Kubernetes client is an asset of the binary, evaluated when the cluster is read: it
+  // loads, and reaches for the API server.
+  const kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]",
+      "users: [{name: u, user: {token: t}}]",
+      "contexts: [{name: x, context: {cluster: c, user: u}}]",
+      "current-context: x",
+      "",
+    ].join("\n"),
+  );
+  const cluster = await exec(KUBECTL, ["otter", "egress", "list", "--kubeconfig", kubeconfig], env);
+  t.is(cluster.code, 2);
+  t.regex(cluster.stderr, /^error: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1: /);
 });

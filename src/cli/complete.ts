@@ -1,4 +1,4 @@
-import { SUGGEST_VERSIONS } from "../suggest.js";
+import { SUGGEST_VERSIONS } from "../suggest-versions.js";
 import type { FlagSpec } from "./command-line.js";
 import { COMMAND_FLAGS, COMMANDS, OUTPUTS, type CommandName } from "./invocation.js";
 

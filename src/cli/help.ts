@@ -22,6 +22,9 @@ export function describeCommand(cmd: Command, more: HelpExtras): Command {
   return cmd;
 }
 
+/** Code-point order (localeCompare would load ICU's collator: milliseconds at every start). */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The width a tab takes on a terminal. */
 const TAB = 8;
 
@@ -62,7 +65,7 @@ export function kubectlHelp(cmd: Command, helper: Help): string {
   if (more?.examples && more.examples.length > 0) {
     out.push("Examples:", ...more.examples.map((e) => (e ? `  ${e}` : "")), "");
   }
-  const commands = helper.visibleCommands(cmd).sort((a, b) => a.name().localeCompare(b.name()));
+  const commands = helper.visibleCommands(cmd).sort((a, b) => byText(a.name(), b.name()));
   if (commands.length > 0) {
     const pad = Math.max(...commands.map((c) => c.name().length)) + 4;
     out.push("Available Commands:");
@@ -74,9 +77,7 @@ export function kubectlHelp(cmd: Command, helper: Help): string {
     out.push("");
   }
   // Sorted by long name, as kubectl lists them.
-  const options = helper
-    .visibleOptions(cmd)
-    .sort((a, b) => (a.long ?? "").localeCompare(b.long ?? ""));
+  const options = helper.visibleOptions(cmd).sort((a, b) => byText(a.long ?? "", b.long ?? ""));
   if (options.length > 0) {
     out.push("Options:");
     for (const option of options) {

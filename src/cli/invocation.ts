@@ -1,9 +1,10 @@
 import { parseDuration, parseTimestamp } from "../duration.js";
 import { UsageError } from "../errors.js";
-import { SUGGEST_VERSIONS, type SuggestVersion } from "../suggest.js";
+import { SUGGEST_VERSIONS, type SuggestVersion } from "../suggest-versions.js";
 import type { Verdict } from "../verdicts.js";
 import type { Command } from "commander";
 import { VERSION } from "../version.js";
+import { DEFAULT_WINDOW } from "./defaults.js";
 import {
   addFlags,
   captureOutput,
@@ -66,7 +67,7 @@ export type Request =
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "version" };
 
-export const DEFAULT_WINDOW = "168h";
+export { DEFAULT_WINDOW };
 
 const KUBE_FLAGS: FlagSpec[] = [
   {
@@ -244,6 +245,8 @@ export function pluginProgram(
   terminal: Terminal,
   captured: Captured,
   onRun: (request: Request) => void,
+  /** The words of the command line: only the commands among them get their options. */
+  named?: readonly string[],
 ): Command {
   const root = captureOutput(new KubeCommand("otter"), captured, terminal.columns)
     .description(ROOT_DESCRIPTION)
@@ -262,10 +265,10 @@ export function pluginProgram(
     .summary("Compare ClientIntents with observed egress");
   describeCommand(egress, { usage: "kubectl otter egress <command> [flags]" });
   for (const name of COMMANDS) {
-    const sub = addFlags(
-      egress.command(name).description(DESCRIPTION[name]).summary(SUMMARY[name]),
-      COMMAND_FLAGS[name],
-    );
+    const sub = egress.command(name).description(DESCRIPTION[name]).summary(SUMMARY[name]);
+    // A command's options are made only when the command line names it: the others are only
+    // listed, and making them all would cost every start (help and version included).
+    if (named === undefined || named.includes(name)) addFlags(sub, COMMAND_FLAGS[name]);
     describeCommand(sub, { usage: USAGE[name], examples: EXAMPLES[name] });
     if (name === "suggest") sub.argument("[WORKLOAD]");
     sub.action(() =>
@@ -327,7 +330,7 @@ export function parseRequest(
 ): Request {
   const captured: Captured = { text: "" };
   let request: Request | undefined;
-  const program = pluginProgram(terminal, captured, (r) => (request = r));
+  const program = pluginProgram(terminal, captured, (r) => (request = r), argv);
   try {
     program.parse([...argv], { from: "user" });
   } catch (e) {

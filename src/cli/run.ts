@@ -29,7 +29,8 @@ import { VERSION } from "../version.js";
 import { runFix, type FixContext } from "./fix.js";
 import { shellQuote } from "../shell-quote.js";
 import { formatDuration, formatTimestamp, parseDuration } from "../duration.js";
-import { DEFAULT_WINDOW, type Invocation } from "./invocation.js";
+import { DEFAULT_WINDOW } from "./defaults.js";
+import type { Invocation } from "./invocation.js";
 
 /**
  * Decide and render: from gathered inputs to the text on stdout and the exit code.
