@@ -28,7 +28,10 @@ import type { Io } from "./kubectl-otter.js";
 
 function styleFor(io: Io): Style {
   const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "";
-  return { color: io.isTTY && !noColor && io.env.TERM !== "dumb" };
+  return {
+    color: io.isTTY && !noColor && io.env.TERM !== "dumb",
+    width: io.columns ?? 80,
+  };
 }
 
 function loaded<T>(module: T | undefined): T {

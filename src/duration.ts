@@ -112,3 +112,25 @@ export function formatTimestamp(ms: number): string {
 }
 
 const formatted = new Map<number, string>();
+
+/**
+ * An age as kubectl's AGE column shows one (its HumanDuration): 45s, 5m30s, 42m, 3h20m, 20h,
+ * 3d4h, 21d, 1y30d.
+ */
+export function humanAge(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 0) return "0s";
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  const hours = Math.floor(minutes / 60);
+  if (minutes < 180) return `${minutes}m`;
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  const days = Math.floor(hours / 24);
+  if (hours < 48) return `${hours}h`;
+  if (hours < 192) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
+  const years = Math.floor(days / 365);
+  if (days < 730) return `${days}d`;
+  if (years < 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
+  return `${years}y`;
+}

@@ -30,8 +30,11 @@ test("diff on the example prints the drift table and exits 1", async (t) => {
   t.regex(r.stdout, /missing +sts\.eu-west-2\.amazonaws\.com +443/);
   t.regex(
     r.stdout,
-    /unnecessary +api\.jokes\.example\.com .*examples\/intents\/joke-worker\.yaml:28/,
+    /^dev\/joke-worker \(Deployment\) +intents examples\/intents\/joke-worker\.yaml:2$/m,
   );
+  // The line in that file, and the time since it was last seen, as kubectl's ages.
+  t.regex(r.stdout, /^ {2}unnecessary +api\.jokes\.example\.com +- +- +28$/m);
+  t.regex(r.stdout, /^ {2}missing +sts\.eu-west-2\.amazonaws\.com +443 +20m +-$/m);
   t.regex(r.stdout, /2 workloads: 1 missing, 1 unnecessary, 1 unverified, 5 matched, 1 n\/a/);
   t.regex(
     r.stdout,
@@ -257,11 +260,22 @@ test("list shows what was observed", async (t) => {
     "2026-11-25T10:00:00Z",
   ]);
   t.is(r.code, 0);
-  t.regex(
-    r.stdout,
-    /dev +joke-worker +Deployment +api\.openai\.com +104\.18\.7\.192,104\.18\.6\.192 +443/,
-  );
+  t.regex(r.stdout, /^dev +joke-worker +api\.openai\.com +443 +2m$/m);
   t.snapshot(r.stdout);
+  const wide = await runCli([
+    "egress",
+    "list",
+    "--observed",
+    "examples/observed/snapshot.yaml",
+    "--now",
+    "2026-11-25T10:00:00Z",
+    "-o",
+    "wide",
+  ]);
+  t.regex(
+    wide.stdout,
+    /dev +joke-worker +Deployment +api\.openai\.com +104\.18\.7\.192,104\.18\.6\.192 +443 +\S+Z +2026-11-25T09:58:00Z/,
+  );
   const json = JSON.parse(
     (
       await runCli([
@@ -349,7 +363,7 @@ const bad: BadCase[] = [
   {
     name: "a bad output format",
     args: ["egress", "diff", ...EXAMPLE, "-o", "xml"],
-    stderr: /allowed formats are: table,json,yaml,markdown/,
+    stderr: /allowed formats are: table,wide,json,yaml,markdown/,
   },
   {
     name: "-n with -A",
@@ -694,4 +708,49 @@ test("the hinted commands repeat the run's flags, and run as printed", async (t)
     t.is(run.stderr, "", line);
     t.regex(run.stdout, /joke-worker/);
   }
+});
+
+test("tables fit 80 columns; -o wide has everything; list -n drops NAMESPACE and filters by name", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "otter-wide-"));
+  const long = `apiVersion: k8s.otterize.com/v2beta1
+kind: ClientIntents
+metadata: {name: joke-worker, namespace: dev}
+spec:
+  workload: {name: joke-worker, kind: Deployment}
+  targets:
+    - internet: {domains: [a-very-long-name.of-a-service.in-a-region.example-cloud-provider.example.com]}
+    - aws: {arn: "arn:aws:dynamodb:eu-west-2:123456789012:table/joke-scores-and-a-much-longer-name"}
+`;
+  writeFileSync(join(dir, "joke-worker.yaml"), long);
+  const args = ["egress", "diff", "--intents", dir, ...EXAMPLE.slice(2)];
+  const r = await runCli(args);
+  t.is(r.code, 1, r.stderr);
+  const table = r.stdout.split("\n").filter((l) => !l.startsWith("  kubectl otter"));
+  for (const line of table) t.true(line.length <= 80, `${line.length}: ${line}`);
+  t.regex(r.stdout, /a-very-long-name\.of-a-s…e-cloud-provider\.example\.com|…/);
+  const wide = await runCli([...args, "-o", "wide"]);
+  t.regex(
+    wide.stdout,
+    /a-very-long-name\.of-a-service\.in-a-region\.example-cloud-provider\.example\.com/,
+  );
+  t.regex(wide.stdout, /^ {2}VERDICT +TARGET +PORTS +LAST SEEN +SOURCE +REASON$/m);
+  t.regex(wide.stdout, /not used, but there is no record of when it was declared/);
+  t.regex(wide.stdout, /2026-11-25T09:40:00Z/);
+
+  const list = [
+    "egress",
+    "list",
+    "--observed",
+    "examples/observed/snapshot.yaml",
+    "--now",
+    EXAMPLE[5] as string,
+  ];
+  const all = await runCli(list);
+  t.regex(all.stdout, /^NAMESPACE +WORKLOAD/);
+  const one = await runCli([...list, "-n", "dev", "joke-server"]);
+  t.is(one.code, 0, one.stderr);
+  t.regex(
+    one.stdout,
+    /^WORKLOAD +DESTINATION +PORTS +LAST SEEN\njoke-server +kubernetes nats\.dev +4222 +60s\n$/,
+  );
 });

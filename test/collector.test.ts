@@ -811,7 +811,7 @@ test.serial(
       state: "none",
       reason: "pods use dnsPolicy Default",
     });
-    const r = await pluginDiff(["--fail-on", "none"]);
+    const r = await pluginDiff(["--fail-on", "none", "-o", "wide"]);
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /unverified +reports\.example\.com/);
     t.regex(r.stdout, /pods use dnsPolicy Default: egress cannot be observed/);
@@ -856,7 +856,7 @@ test.serial(
       intents,
       dump(intentsFor("web", "Deployment", [{ internet: { domains: ["unused.example.com"] } }])),
     );
-    const r = await pluginDiff(["--intents", intents, "--fail-on", "none"]);
+    const r = await pluginDiff(["--intents", intents, "--fail-on", "none", "-o", "wide"]);
     t.regex(
       r.stdout,
       /observable only since \S+, after a gap: no dnstap session from kube-system\/coredns-test from/,

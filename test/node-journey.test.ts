@@ -507,7 +507,7 @@ test.serial(
       2000,
     );
     t.deepEqual(oe.status.coverage, { state: "none", reason: "pods use dnsPolicy Default" });
-    const r = await k(["otter", "egress", "diff", "-n", "dev2", "--fail-on", "none"]);
+    const r = await k(["otter", "egress", "diff", "-n", "dev2", "--fail-on", "none", "-o", "wide"]);
     t.is(r.code, 0, r.stderr);
     t.regex(
       r.stdout,

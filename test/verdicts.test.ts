@@ -343,7 +343,7 @@ test("kinds must match when the target names one; kind Service matches the servi
     verdicts(
       judge([{ kubernetes: { name: "redis", kind: "Service" } }], { destinations: [redis] }),
     ),
-    ["matched kubernetes redis.dev (Service)"],
+    ["matched service redis.dev"],
   );
   // A Service-kind target names the service, not the workload.
   t.deepEqual(verdicts(judge([{ service: { name: "redis-0" } }], { destinations: [redis] })), [

@@ -26,9 +26,9 @@ import { describeCommand, kubectlHelp } from "./help.js";
 export type CommandName = "diff" | "suggest" | "list";
 
 export const OUTPUTS: Record<CommandName, readonly string[]> = {
-  diff: ["table", "json", "yaml", "markdown", "github", "sarif", "junit"],
+  diff: ["table", "wide", "json", "yaml", "markdown", "github", "sarif", "junit"],
   suggest: ["yaml", "json"],
-  list: ["table", "json", "yaml"],
+  list: ["table", "wide", "json", "yaml"],
 };
 
 export interface KubeFlags {
@@ -53,7 +53,7 @@ export interface Invocation {
   readonly includeUndeclared: boolean;
   readonly apiVersion: SuggestVersion;
   readonly collectorNamespace: string;
-  /** suggest: the workload to write intents for (all in scope when absent). */
+  /** suggest: the workload to write intents for; list: the workload to show (all when absent). */
   readonly workload?: string;
   /** diff --base: the intents as they are on the target branch. */
   readonly base: readonly string[];
@@ -189,7 +189,7 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
 const USAGE: Record<CommandName, string> = {
   diff: "kubectl otter egress diff [--intents PATH]... [--observed FILE] [-n NAMESPACE | -A] [flags]",
   suggest: "kubectl otter egress suggest [WORKLOAD] [-n NAMESPACE | -A] [--observed FILE] [flags]",
-  list: "kubectl otter egress list [-n NAMESPACE | -A] [--observed FILE] [flags]",
+  list: "kubectl otter egress list [WORKLOAD] [-n NAMESPACE | -A] [--observed FILE] [flags]",
 };
 
 const SUMMARY: Record<CommandName, string> = {
@@ -224,7 +224,13 @@ const EXAMPLES: Record<CommandName, string[]> = {
     "# Intents for one workload, ready to commit",
     "kubectl otter egress suggest -n dev joke-worker > intents/joke-worker.yaml",
   ],
-  list: ["# The egress observed in a namespace", "kubectl otter egress list -n dev"],
+  list: [
+    "# The egress observed in a namespace",
+    "kubectl otter egress list -n dev",
+    "",
+    "# One workload's, with IPs and times",
+    "kubectl otter egress list -n dev joke-worker -o wide",
+  ],
 };
 
 export const COMMANDS = Object.keys(COMMAND_FLAGS) as CommandName[];
@@ -270,7 +276,7 @@ export function pluginProgram(
     // listed, and making them all would cost every start (help and version included).
     if (named === undefined || named.includes(name)) addFlags(sub, COMMAND_FLAGS[name]);
     describeCommand(sub, { usage: USAGE[name], examples: EXAMPLES[name] });
-    if (name === "suggest") sub.argument("[WORKLOAD]");
+    if (name === "suggest" || name === "list") sub.argument("[WORKLOAD]");
     sub.action(() =>
       onRun({
         kind: "run",

@@ -203,7 +203,14 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
       return { stdout: [renderJunit(diff, inv.failOn)], exitCode };
     default:
       return {
-        stdout: [renderDiffTable(diff, style, fixHints(inv, diff), data.namespaces)],
+        stdout: [
+          renderDiffTable(
+            diff,
+            { ...style, wide: inv.output === "wide" },
+            fixHints(inv, diff),
+            data.namespaces,
+          ),
+        ],
         exitCode,
       };
   }
@@ -233,8 +240,10 @@ export function runSuggest(inv: Invocation, data: Gathered): Outcome {
 }
 
 export function runList(inv: Invocation, data: Gathered, style: Style): Outcome {
-  const chosen = observedWorkloads(data.observed).filter((w) =>
-    inScope(data.namespaces, w.workload.namespace),
+  const chosen = observedWorkloads(data.observed).filter(
+    (w) =>
+      inScope(data.namespaces, w.workload.namespace) &&
+      (inv.workload === undefined || w.workload.name === inv.workload),
   );
   const opts = { now: data.now, windowMs: inv.windowMs };
   switch (inv.output) {
@@ -242,8 +251,12 @@ export function runList(inv: Invocation, data: Gathered, style: Style): Outcome 
       return { stdout: [renderJson(listReport(chosen, opts))], exitCode: 0 };
     case "yaml":
       return { stdout: [renderYaml(listReport(chosen, opts))], exitCode: 0 };
-    default:
-      return { stdout: [renderList(chosen, opts, style)], exitCode: 0 };
+    default: {
+      // As kubectl: the NAMESPACE column only when more than one namespace is looked at.
+      const oneNamespace = !data.namespaces.all && data.namespaces.names.length === 1;
+      const table = { ...style, wide: inv.output === "wide" };
+      return { stdout: [renderList(chosen, opts, table, !oneNamespace)], exitCode: 0 };
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import type { EgressDiff, NamespaceScope, WorkloadDiff, WorkloadRef } from "../diff.js";
-import { formatDuration, formatTimestamp } from "../duration.js";
-import { formatSource } from "../errors.js";
+import { formatDuration, formatTimestamp, humanAge } from "../duration.js";
+import { formatSource, type Source } from "../errors.js";
 import { VERDICTS } from "../verdicts.js";
-import { columns, paint, VERDICT_PAINT, type Style } from "./style.js";
+import { fitColumns, paint, shorten, VERDICT_PAINT, type Style } from "./style.js";
 import { targetLabel, targetPorts } from "./target-label.js";
 
 /** The table a person reads first: grouped by workload, a summary line, and how to fix. */
@@ -18,27 +18,73 @@ export function summaryLine(diff: EgressDiff): string {
   return `${s.workloads} ${noun}: ${parts.join(", ")} (window ${formatDuration(diff.windowMs)}, now ${formatTimestamp(diff.now)})`;
 }
 
-function workloadBlock(w: WorkloadDiff, style: Style): string[] {
+/** The summary in two lines of at most 80 columns: the counts, then the window and time. */
+function summaryLines(diff: EgressDiff): string[] {
+  const s = diff.summary;
+  const noun = s.workloads === 1 ? "workload" : "workloads";
+  return [
+    `${s.workloads} ${noun}: ${VERDICTS.map((v) => `${s[v]} ${v}`).join(", ")}`,
+    `Window ${formatDuration(diff.windowMs)}, as of ${formatTimestamp(diff.now)}; -o wide says why.`,
+  ];
+}
+
+/**
+ * Where a finding's target is written. The default table names the line of the intents file
+ * its header shows ("28"), or the file's name and line for another file; -o wide the path.
+ */
+function sourceCell(source: Source | undefined, intents: Source | undefined, style: Style): string {
+  if (!source) return "-";
+  if (style.wide) return formatSource(source);
+  if (intents && source.file === intents.file && source.line !== undefined) return `${source.line}`;
+  const name = source.file.split("/").pop() ?? source.file;
+  return source.line === undefined ? name : `${name}:${source.line}`;
+}
+
+function workloadBlock(w: WorkloadDiff, style: Style, now: number): string[] {
+  const width = style.wide ? undefined : (style.width ?? 80);
   const intents = w.intents ? `intents ${formatSource(w.intents)}` : "no ClientIntents";
+  const title = workloadTitle(w.workload);
+  const room = width === undefined ? Infinity : Math.max(20, width - title.length - 2);
   const lines = [
-    `${paint(style, "bold", workloadTitle(w.workload))}  ${paint(style, "dim", intents)}`,
+    `${paint(style, "bold", title)}  ${paint(style, "dim", shorten(intents, room, "middle"))}`,
   ];
   if (w.findings.length === 0) {
     lines.push("  nothing declared, nothing observed");
     return lines;
   }
-  const rows = [["VERDICT", "TARGET", "PORTS", "LAST SEEN", "SOURCE", "REASON"]];
+  // The default fits 80 columns: the reason, the path and the time are -o wide's.
+  const rows = [
+    style.wide
+      ? ["VERDICT", "TARGET", "PORTS", "LAST SEEN", "SOURCE", "REASON"]
+      : ["VERDICT", "TARGET", "PORTS", "LAST SEEN", "LINE"],
+  ];
   for (const f of w.findings) {
+    const seen =
+      f.lastSeen === undefined
+        ? "-"
+        : style.wide
+          ? formatTimestamp(f.lastSeen)
+          : humanAge(now - f.lastSeen);
     rows.push([
-      paint(style, VERDICT_PAINT[f.verdict], f.verdict),
+      f.verdict,
       targetLabel(f.target),
       targetPorts(f.target),
-      f.lastSeen === undefined ? "-" : formatTimestamp(f.lastSeen),
-      f.source ? formatSource(f.source) : "-",
-      f.reason,
+      seen,
+      sourceCell(f.source, w.intents, style),
+      ...(style.wide ? [f.reason] : []),
     ]);
   }
-  lines.push(...columns(rows, "  "));
+  // A target too long for the width is cut in the middle (-o wide: nothing is).
+  const laid = fitColumns(rows, width, [{ column: 1, min: 24, where: "middle" }], "  ");
+  // Colour after laying out (the verdict leads each row, never cut), so that cutting never
+  // splits an escape code.
+  lines.push(
+    laid[0] as string,
+    ...laid.slice(1).map((line, i) => {
+      const verdict = (w.findings[i] as (typeof w.findings)[number]).verdict;
+      return `  ${paint(style, VERDICT_PAINT[verdict], verdict)}${line.slice(2 + verdict.length)}`;
+    }),
+  );
   return lines;
 }
 
@@ -60,9 +106,9 @@ export function renderDiffTable(
   const out: string[] = [];
   if (diff.workloads.length === 0) out.push(nothingFound(scope));
   for (const w of diff.workloads) {
-    out.push(...workloadBlock(w, style), "");
+    out.push(...workloadBlock(w, style, diff.now), "");
   }
-  out.push(summaryLine(diff));
+  out.push(...(style.wide ? [summaryLine(diff)] : summaryLines(diff)));
   for (const hint of hints) out.push(paint(style, "dim", hint));
   return out.join("\n") + "\n";
 }

@@ -1,8 +1,8 @@
-import { formatDuration, formatTimestamp } from "../duration.js";
+import { formatDuration, formatTimestamp, humanAge } from "../duration.js";
 import type { Destination } from "../observed-egress.js";
 import type { SuggestedWorkload } from "../suggest.js";
 import { destinationLabel } from "../verdicts.js";
-import { columns, paint, type Style } from "./style.js";
+import { fitColumns, type Style } from "./style.js";
 
 /** `egress list`: what was observed, per workload. */
 
@@ -58,23 +58,33 @@ export function renderList(
   workloads: readonly SuggestedWorkload[],
   opts: ListOptions,
   style: Style,
+  namespaceColumn = true,
 ): string {
   if (workloads.length === 0) return "No observed egress in scope.\n";
-  const rows = [["NAMESPACE", "WORKLOAD", "KIND", "DESTINATION", "IPS", "PORTS", "LAST SEEN"]];
+  const head = style.wide
+    ? ["WORKLOAD", "KIND", "DESTINATION", "IPS", "PORTS", "FIRST SEEN", "LAST SEEN"]
+    : ["WORKLOAD", "DESTINATION", "PORTS", "LAST SEEN"];
+  const rows = [[...(namespaceColumn ? ["NAMESPACE"] : []), ...head]];
   for (const w of workloads) {
     for (const d of w.observed.flatMap((o) => o.destinations)) {
       const stale = d.lastSeen < opts.now - opts.windowMs;
-      const lastSeen = formatTimestamp(d.lastSeen);
-      rows.push([
-        w.workload.namespace,
-        w.workload.name,
-        w.workload.kind ?? "-",
-        destinationLabel(d),
-        d.kind === "internet" && d.dnsName ? d.ips.map((ip) => ip.text).join(",") || "-" : "-",
-        d.ports.length > 0 ? d.ports.join(",") : "-",
-        stale ? paint(style, "dim", `${lastSeen} (outside window)`) : lastSeen,
-      ]);
+      const lastSeen = style.wide ? formatTimestamp(d.lastSeen) : humanAge(opts.now - d.lastSeen);
+      const ports = d.ports.length > 0 ? d.ports.join(",") : "-";
+      const cells = style.wide
+        ? [
+            w.workload.name,
+            w.workload.kind ?? "-",
+            destinationLabel(d),
+            d.kind === "internet" && d.dnsName ? d.ips.map((ip) => ip.text).join(",") || "-" : "-",
+            ports,
+            d.firstSeen === undefined ? "-" : formatTimestamp(d.firstSeen),
+            stale ? `${lastSeen} (outside window)` : lastSeen,
+          ]
+        : [w.workload.name, destinationLabel(d), ports, stale ? `${lastSeen} (old)` : lastSeen];
+      rows.push([...(namespaceColumn ? [w.workload.namespace] : []), ...cells]);
     }
   }
-  return columns(rows).join("\n") + "\n";
+  const destination = rows[0]?.indexOf("DESTINATION") ?? 1;
+  const width = style.wide ? undefined : (style.width ?? 80);
+  return `${fitColumns(rows, width, [{ column: destination, min: 24, where: "middle" }]).join("\n")}\n`;
 }

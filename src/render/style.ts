@@ -3,6 +3,10 @@ import type { Verdict } from "../verdicts.js";
 /** Terminal styling: ANSI colours when `color` is on, plain text otherwise. */
 export interface Style {
   readonly color: boolean;
+  /** Columns a table may take (the terminal's, or 80); -o wide: unlimited. */
+  readonly width?: number;
+  /** -o wide: every column, nothing shortened. */
+  readonly wide?: boolean;
 }
 
 const CODES = {
@@ -56,4 +60,44 @@ export function columns(rows: readonly (readonly string[])[], indent = ""): stri
         .join("  ")
         .trimEnd(),
   );
+}
+
+/** Text cut to `max` columns, the cut marked with "…" (at the end, or in the middle). */
+export function shorten(text: string, max: number, where: "end" | "middle" = "end"): string {
+  if (text.length <= max) return text;
+  if (max <= 1) return "…".slice(0, max);
+  if (where === "end") return `${text.slice(0, max - 1)}…`;
+  const head = Math.ceil((max - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (max - 1 - head))}`;
+}
+
+/**
+ * Columns that fit `width` (with `indent`): when they do not, the columns named in `give`
+ * (cells without ANSI codes) are cut, in order, the first down to `min` columns before the next.
+ */
+export function fitColumns(
+  rows: readonly (readonly string[])[],
+  width: number | undefined,
+  give: ReadonlyArray<{ column: number; min: number; where?: "end" | "middle" }>,
+  indent = "",
+): string[] {
+  if (width === undefined) return columns(rows, indent);
+  const widths = (rs: readonly (readonly string[])[]) => {
+    const w: number[] = [];
+    for (const row of rs)
+      row.forEach((cell, i) => (w[i] = Math.max(w[i] ?? 0, visibleLength(cell))));
+    return w;
+  };
+  let out = rows.map((r) => [...r]);
+  for (const g of give) {
+    const w = widths(out);
+    const total = indent.length + w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
+    const over = total - width;
+    if (over <= 0) break;
+    const to = Math.max(g.min, (w[g.column] ?? 0) - over);
+    out = out.map((row, i) =>
+      i === 0 ? row : row.map((cell, c) => (c === g.column ? shorten(cell, to, g.where) : cell)),
+    );
+  }
+  return columns(out, indent);
 }
