@@ -1,5 +1,5 @@
 import { fastV2Target, IntentsReader, v2Target } from "./client-intents.js";
-import { normalizeDomain } from "./domain.js";
+import { domainProblem, isWildcard, normalizeDomain } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
 import { InputError, type Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
@@ -66,6 +66,8 @@ export interface ObservedWorkload {
   /** Absent (written before coverage was recorded): read as full. */
   readonly coverage?: Coverage;
   readonly gaps: readonly Gap[];
+  /** What the collector had to cut to fit the object ("destinations", "ips of a.com"). */
+  readonly truncated?: string;
   readonly destinations: readonly Destination[];
   /** itemKey(declared target) → when it was first declared in the cluster. */
   readonly declaredSince: ReadonlyMap<string, number>;
@@ -82,10 +84,6 @@ function timestamp(r: IntentsReader, value: unknown, path: readonly PathSegment[
 function optionalTimestamp(r: IntentsReader, value: unknown, path: readonly PathSegment[]) {
   return value === undefined || value === null ? undefined : timestamp(r, value, path);
 }
-
-const DESTINATION_FIELDS = ["internet", "kubernetes", "firstSeen", "lastSeen"];
-const INTERNET_FIELDS = ["dnsName", "ips", "ports"];
-const KUBERNETES_FIELDS = ["name", "namespace", "kind", "service", "ports"];
 
 function isObject(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -105,9 +103,8 @@ function fastPorts(v: unknown): number[] | undefined {
  * a fast path; anything odd goes through the Reader, whose error names the field and line.
  */
 function destination(r: IntentsReader, value: unknown, path: readonly PathSegment[]): Destination {
+  // Fields this version does not know (a newer collector's) are left alone.
   const d = r.object(value, path);
-  for (const key in d)
-    if (!DESTINATION_FIELDS.includes(key)) r.onlyFields(d, DESTINATION_FIELDS, path);
   const lastSeen =
     (typeof d.lastSeen === "string" ? parseTimestamp(d.lastSeen) : undefined) ??
     timestamp(r, d.lastSeen, [...path, "lastSeen"]);
@@ -124,11 +121,15 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
   if (hasInternet) {
     const i = isObject(d.internet) ? d.internet : r.object(d.internet, [...path, "internet"]);
     const p = () => [...path, "internet"];
-    for (const key in i) if (!INTERNET_FIELDS.includes(key)) r.onlyFields(i, INTERNET_FIELDS, p());
     const dnsName =
       typeof i.dnsName === "string" || i.dnsName === undefined || i.dnsName === null
         ? (i.dnsName ?? undefined)
         : r.optionalString(i.dnsName, [...p(), "dnsName"]);
+    if (dnsName) {
+      // As in intents: a name that is not a host name (or is a wildcard) is refused.
+      const problem = isWildcard(dnsName) ? "a wildcard" : domainProblem(dnsName);
+      if (problem) r.fail([...p(), "dnsName"], `"${dnsName}" is not a DNS name: ${problem}`);
+    }
     const ipTexts: string[] =
       Array.isArray(i.ips) && i.ips.every((x) => typeof x === "string")
         ? i.ips
@@ -146,7 +147,6 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
   }
   const p = [...path, "kubernetes"];
   const k = r.object(d.kubernetes, p);
-  r.onlyFields(k, KUBERNETES_FIELDS, p);
   const name = r.string(k.name, [...p, "name"]);
   const namespace = r.string(k.namespace, [...p, "namespace"]);
   const workloadKind = r.optionalString(k.kind, [...p, "kind"]);
@@ -186,6 +186,7 @@ function readObservedEgress(
   const status = r.optionalObject(obj.status, ["status"]) ?? {};
   const observingSince = optionalTimestamp(r, status.observingSince, ["status", "observingSince"]);
   const coverage = readCoverage(r, status.coverage);
+  const truncated = r.optionalString(status.truncated, ["status", "truncated"]);
   const gaps = r.array(status.gaps, ["status", "gaps"]).map((g, i) => {
     const path = ["status", "gaps", i];
     const o = r.object(g, path);
@@ -219,6 +220,7 @@ function readObservedEgress(
     ...(kind ? { kind } : {}),
     ...(observingSince === undefined ? {} : { observingSince }),
     ...(coverage ? { coverage } : {}),
+    ...(truncated ? { truncated } : {}),
     gaps,
     destinations,
     declaredSince,

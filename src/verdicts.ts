@@ -44,6 +44,7 @@ export const REASON_CODES = [
   "ObservedLessThanWindow",
   "DeclaredSinceUnknown",
   "DeclaredLessThanWindow",
+  "ObservationsTruncated",
   "NotNetworkEgress",
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -321,6 +322,15 @@ function silenceReason(
       verdict: "unverified",
       code: "DeclaredLessThanWindow",
       reason: `not used, but declared only since ${formatTimestamp(declared)} (less than ${window})`,
+    };
+  }
+  // What the collector cut to fit the object may be what used it.
+  const cut = observed.find((o) => o.truncated !== undefined)?.truncated;
+  if (cut !== undefined) {
+    return {
+      verdict: "unverified",
+      code: "ObservationsTruncated",
+      reason: `not used, but the collector had to cut the workload's ObservedEgress (${cut}): what was cut is not known`,
     };
   }
   return {

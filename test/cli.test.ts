@@ -754,3 +754,68 @@ spec:
     /^WORKLOAD +DESTINATION +PORTS +LAST SEEN\njoke-server +kubernetes nats\.dev +4222 +60s\n$/,
   );
 });
+
+test("a snapshot the collector had to cut: what would be unnecessary is unverified, and says why", async (t) => {
+  const text = readFileSync("examples/observed/snapshot.yaml", "utf8").replace(
+    '      updatedAt: "2026-11-25T09:58:00Z"\n',
+    '      updatedAt: "2026-11-25T09:58:00Z"\n      truncated: "destinations (over 512 KiB)"\n',
+  );
+  const snapshot = tmp("cut.yaml", text);
+  const r = await runCli([
+    "egress",
+    "diff",
+    "--intents",
+    "examples/intents",
+    "--observed",
+    snapshot,
+    "--now",
+    "2026-11-25T10:00:00Z",
+    "-o",
+    "json",
+  ]);
+  t.is(r.code, 1, r.stderr);
+  const findings = (
+    JSON.parse(r.stdout) as {
+      workloads: Array<{ findings: Array<{ verdict: string; code: string; reason: string }> }>;
+    }
+  ).workloads.flatMap((w) => w.findings);
+  t.false(findings.some((f) => f.verdict === "unnecessary"));
+  const cut = findings.find((f) => f.code === "ObservationsTruncated");
+  t.truthy(cut);
+  t.regex(cut?.reason ?? "", /cut the workload's ObservedEgress \(destinations \(over 512 KiB\)\)/);
+  // What was observed is still judged: the missing target stays missing.
+  t.true(findings.some((f) => f.verdict === "missing"));
+});
+
+test("a newer collector's unknown fields are tolerated; a malformed dnsName is an error", async (t) => {
+  const snapshot = readFileSync("examples/observed/snapshot.yaml", "utf8");
+  const newer = tmp(
+    "newer.yaml",
+    snapshot.replace(
+      "- internet: { dnsName: api.openai.com, ips: [104.18.7.192, 104.18.6.192], ports: [443] }",
+      "- internet: { dnsName: api.openai.com, ips: [104.18.7.192, 104.18.6.192], ports: [443], protocol: TCP }\n          hits: 12",
+    ),
+  );
+  const ok = await runCli([
+    "egress",
+    "diff",
+    "--intents",
+    "examples/intents",
+    "--observed",
+    newer,
+    "--now",
+    "2026-11-25T10:00:00Z",
+  ]);
+  t.is(ok.code, 1, ok.stderr);
+  t.is(ok.stderr, "");
+  const bad = tmp(
+    "bad-name.yaml",
+    snapshot.replace("dnsName: api.openai.com,", 'dnsName: "api..openai.com",'),
+  );
+  const r = await runCli(["egress", "diff", "--intents", "examples/intents", "--observed", bad]);
+  t.is(r.code, 2);
+  t.regex(
+    r.stderr,
+    /^error: .*bad-name\.yaml:\d+: .*dnsName: "api\.\.openai\.com" is not a DNS name/,
+  );
+});
