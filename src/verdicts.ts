@@ -59,6 +59,8 @@ export interface Finding {
   readonly source?: Source;
   /** The declared item judged (absent for `missing`). */
   readonly item?: DeclaredItem;
+  /** A port outside the declared ports: the declared item whose ports would take it. */
+  readonly widens?: DeclaredItem;
   readonly lastSeen?: number;
 }
 
@@ -354,17 +356,48 @@ export function judgeWorkload(
   const used = new Map<DeclaredItem, Usage>();
   // The same destination may be reported by several ObservedEgress objects: one finding each.
   const missing = new Map<string, Finding>();
-  const addMissing = (target: TargetV2, code: ReasonCode, reason: string, lastSeen: number) => {
+  const addMissing = (
+    target: TargetV2,
+    code: ReasonCode,
+    reason: string,
+    lastSeen: number,
+    widens?: DeclaredItem,
+  ) => {
     const key = missingKey(target);
     const known = missing.get(key);
     if (!known || (known.lastSeen ?? 0) < lastSeen) {
-      missing.set(key, { verdict: "missing", code, target, reason, lastSeen });
+      missing.set(key, {
+        verdict: "missing",
+        code,
+        target,
+        reason,
+        lastSeen,
+        ...(widens ? { widens } : {}),
+      });
     }
   };
 
+  // The answers of recent names that nothing declares: an address among them is that name's,
+  // so an IP-only sighting of it is part of the name's missing finding, not one of its own.
+  const missingAnswers = new Map<string, Destination>();
+  for (const d of all) {
+    if (d.kind !== "internet" || d.dnsName === undefined || d.lastSeen < horizon) continue;
+    if (coverage.covering(d).length > 0) continue;
+    for (const ip of d.ips) missingAnswers.set(ip.text, d);
+  }
   const judge = (d: Destination) => {
     const covering = coverage.covering(d);
     if (covering.length === 0) {
+      const named =
+        d.kind === "internet" && d.dnsName === undefined && d.ips.length > 0
+          ? d.ips.map((ip) => missingAnswers.get(ip.text))
+          : [];
+      if (named.length > 0 && named.every((n) => n !== undefined)) {
+        // Counted with the name it answered for (its ports too).
+        for (const n of named as Destination[])
+          judge({ ...n, ports: d.ports, lastSeen: d.lastSeen });
+        return;
+      }
       addMissing(
         destinationTarget(d),
         "ObservedNotDeclared",
@@ -390,6 +423,7 @@ export function judgeWorkload(
         "PortNotDeclared",
         `port ${port} is outside the declared ports ${declaredPorts}`,
         d.lastSeen,
+        covering.find((item) => "ports" in item && item.ports.length > 0),
       );
     }
   };

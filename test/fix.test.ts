@@ -284,3 +284,53 @@ test("--fix --dry-run names a file with spaces so that patch applies it", async 
   t.is(p.status, 0, p.stderr + p.stdout);
   t.regex(readFileSync(join(dir, spaced), "utf8"), /sts\.eu-west-2\.amazonaws\.com/);
 });
+
+test("an address a missing name answered is that name's finding; --fix adds the name, not the address", async (t) => {
+  const dir = workspace();
+  const worker = join(dir, WORKER);
+  writeFileSync(
+    worker,
+    readFileSync(worker, "utf8").replace(
+      "    - internet:\n        domains:\n          - dynamodb.eu-west-2.amazonaws.com\n        ports:\n          - 443\n",
+      "",
+    ),
+  );
+  const json = await diff(dir, "-o", "json");
+  const missing = (
+    JSON.parse(json.stdout) as {
+      workloads: Array<{ findings: Array<{ verdict: string; target: unknown }> }>;
+    }
+  ).workloads
+    .flatMap((w) => w.findings)
+    .filter((f) => f.verdict === "missing")
+    .map((f) => JSON.stringify(f.target));
+  // 52.94.56.47 was seen without a name, and it is what dynamodb.eu-west-2 answered.
+  t.false(
+    missing.some((m) => m.includes("52.94.56.47")),
+    missing.join("\n"),
+  );
+  t.true(missing.some((m) => m.includes("dynamodb.eu-west-2.amazonaws.com")));
+  const r = await diff(dir, "--fix");
+  t.is(r.code, 0, r.stderr);
+  t.false(readFileSync(worker, "utf8").includes("52.94.56.47"));
+  t.is((await diff(dir)).code, 0);
+});
+
+test("--fix adds a port outside a declared target's ports to that target", async (t) => {
+  const dir = workspace();
+  const snapshot = join(dir, "examples/observed/snapshot.yaml");
+  writeFileSync(
+    snapshot,
+    readFileSync(snapshot, "utf8").replace(
+      "dnsName: api.openai.com, ips: [104.18.7.192, 104.18.6.192], ports: [443] }",
+      "dnsName: api.openai.com, ips: [104.18.7.192, 104.18.6.192], ports: [443, 8443] }",
+    ),
+  );
+  const r = await diff(dir, "--fix");
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /added .*port 8443 of api\.openai\.com/);
+  const after = readFileSync(join(dir, WORKER), "utf8");
+  t.regex(after, / {10}- api\.openai\.com\n {8}ports:\n {10}- 443\n {10}- 8443\n/);
+  t.is(after.match(/api\.openai\.com/g)?.length, 1, "no second target");
+  t.is((await diff(dir)).code, 0);
+});

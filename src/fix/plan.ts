@@ -153,6 +153,8 @@ function targetEdits(text: string, target: YamlNode, r: TargetRemoval): Edit[] |
 
 interface FilePlan {
   removals: Array<{ line: number; item: DeclaredItem }>;
+  /** Ports to add to the declared target that covers their destination. */
+  widenings: Array<{ line: number; item: DeclaredItem; port: number }>;
   additions: Array<{ line: number | undefined; workload: WorkloadDiff; targets: TargetV2[] }>;
 }
 
@@ -261,6 +263,33 @@ function fixFile(
     removed.push(...r.labels);
   }
 
+  const portsByTarget = new Map<YamlNode, Set<number>>();
+  // Applied after the targets appended at the same place (the end of the last target's ports
+  // is the end of the list): edits at one offset come out in reverse order of application.
+  const widened: Edit[] = [];
+  for (const { line, item, port } of plan.widenings) {
+    const target = docs
+      .flatMap((d) => d.list.items)
+      .find((t) => lineOf(t) === line && targetHolds(t, item));
+    const ports = valueAt(target, ["internet", "ports"]);
+    if (!target || ports?.kind !== "seq") {
+      throw new InputError("--fix cannot find the ports of this target in the file", {
+        file: path,
+        line,
+      });
+    }
+    const set = portsByTarget.get(ports) ?? new Set<number>();
+    set.add(port);
+    portsByTarget.set(ports, set);
+    added.push(`port ${port} of ${itemLabel(item)}`);
+  }
+  for (const [ports, wanted] of portsByTarget) {
+    if (ports.kind !== "seq") continue;
+    const have = new Set(seqValues(ports).map(Number));
+    const more = [...wanted].filter((p) => !have.has(p)).sort((a, b) => a - b);
+    if (more.length > 0) widened.push(appendItems(text, ports, more));
+  }
+
   const addByDoc = new Map<IntentsNode, unknown[]>();
   for (const { line, workload, targets } of plan.additions) {
     const doc = docs.find(
@@ -310,6 +339,7 @@ function fixFile(
     if (all && !adds && !doc.list.flow) edits.push(emptyValue(text, doc.listKey));
     if (adds) edits.push(appendItems(text, doc.list, adds));
   }
+  edits.push(...widened);
   if (edits.length === 0) return undefined;
   const ownBreaks =
     newline === "\n"
@@ -342,7 +372,7 @@ export function planFix(input: FixInput): FixPlan {
   const byFile = new Map<string, FilePlan>();
   const fileOf = (path: string) => {
     let p = byFile.get(path);
-    if (!p) byFile.set(path, (p = { removals: [], additions: [] }));
+    if (!p) byFile.set(path, (p = { removals: [], widenings: [], additions: [] }));
     return p;
   };
   const skipped: string[] = [];
@@ -358,7 +388,16 @@ export function planFix(input: FixInput): FixPlan {
       }
       fileOf(file).removals.push({ line, item: f.item });
     }
-    const missing = w.findings.filter((f) => f.verdict === "missing").map((f) => f.target);
+    const missing: TargetV2[] = [];
+    for (const f of w.findings) {
+      if (f.verdict !== "missing") continue;
+      // A port outside a declared target's ports goes into that target's list.
+      const port = "internet" in f.target ? f.target.internet.ports : undefined;
+      const at = f.widens?.source;
+      if (f.widens && at?.line !== undefined && port?.length === 1) {
+        fileOf(at.file).widenings.push({ line: at.line, item: f.widens, port: port[0] as number });
+      } else missing.push(f.target);
+    }
     if (missing.length === 0) continue;
     const targets = targetsToAdd(missing, skipped, who);
     if (targets.length === 0) continue;
