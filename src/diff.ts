@@ -159,21 +159,35 @@ function againstBase(findings: Finding[], g: Group, input: DiffInput): Finding[]
     ports.forEach((p) => set.add(p));
     baseMissing.set(key, set);
   }
-  const alreadyMissing = (t: TargetV2) => {
+  /** The ports of a missing target the base left missing too, and those it declared. */
+  const splitPorts = (t: TargetV2): { before: (number | "*")[]; removed: (number | "*")[] } => {
     const [key, ports] = destinationPorts(t);
     const base = baseMissing.get(key);
-    return base !== undefined && (base.has("*") || ports.every((p) => base.has(p)));
+    if (base?.has("*")) return { before: [...ports], removed: [] };
+    return {
+      before: ports.filter((p) => base?.has(p)),
+      removed: ports.filter((p) => !base?.has(p)),
+    };
   };
+  const withPorts = (f: Finding, ports: (number | "*")[]): Finding =>
+    "internet" in f.target && !ports.includes("*")
+      ? { ...f, target: { internet: { ...f.target.internet, ports: ports as number[] } } }
+      : f;
   return sortFindings(
-    findings.map((f): Finding => {
+    findings.flatMap((f): Finding[] => {
       if (f.verdict === "missing") {
-        return alreadyMissing(f.target) ? f : { ...f, code: "RemovedByChange", reason: REMOVED };
+        // Blame the change only for the ports the base declared: the rest were missing before.
+        const { before, removed } = splitPorts(f.target);
+        if (removed.length === 0) return [f];
+        const blamed = { ...f, code: "RemovedByChange" as const, reason: REMOVED };
+        if (before.length === 0) return [blamed];
+        return [withPorts(blamed, removed), withPorts(f, before)];
       }
-      if (f.item === undefined || baseKeys.has(itemKey(f.item))) return f;
+      if (f.item === undefined || baseKeys.has(itemKey(f.item))) return [f];
       if (f.verdict === "unnecessary" || f.verdict === "unverified") {
-        return { ...f, verdict: "unverified", code: "AddedByChange", reason: ADDED };
+        return [{ ...f, verdict: "unverified", code: "AddedByChange", reason: ADDED }];
       }
-      return f;
+      return [f];
     }),
   );
 }

@@ -166,3 +166,44 @@ test("ports: a port the base already missed is not the change's doing; a port th
     ["still observed, but this change removes the intent that declared it"],
   );
 });
+
+test("ports: removing a target blames the change only for the ports the base declared", (t) => {
+  const twoPorts = parseObserved([
+    observedEgress({
+      destinations: [internet("api.openai.com", ["104.18.7.192"], [443, 8443])],
+      declared: [[{ internet: { domains: ["api.openai.com"] } }, ago(30 * DAY)]],
+    }),
+  ]);
+  const input = diffInput({
+    intents: parseIntents([clientIntents({ kind: "Deployment", targets: [legacy] })]),
+    observed: twoPorts,
+    base: parseIntents([clientIntents({ kind: "Deployment", targets: [openai] })], "base.yaml"),
+  });
+  const missing = (diffEgress(input).workloads[0]?.findings ?? [])
+    .filter((f) => f.verdict === "missing")
+    .map((f) => ({ target: JSON.stringify(f.target), code: f.code }));
+  // The base declared api.openai.com on 443 only: 8443 was missing there as well.
+  t.deepEqual(missing, [
+    {
+      target: '{"internet":{"domains":["api.openai.com"],"ports":[443]}}',
+      code: "RemovedByChange",
+    },
+    {
+      target: '{"internet":{"domains":["api.openai.com"],"ports":[8443]}}',
+      code: "ObservedNotDeclared",
+    },
+  ]);
+});
+
+test("the --base example in docs/pull-requests.md runs as written and prints what it shows", async (t) => {
+  const doc = readFileSync("docs/pull-requests.md", "utf8");
+  const m =
+    /```console\n\$ kubectl otter (egress diff --intents examples\/pull-request\/[^\n]*)\n([\s\S]*?)```/.exec(
+      doc,
+    );
+  t.truthy(m, "the example is in the page");
+  const args = (m?.[1] ?? "").split(" ");
+  const r = await runCli(args);
+  t.is(r.code, 1, r.stderr);
+  t.is(r.stdout, m?.[2] ?? "");
+});
