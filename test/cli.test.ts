@@ -15,6 +15,14 @@ const EXAMPLE_FROM_STDIN = [
   "2026-11-25T10:00:00Z",
 ];
 
+/** diff of the example's intents against another snapshot. */
+const diffAgainst = (snapshot: string, ...extra: string[]) =>
+  runCli(["egress", "diff", "--intents", "examples/intents", "--observed", snapshot, ...extra]);
+
+/** list of the example's snapshot. */
+const listExample = (...extra: string[]) =>
+  runCli(["egress", "list", "--observed", "examples/observed/snapshot.yaml", ...extra]);
+
 function tmp(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "otter-cli-"));
   const file = join(dir, name);
@@ -262,16 +270,7 @@ test("list shows what was observed", async (t) => {
   t.is(r.code, 0);
   t.regex(r.stdout, /^dev +joke-worker +api\.openai\.com +443 +2m$/m);
   t.snapshot(r.stdout);
-  const wide = await runCli([
-    "egress",
-    "list",
-    "--observed",
-    "examples/observed/snapshot.yaml",
-    "--now",
-    "2026-11-25T10:00:00Z",
-    "-o",
-    "wide",
-  ]);
+  const wide = await listExample("--now", "2026-11-25T10:00:00Z", "-o", "wide");
   t.regex(
     wide.stdout,
     /dev +joke-worker +Deployment +api\.openai\.com +104\.18\.7\.192,104\.18\.6\.192 +443 +\S+Z +2026-11-25T09:58:00Z/,
@@ -559,16 +558,7 @@ test("a path without ClientIntents beside one with them is a warning that names 
 
 test("an explicit empty List of ObservedEgress is a cluster with none: every target unverified", async (t) => {
   const snapshot = tmp("none.yaml", "apiVersion: v1\nkind: List\nitems: []\n");
-  const r = await runCli([
-    "egress",
-    "diff",
-    "--intents",
-    "examples/intents",
-    "--observed",
-    snapshot,
-    "--fail-on",
-    "unverified",
-  ]);
+  const r = await diffAgainst(snapshot, "--fail-on", "unverified");
   t.is(r.code, 1, r.stderr);
   t.regex(r.stdout, /unverified/);
 });
@@ -590,16 +580,7 @@ test("a file named twice, or through a link, is read once: no duplicate, and --f
 });
 
 test("--now takes any RFC 3339 year, 0001 included", async (t) => {
-  const r = await runCli([
-    "egress",
-    "list",
-    "--observed",
-    "examples/observed/snapshot.yaml",
-    "--now",
-    "0001-01-01T00:00:00Z",
-    "-o",
-    "json",
-  ]);
+  const r = await listExample("--now", "0001-01-01T00:00:00Z", "-o", "json");
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /0001-01-01T00:00:00Z/);
 });
@@ -761,18 +742,7 @@ test("a snapshot the collector had to cut: what would be unnecessary is unverifi
     '      updatedAt: "2026-11-25T09:58:00Z"\n      truncated: "destinations (over 512 KiB)"\n',
   );
   const snapshot = tmp("cut.yaml", text);
-  const r = await runCli([
-    "egress",
-    "diff",
-    "--intents",
-    "examples/intents",
-    "--observed",
-    snapshot,
-    "--now",
-    "2026-11-25T10:00:00Z",
-    "-o",
-    "json",
-  ]);
+  const r = await diffAgainst(snapshot, "--now", "2026-11-25T10:00:00Z", "-o", "json");
   t.is(r.code, 1, r.stderr);
   const findings = (
     JSON.parse(r.stdout) as {
@@ -796,23 +766,14 @@ test("a newer collector's unknown fields are tolerated; a malformed dnsName is a
       "- internet: { dnsName: api.openai.com, ips: [104.18.7.192, 104.18.6.192], ports: [443], protocol: TCP }\n          hits: 12",
     ),
   );
-  const ok = await runCli([
-    "egress",
-    "diff",
-    "--intents",
-    "examples/intents",
-    "--observed",
-    newer,
-    "--now",
-    "2026-11-25T10:00:00Z",
-  ]);
+  const ok = await diffAgainst(newer, "--now", "2026-11-25T10:00:00Z");
   t.is(ok.code, 1, ok.stderr);
   t.is(ok.stderr, "");
   const bad = tmp(
     "bad-name.yaml",
     snapshot.replace("dnsName: api.openai.com,", 'dnsName: "api..openai.com",'),
   );
-  const r = await runCli(["egress", "diff", "--intents", "examples/intents", "--observed", bad]);
+  const r = await diffAgainst(bad);
   t.is(r.code, 2);
   t.regex(
     r.stderr,
