@@ -21,6 +21,10 @@ export interface Io {
   clock(): number;
 }
 
+/** Sleeps a few milliseconds (made on first use: a start-up snapshot has no SharedArrayBuffer). */
+let pauseCell: Int32Array | undefined;
+const pause = () => Atomics.wait((pauseCell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 5);
+
 /**
  * All of stdin. A pipe may be non-blocking and empty for now (a slow producer): EAGAIN waits
  * and reads again, where readFileSync(0) would fail.
@@ -28,7 +32,6 @@ export interface Io {
 function readStdin(): string {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(1 << 16);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     let n: number;
     try {
@@ -36,7 +39,7 @@ function readStdin(): string {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EAGAIN") {
-        Atomics.wait(pause, 0, 0, 5);
+        pause();
         continue;
       }
       if (code === "EOF") break;
@@ -55,8 +58,6 @@ class OutputError extends Error {
   }
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 /**
  * All of text to a file descriptor, synchronously: no stream is set up (that costs a few
  * milliseconds of every start), and a non-blocking pipe that is full is waited for.
@@ -70,7 +71,7 @@ function writeFd(fd: number, text: string): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? String(e);
       if (code === "EAGAIN") {
-        Atomics.wait(pause, 0, 0, 5);
+        pause();
         continue;
       }
       throw new OutputError(code);
