@@ -1,5 +1,5 @@
 import { fstatSync, readSync, writeSync } from "node:fs";
-import { complete, flagIn, renderCompletion } from "../src/cli/complete.js";
+import { complete, renderCompletion } from "../src/cli/complete.js";
 import { parseRequest } from "../src/cli/invocation.js";
 import type { UsageError } from "../src/errors.js";
 import { isTypedError } from "../src/errors.js";
@@ -116,26 +116,9 @@ async function completion(args: readonly string[], io: Io): Promise<number> {
   const wanted = complete(args);
   let looked: string[] = [];
   if (wanted.lookup) {
-    const words = args.slice(0, -1);
-    const kubeconfig = flagIn(words, "kubeconfig");
-    const context = flagIn(words, "context");
-    const kube = {
-      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-      ...(context !== undefined ? { context } : {}),
-      allNamespaces: false,
-      requestTimeoutMs: 5000,
-    };
     try {
-      const { Cluster, ClusterObserved } = await import("./cluster-sources.js");
-      const cluster = Cluster.connect(kube);
-      if (wanted.lookup === "contexts") looked = cluster.contexts;
-      else if (wanted.lookup === "namespaces") looked = await cluster.namespaceNames();
-      else {
-        const ns = wanted.namespace ?? cluster.contextNamespace ?? "default";
-        const scope = { all: false, names: [ns] } as const;
-        const observed = await new ClusterObserved(cluster, scope, "", io.clock()).observed();
-        looked = [...new Set(observed.map((w) => w.name))].sort();
-      }
+      // In the run's half (the cluster client is there), so that a start needs neither.
+      looked = await (await import("./plugin-run.js")).namesToComplete(wanted, args, io);
     } catch (e) {
       io.stderr(`completion: ${e instanceof Error ? e.message : String(e)}\n`);
     }

@@ -9,6 +9,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { Completion } from "../src/cli/complete.js";
+import { flagIn } from "../src/cli/words.js";
 import type { FixContext } from "../src/cli/fix.js";
 import type { FileChange } from "../src/fix/plan.js";
 import type { Invocation } from "../src/cli/invocation.js";
@@ -154,4 +156,35 @@ export async function execute(inv: Invocation, io: Io): Promise<number> {
     }
   }
   return outcome.exitCode;
+}
+
+/**
+ * The names a completion asks the cluster for (namespaces, contexts, a namespace's observed
+ * workloads), within 5 seconds.
+ */
+export async function namesToComplete(
+  wanted: Completion,
+  args: readonly string[],
+  io: Io,
+): Promise<string[]> {
+  const words = args.slice(0, -1);
+  const kubeconfig = flagIn(words, "kubeconfig");
+  const context = flagIn(words, "context");
+  const { Cluster, ClusterObserved } = await import("./cluster-sources.js");
+  const cluster = Cluster.connect({
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(context !== undefined ? { context } : {}),
+    allNamespaces: false,
+    requestTimeoutMs: 5000,
+  });
+  if (wanted.lookup === "contexts") return cluster.contexts;
+  if (wanted.lookup === "namespaces") return cluster.namespaceNames();
+  const ns = wanted.namespace ?? cluster.contextNamespace ?? "default";
+  const observed = await new ClusterObserved(
+    cluster,
+    { all: false, names: [ns] },
+    "",
+    io.clock(),
+  ).observed();
+  return [...new Set(observed.map((w) => w.name))].sort();
 }

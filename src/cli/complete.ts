@@ -1,5 +1,6 @@
 import { SUGGEST_VERSIONS } from "../suggest-versions.js";
 import type { FlagSpec } from "./command-line.js";
+import { flagIn } from "./words.js";
 import { COMMAND_FLAGS, COMMANDS, OUTPUTS, type CommandName } from "./invocation.js";
 
 /**
@@ -11,6 +12,7 @@ import { COMMAND_FLAGS, COMMANDS, OUTPUTS, type CommandName } from "./invocation
  */
 
 /** cobra's ShellCompDirective bits. */
+
 export const DIRECTIVE = {
   default: 0,
   noSpace: 2,
@@ -48,19 +50,6 @@ function flagOf(specs: readonly FlagSpec[], word: string): FlagSpec | undefined 
   if (word.startsWith("--")) return specs.find((s) => `--${s.name}` === word);
   if (/^-[^-]$/.test(word)) return specs.find((s) => s.short === word.slice(1));
   return undefined;
-}
-
-/** The last value a flag was given among the words (-n dev, -ndev, -n=dev, --namespace=dev). */
-export function flagIn(words: readonly string[], long: string, short?: string): string | undefined {
-  let value: string | undefined;
-  words.forEach((w, i) => {
-    if (w === `--${long}` || (short && w === `-${short}`)) value = words[i + 1];
-    else if (w.startsWith(`--${long}=`)) value = w.slice(long.length + 3);
-    else if (short && w.startsWith(`-${short}`) && w.length > 2) {
-      value = w.slice(2).replace(/^=/, "");
-    }
-  });
-  return value;
 }
 
 function valuesOf(command: CommandName, spec: FlagSpec, word: string, prefix: string): Completion {

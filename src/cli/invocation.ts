@@ -270,10 +270,20 @@ export function pluginProgram(
     .description(`${ROOT_DESCRIPTION}\n\nEach command reads the cluster unless flags name files.`)
     .summary("Compare ClientIntents with observed egress");
   describeCommand(egress, { usage: "kubectl otter egress <command> [flags]" });
-  for (const name of COMMANDS) {
+  // Commands are made only as far as the command line reaches: egress's when it names egress,
+  // and then the one it names (all of them when it names none, to list them or to suggest one);
+  // options only for a named command. Making every one would cost each start a few ms.
+  const wanted = COMMANDS.filter((c) => named?.includes(c));
+  const make =
+    named === undefined
+      ? COMMANDS
+      : !named.includes("egress")
+        ? []
+        : wanted.length
+          ? wanted
+          : COMMANDS;
+  for (const name of make) {
     const sub = egress.command(name).description(DESCRIPTION[name]).summary(SUMMARY[name]);
-    // A command's options are made only when the command line names it: the others are only
-    // listed, and making them all would cost every start (help and version included).
     if (named === undefined || named.includes(name)) addFlags(sub, COMMAND_FLAGS[name]);
     describeCommand(sub, { usage: USAGE[name], examples: EXAMPLES[name] });
     if (name === "suggest" || name === "list") sub.argument("[WORKLOAD]");
