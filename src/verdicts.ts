@@ -379,18 +379,25 @@ export function judgeWorkload(
 
   // The answers of recent names that nothing declares: an address among them is that name's,
   // so an IP-only sighting of it is part of the name's missing finding, not one of its own.
-  const missingAnswers = new Map<string, Destination>();
-  for (const d of all) {
-    if (d.kind !== "internet" || d.dnsName === undefined || d.lastSeen < horizon) continue;
-    if (coverage.covering(d).length > 0) continue;
-    for (const ip of d.ips) missingAnswers.set(ip.text, d);
-  }
+  // Made only when an address goes uncovered (rare: most reviews never need it).
+  let missingAnswers: Map<string, Destination> | undefined;
+  const answeredBy = (ip: string): Destination | undefined => {
+    if (!missingAnswers) {
+      missingAnswers = new Map();
+      for (const d of all) {
+        if (d.kind !== "internet" || d.dnsName === undefined || d.lastSeen < horizon) continue;
+        if (coverage.covering(d).length > 0) continue;
+        for (const a of d.ips) missingAnswers.set(a.text, d);
+      }
+    }
+    return missingAnswers.get(ip);
+  };
   const judge = (d: Destination) => {
     const covering = coverage.covering(d);
     if (covering.length === 0) {
       const named =
         d.kind === "internet" && d.dnsName === undefined && d.ips.length > 0
-          ? d.ips.map((ip) => missingAnswers.get(ip.text))
+          ? d.ips.map((ip) => answeredBy(ip.text))
           : [];
       if (named.length > 0 && named.every((n) => n !== undefined)) {
         // Counted with the name it answered for (its ports too).
