@@ -74,7 +74,7 @@ export function createWebhookServer(opts: WebhookServerOptions): {
     ...(opts.readyNote ? { readyNote: opts.readyNote } : {}),
     registry: metrics.registry,
   });
-  const review = (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => {
+  const review = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     // The warn entry calls /validate/warn: whatever goes wrong there, the answer is allow.
     const policy = pathOf(req) === "/validate/warn" ? "Ignore" : opts.failurePolicy;
@@ -121,8 +121,8 @@ export function createWebhookServer(opts: WebhookServerOptions): {
         send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
       })
       .catch(() => {
+        // A body that broke off mid-way: answered if nothing was sent yet.
         if (!res.headersSent) send(res, 400, JSON.stringify({ error: "could not read the body" }));
-        else next();
       });
   };
   app.post(REVIEW_PATH, review);
@@ -136,7 +136,7 @@ export function createWebhookServer(opts: WebhookServerOptions): {
       if (req.method === "POST" && REVIEW_PATH.test(pathOf(req))) {
         track.started(req.socket);
         res.once("finish", () => track.finished(req.socket));
-        review(req, res, () => undefined);
+        review(req, res);
         return;
       }
       app(req, res);
