@@ -87,9 +87,9 @@ const KUBE_FLAGS: FlagSpec[] = [
   {
     name: "request-timeout",
     kind: "string",
-    default: "0",
+    default: "30s",
     usage:
-      "How long to wait for a single server request: a duration such as 10s; 0 waits as long as the server does.",
+      "How long to wait for a single server request: a duration such as 10s (0 is the default).",
   },
 ];
 
