@@ -42,8 +42,8 @@ export function probeRoutes(app: Express, probes: Probes): void {
 }
 
 /** The last handlers: 404 for anything unrouted, and an error that is answered, not thrown. */
-export function finalHandlers(app: Express, notFound = '{"error":"not found"}'): void {
-  app.use((_req: Request, res: Response) => send(res, 404, notFound));
+export function finalHandlers(app: Express): void {
+  app.use((_req: Request, res: Response) => send(res, 404, '{"error":"not found"}'));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     void _next;
     if (res.headersSent) {

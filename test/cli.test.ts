@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import { BIN, EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
+import { BIN, diffAgainst, EXAMPLE_INPUTS, listExample, runCli } from "./helpers/cli.js";
 
 const EXAMPLE = EXAMPLE_INPUTS;
 const EXAMPLE_FROM_STDIN = [
@@ -14,14 +14,6 @@ const EXAMPLE_FROM_STDIN = [
   "--now",
   "2026-11-25T10:00:00Z",
 ];
-
-/** diff of the example's intents against another snapshot. */
-const diffAgainst = (snapshot: string, ...extra: string[]) =>
-  runCli(["egress", "diff", "--intents", "examples/intents", "--observed", snapshot, ...extra]);
-
-/** list of the example's snapshot. */
-const listExample = (...extra: string[]) =>
-  runCli(["egress", "list", "--observed", "examples/observed/snapshot.yaml", ...extra]);
 
 function tmp(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "otter-cli-"));
@@ -185,23 +177,9 @@ test("-n limits the scope to one namespace", async (t) => {
 });
 
 test("intents and snapshot can come from stdin", async (t) => {
-  const r = await runCli(
-    [
-      "egress",
-      "diff",
-      "--intents",
-      "-",
-      "--observed",
-      "examples/observed/snapshot.yaml",
-      "--now",
-      "2026-11-25T10:00:00Z",
-      "-o",
-      "json",
-    ],
-    {
-      stdin: readFileSync("examples/intents/joke-worker.yaml", "utf8"),
-    },
-  );
+  const r = await runCli(["egress", "diff", ...EXAMPLE_FROM_STDIN, "-o", "json"], {
+    stdin: readFileSync("examples/intents/joke-worker.yaml", "utf8"),
+  });
   t.is(r.code, 1);
   t.deepEqual(JSON.parse(r.stdout).workloads[0].intents, { file: "<stdin>", line: 2 });
 });

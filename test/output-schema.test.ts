@@ -4,7 +4,7 @@ import { join } from "node:path";
 import test from "ava";
 import { Ajv } from "ajv";
 import { load } from "js-yaml";
-import { EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
+import { EXAMPLE_INPUTS, listExample, runCli } from "./helpers/cli.js";
 
 /**
  * The machine contract as published: every `-o json` and `-o yaml` report validates against
@@ -33,18 +33,7 @@ test("diff -o json and -o yaml validate against the published schema", async (t)
 });
 
 test("list -o json validates, and states its window", async (t) => {
-  const r = await runCli([
-    "egress",
-    "list",
-    "--observed",
-    "examples/observed/snapshot.yaml",
-    "--now",
-    "2026-11-25T10:00:00Z",
-    "--window",
-    "72h",
-    "-o",
-    "json",
-  ]);
+  const r = await listExample("--now", "2026-11-25T10:00:00Z", "--window", "72h", "-o", "json");
   t.is(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { window: string };
   valid(t, listSchema, report);

@@ -64,8 +64,7 @@ export function createWebhookServer(opts: WebhookServerOptions): {
   const track = new Connections();
   const app = serverApp();
   app.use((req, res, next) => {
-    track.started(req.socket);
-    res.once("finish", () => track.finished(req.socket));
+    track.request(req, res);
     next();
   });
   probeRoutes(app, {
@@ -134,8 +133,7 @@ export function createWebhookServer(opts: WebhookServerOptions): {
       // response's prototypes swapped, the router walked) cost a fifth of the webhook's
       // throughput (ADR 11). Everything else, and a review the check misses, is the app's.
       if (req.method === "POST" && REVIEW_PATH.test(pathOf(req))) {
-        track.started(req.socket);
-        res.once("finish", () => track.finished(req.socket));
+        track.request(req, res);
         review(req, res);
         return;
       }
@@ -176,11 +174,14 @@ class Connections {
     if (this.closing) socket.end();
   }
 
-  started(socket: Socket): void {
+  /** A request in flight on its connection until its response is sent. */
+  request(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
     this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
+    res.once("finish", () => this.finished(socket));
   }
 
-  finished(socket: Socket): void {
+  private finished(socket: Socket): void {
     const n = (this.inFlight.get(socket) ?? 1) - 1;
     this.inFlight.set(socket, n);
     if (this.closing && n === 0) socket.end();

@@ -96,6 +96,8 @@ function inScope(scope: NamespaceScope, ns: string): boolean {
   return scope.all || scope.names.includes(ns);
 }
 
+const DEFAULT_WINDOW_MS = parseDuration(DEFAULT_WINDOW);
+
 /**
  * The flags that chose this run's inputs and judgement, to repeat in a hinted command so that
  * it reproduces the run: the snapshot (stdin included: pipe it again), the window and time, the
@@ -111,9 +113,7 @@ function sameInputs(inv: Invocation, namespace?: string): string[] {
       ? ["-n", shellQuote(k.namespace)]
       : []),
     ...(inv.observed !== undefined ? flag("observed", inv.observed) : []),
-    ...(inv.windowMs !== parseDuration(DEFAULT_WINDOW)
-      ? flag("window", formatDuration(inv.windowMs))
-      : []),
+    ...(inv.windowMs !== DEFAULT_WINDOW_MS ? flag("window", formatDuration(inv.windowMs)) : []),
     ...(inv.now !== undefined ? flag("now", formatTimestamp(inv.now)) : []),
     ...(k.kubeconfig !== undefined ? flag("kubeconfig", k.kubeconfig) : []),
     ...(k.context !== undefined ? flag("context", k.context) : []),

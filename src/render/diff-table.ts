@@ -75,7 +75,7 @@ function workloadBlock(w: WorkloadDiff, style: Style, now: number): string[] {
     ]);
   }
   // A target too long for the width is cut in the middle (-o wide: nothing is).
-  const laid = fitColumns(rows, width, [{ column: 1, min: 24, where: "middle" }], "  ");
+  const laid = fitColumns(rows, width, { column: 1, min: 24, where: "middle" }, "  ");
   // Colour after laying out (the verdict leads each row, never cut), so that cutting never
   // splits an escape code.
   lines.push(

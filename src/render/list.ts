@@ -86,5 +86,5 @@ export function renderList(
   }
   const destination = rows[0]?.indexOf("DESTINATION") ?? 1;
   const width = style.wide ? undefined : (style.width ?? 80);
-  return `${fitColumns(rows, width, [{ column: destination, min: 24, where: "middle" }]).join("\n")}\n`;
+  return `${fitColumns(rows, width, { column: destination, min: 24, where: "middle" }).join("\n")}\n`;
 }

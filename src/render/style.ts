@@ -40,14 +40,20 @@ export function visibleLength(text: string): number {
   return text.replace(/\u001b\[\d+m/g, "").length;
 }
 
-/** Lays out rows as columns separated by two spaces; the last column is not padded. */
-export function columns(rows: readonly (readonly string[])[], indent = ""): string[] {
+/** The widest visible cell of each column. */
+function columnWidths(rows: readonly (readonly string[])[]): number[] {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {
       widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell));
     });
   }
+  return widths;
+}
+
+/** Lays out rows as columns separated by two spaces; the last column is not padded. */
+export function columns(rows: readonly (readonly string[])[], indent = ""): string[] {
+  const widths = columnWidths(rows);
   return rows.map(
     (row) =>
       indent +
@@ -72,32 +78,21 @@ export function shorten(text: string, max: number, where: "end" | "middle" = "en
 }
 
 /**
- * Columns that fit `width` (with `indent`): when they do not, the columns named in `give`
- * (cells without ANSI codes) are cut, in order, the first down to `min` columns before the next.
+ * Columns that fit `width` (with `indent`): when they do not, the cells of one column below
+ * the header (cells without ANSI codes) are cut, down to `min` columns at most.
  */
 export function fitColumns(
   rows: readonly (readonly string[])[],
   width: number | undefined,
-  give: ReadonlyArray<{ column: number; min: number; where?: "end" | "middle" }>,
+  cut: { column: number; min: number; where?: "end" | "middle" },
   indent = "",
 ): string[] {
-  if (width === undefined) return columns(rows, indent);
-  const widths = (rs: readonly (readonly string[])[]) => {
-    const w: number[] = [];
-    for (const row of rs)
-      row.forEach((cell, i) => (w[i] = Math.max(w[i] ?? 0, visibleLength(cell))));
-    return w;
-  };
-  let out = rows.map((r) => [...r]);
-  for (const g of give) {
-    const w = widths(out);
-    const total = indent.length + w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
-    const over = total - width;
-    if (over <= 0) break;
-    const to = Math.max(g.min, (w[g.column] ?? 0) - over);
-    out = out.map((row, i) =>
-      i === 0 ? row : row.map((cell, c) => (c === g.column ? shorten(cell, to, g.where) : cell)),
-    );
-  }
-  return columns(out, indent);
+  const widths = columnWidths(rows);
+  const total = indent.length + widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  if (width === undefined || total <= width) return columns(rows, indent);
+  const to = Math.max(cut.min, (widths[cut.column] ?? 0) - (total - width));
+  const shortened = rows.map((row, i) =>
+    i === 0 ? row : row.map((cell, c) => (c === cut.column ? shorten(cell, to, cut.where) : cell)),
+  );
+  return columns(shortened, indent);
 }

@@ -39,3 +39,11 @@ export const EXAMPLE_INPUTS = [
   "--now",
   "2026-11-25T10:00:00Z",
 ] as const;
+
+/** diff of the example's intents against another snapshot. */
+export const diffAgainst = (snapshot: string, ...extra: string[]) =>
+  runCli(["egress", "diff", "--intents", "examples/intents", "--observed", snapshot, ...extra]);
+
+/** list of the example's snapshot. */
+export const listExample = (...extra: string[]) =>
+  runCli(["egress", "list", "--observed", "examples/observed/snapshot.yaml", ...extra]);
