@@ -140,11 +140,8 @@ function suggestion(message: string): string {
 export function usageErrorFrom(err: CommanderError, cmd: Command): UsageError | undefined {
   const where = commandPath(cmd);
   const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? "";
+  if (isHelpExit(err)) return undefined;
   switch (err.code) {
-    case "commander.helpDisplayed":
-    case "commander.help":
-    case "commander.version":
-      return undefined;
     case "commander.unknownOption": {
       const text = quoted.startsWith("--")
         ? `unknown flag: ${quoted}`
@@ -177,21 +174,19 @@ export interface Captured {
 }
 
 /**
- * Configures a program (and the subcommands it copies settings to) to write into `captured`
- * and to throw UsageErrors instead of exiting. Call before adding subcommands.
+ * Configures a program (and the subcommands it copies settings to) to write into `captured`.
+ * Call before adding subcommands; throwUsageErrors, after, makes them throw instead of exit.
  */
 export function captureOutput(cmd: Command, captured: Captured, columns: number): Command {
-  return cmd
-    .configureOutput({
-      writeOut: (s) => (captured.text += s),
-      writeErr: (s) => (captured.text += s),
-      outputError: () => undefined,
-      getOutHelpWidth: () => columns,
-      getErrHelpWidth: () => columns,
-      getOutHasColors: () => false,
-      getErrHasColors: () => false,
-    })
-    .exitOverride();
+  return cmd.configureOutput({
+    writeOut: (s) => (captured.text += s),
+    writeErr: (s) => (captured.text += s),
+    outputError: () => undefined,
+    getOutHelpWidth: () => columns,
+    getErrHelpWidth: () => columns,
+    getOutHasColors: () => false,
+    getErrHasColors: () => false,
+  });
 }
 
 /**
@@ -210,12 +205,11 @@ export function throwUsageErrors(root: Command): void {
   visit(root);
 }
 
-/** Whether an error is commander's "help (or version) was written". */
+const HELP_EXITS = ["commander.helpDisplayed", "commander.help", "commander.version"];
+
+/** Whether an error is commander's "help (or version) was written": not an error at all. */
 export function isHelpExit(e: unknown): boolean {
-  return (
-    e instanceof CommanderError &&
-    ["commander.helpDisplayed", "commander.help", "commander.version"].includes(e.code)
-  );
+  return e instanceof CommanderError && HELP_EXITS.includes(e.code);
 }
 
 export interface Parsed {
