@@ -16,8 +16,6 @@ export interface FlagSpec {
   readonly usage: string;
   /** The default, as help shows it (`--window='168h'`); strings without one show `''`. */
   readonly default?: string;
-  /** Left out of help. */
-  readonly hidden?: boolean;
 }
 
 export type FlagValues = Map<string, string | boolean | string[]>;
@@ -107,7 +105,6 @@ export function addFlags(cmd: Command, flags: readonly FlagSpec[]): Command {
         value,
       ]);
     }
-    if (spec.hidden) option.hideHelp();
     specs.set(option, spec);
     cmd.addOption(option);
     if (spec.kind === "bool") cmd.addOption(new Option(`--no-${spec.name}`).hideHelp());
@@ -137,7 +134,7 @@ function suggestion(message: string): string {
  * The UsageError for a commander error, in kubectl's words, naming the command whose help
  * to see. Help and version output are not errors: undefined.
  */
-export function usageErrorFrom(err: CommanderError, cmd: Command): UsageError | undefined {
+function usageErrorFrom(err: CommanderError, cmd: Command): UsageError | undefined {
   const where = commandPath(cmd);
   const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? "";
   if (isHelpExit(err)) return undefined;

@@ -69,6 +69,9 @@ export type Request =
 
 export { DEFAULT_WINDOW };
 
+/** Where the chart installs the collector, whose Lease says whether it listens. */
+const COLLECTOR_NAMESPACE = "otter-egress";
+
 const KUBE_FLAGS: FlagSpec[] = [
   {
     name: "namespace",
@@ -114,7 +117,7 @@ const NOW: FlagSpec = {
 const COLLECTOR_NS: FlagSpec = {
   name: "collector-namespace",
   kind: "string",
-  default: "otter-egress",
+  default: COLLECTOR_NAMESPACE,
   usage: "The namespace of the collector's Lease, which tells whether the collector is listening.",
 };
 const output = (command: CommandName): FlagSpec => ({
@@ -175,7 +178,7 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
     {
       name: "api-version",
       kind: "string",
-      default: "v2beta1",
+      default: SUGGEST_VERSIONS[0],
       usage: `The ClientIntents version to write. One of: (${SUGGEST_VERSIONS.join(", ")}).`,
     },
     WINDOW,
@@ -377,14 +380,17 @@ export function toInvocation(
       where,
     );
   }
-  const out = str(flags, "output") ?? (OUTPUTS[command][0] as string);
+  // A flag's value, or the default its spec declares (and help shows).
+  const orDefault = (name: string): string | undefined =>
+    str(flags, name) ?? COMMAND_FLAGS[command].find((spec) => spec.name === name)?.default;
+  const out = orDefault("output") as string;
   if (!OUTPUTS[command].includes(out)) {
     throw new UsageError(
       `unable to match a printer suitable for the output format "${out}", allowed formats are: ${OUTPUTS[command].join(",")}`,
       where,
     );
   }
-  const apiVersion = str(flags, "api-version") ?? "v2beta1";
+  const apiVersion = orDefault("api-version") ?? SUGGEST_VERSIONS[0];
   if (!(SUGGEST_VERSIONS as readonly string[]).includes(apiVersion)) {
     throw new UsageError(
       `invalid value "${apiVersion}" for --api-version: expected ${SUGGEST_VERSIONS.join(" or ")}`,
@@ -427,13 +433,13 @@ export function toInvocation(
     },
     intents,
     ...(observed !== undefined ? { observed } : {}),
-    windowMs: parseDuration(str(flags, "window") ?? DEFAULT_WINDOW, "--window"),
+    windowMs: parseDuration(orDefault("window") as string, "--window"),
     ...(now !== undefined ? { now } : {}),
     failOn: parseVerdictList(flags.get("fail-on") as string[] | undefined, "--fail-on", where),
     output: out,
     includeUndeclared: flags.get("include-undeclared") === true,
     apiVersion: apiVersion as SuggestVersion,
-    collectorNamespace: str(flags, "collector-namespace") ?? "otter-egress",
+    collectorNamespace: orDefault("collector-namespace") ?? COLLECTOR_NAMESPACE,
     ...(workload !== undefined ? { workload } : {}),
     base,
     fix,
