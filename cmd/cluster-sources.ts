@@ -22,7 +22,8 @@ import {
 } from "../src/collector-lease.js";
 import type { NamespaceScope } from "../src/diff.js";
 import { ClusterError, InputError, UsageError } from "../src/errors.js";
-import { formatDuration } from "../src/duration.js";
+import { formatDuration, parseDuration } from "../src/duration.js";
+import { DEFAULT_REQUEST_TIMEOUT } from "../src/cli/defaults.js";
 import {
   OBSERVED_GROUP,
   observedFromObject,
@@ -38,7 +39,7 @@ import type { Listening } from "../src/verdicts.js";
  */
 
 /** kubectl has no request timeout by default; an unreachable cluster should still end. */
-const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = parseDuration(DEFAULT_REQUEST_TIMEOUT);
 /**
  * ClientIntents are listed in the newest version the cluster serves; the API server converts
  * every stored object to it (through Otterize's conversion webhook where the operator runs).

@@ -4,7 +4,7 @@ import { SUGGEST_VERSIONS, type SuggestVersion } from "../suggest-versions.js";
 import type { Verdict } from "../verdicts.js";
 import type { Command } from "commander";
 import { VERSION } from "../version.js";
-import { DEFAULT_WINDOW } from "./defaults.js";
+import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_WINDOW } from "./defaults.js";
 import {
   addFlags,
   captureOutput,
@@ -90,7 +90,7 @@ const KUBE_FLAGS: FlagSpec[] = [
   {
     name: "request-timeout",
     kind: "string",
-    default: "30s",
+    default: DEFAULT_REQUEST_TIMEOUT,
     usage:
       "How long to wait for a single server request: a duration such as 10s (0 is the default).",
   },
