@@ -66,15 +66,15 @@ const apply = (objects: Obj[]): Promise<string> =>
 const INTERNET = SEED_NAMES;
 const workload = clientWorkload;
 
-/** The chart guide's "Try it on kind" commands: its helm install line, and the Corefile edit. */
+/** The README's "Try it on kind" commands: its helm install line, and the Corefile edit. */
 function kindSteps(): { helm: string; corefile: string } {
-  const guide = readFileSync("docs/chart.md", "utf8");
+  const guide = readFileSync("README.md", "utf8");
   const block = /## Try it on kind\n\n```sh\n([\s\S]*?)```/.exec(guide)?.[1] ?? "";
   const lines = block.split("\n");
   const helmLine = lines.find((l) => l.startsWith("helm install")) ?? "";
   const from = lines.findIndex((l) => l.startsWith("ip=$("));
   const to = lines.findIndex((l) => l.includes("kubectl replace -f -"));
-  if (!helmLine || from < 0 || to < from) throw new Error("docs/chart.md: no Try it on kind steps");
+  if (!helmLine || from < 0 || to < from) throw new Error("README.md: no Try it on kind steps");
   return { helm: helmLine, corefile: lines.slice(from, to + 1).join("\n") };
 }
 
