@@ -447,14 +447,14 @@ export class Collector {
       this.informers.watch(
         "replicasets",
         "/apis/apps/v1/replicasets",
-        () => asListed(apps.listReplicaSetForAllNamespaces()),
+        (page) => asListed(apps.listReplicaSetForAllNamespaces(page)),
         rs.onChange,
         rs.onDelete,
       ),
       this.informers.watch(
         "jobs",
         "/apis/batch/v1/jobs",
-        () => asListed(batch.listJobForAllNamespaces()),
+        (page) => asListed(batch.listJobForAllNamespaces(page)),
         jobs.onChange,
         jobs.onDelete,
       ),
@@ -463,14 +463,14 @@ export class Collector {
       this.informers.watch(
         "pods",
         "/api/v1/pods",
-        () => asListed(core.listPodForAllNamespaces()),
+        (page) => asListed(core.listPodForAllNamespaces(page)),
         (o) => this.onPod(o),
         (o) => this.pods.gone(String(o.metadata?.uid ?? ""), this.now()),
       ),
       this.informers.watch(
         "services",
         "/api/v1/services",
-        () => asListed(core.listServiceForAllNamespaces()),
+        (page) => asListed(core.listServiceForAllNamespaces(page)),
         (o) => this.services.setService(serviceRecord(o)),
         (o) => {
           const s = serviceRecord(o);
@@ -480,19 +480,20 @@ export class Collector {
       this.informers.watch(
         "endpointslices",
         "/apis/discovery.k8s.io/v1/endpointslices",
-        () => asListed(discovery.listEndpointSliceForAllNamespaces()),
+        (page) => asListed(discovery.listEndpointSliceForAllNamespaces(page)),
         (o) => this.services.setSlice(objectKey(o), endpointSliceRecord(o)),
         (o) => this.services.setSlice(objectKey(o), undefined),
       ),
       this.informers.watch(
         "clientintents",
         "/apis/k8s.otterize.com/v2beta1/clientintents",
-        () =>
+        (page) =>
           asListed(
             custom.listClusterCustomObject({
               group: "k8s.otterize.com",
               version: "v2beta1",
               plural: "clientintents",
+              ...page,
             }),
           ),
         (o) => this.onIntents(o, false),

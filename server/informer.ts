@@ -1,17 +1,36 @@
-import {
-  makeInformer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 
 /**
- * One informer (list, then watch) that reports its objects to handlers and restarts itself
- * after a failed list or watch. Used by the webhook's caches and by the collector.
+ * One informer: a paged list, then a watch from the list's resourceVersion, that reports its
+ * objects to handlers and keeps none of them (ADR 13). It remembers each object's key,
+ * resourceVersion and uid only, so that a relist (a watch that expired) reports exactly what
+ * changed while it was away: changed objects again, vanished ones as deleted, after the whole
+ * list has been read, so that no object is ever missing in between. Used by the webhook's
+ * caches and by the collector.
  */
 
-export type Listed = () => Promise<KubernetesListObject<KubernetesObject>>;
+/** One page of a list, as the API server (or client-node's typed APIs) return it. */
+export interface ListPage {
+  readonly metadata?: {
+    readonly resourceVersion?: string;
+    /** client-node's typed lists name it so. */
+    readonly _continue?: string;
+    readonly continue?: string;
+  };
+  readonly items: readonly KubernetesObject[];
+}
+
+/** Lists one page; `_continue` is the last page's continue token. */
+export type Listed = (page: {
+  readonly limit: number;
+  readonly _continue?: string;
+}) => Promise<ListPage>;
 export type Log = (entry: Record<string, unknown>) => void;
+
+/** Objects a page holds, as kubectl's `--chunk-size` default. */
+export const LIST_PAGE_SIZE = 500;
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 export interface Watched {
   /** Resolves after the first attempt; `synced` says whether it listed. */
@@ -19,7 +38,38 @@ export interface Watched {
   synced(): boolean;
   /** Failed lists and broken watches so far. */
   failures(): number;
+  /** Lists again as after an expired watch (410): what the benchmark and tests use. */
+  expire(): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface Known {
+  readonly version: string;
+  readonly uid: string | undefined;
+}
+
+function keyOf(o: KubernetesObject): string {
+  return `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+}
+
+/** What a vanished object is reported as: its identity, which is all that was kept. */
+function tombstone(key: string, known: Known): KubernetesObject {
+  const slash = key.indexOf("/");
+  const namespace = key.slice(0, slash);
+  return {
+    metadata: {
+      name: key.slice(slash + 1),
+      ...(namespace ? { namespace } : {}),
+      ...(known.uid ? { uid: known.uid } : {}),
+      resourceVersion: known.version,
+    },
+  };
+}
+
+function statusOf(e: unknown): number | undefined {
+  const x = e as { code?: unknown; statusCode?: unknown } | undefined;
+  const code = typeof x?.code === "number" ? x.code : x?.statusCode;
+  return typeof code === "number" ? code : undefined;
 }
 
 export function watchResource(
@@ -28,47 +78,195 @@ export function watchResource(
     readonly name: string;
     readonly path: string;
     readonly list: Listed;
+    /** Query parameters of the watch (a field selector the list also uses). */
+    readonly query?: Readonly<Record<string, string>>;
     readonly onChange: (o: KubernetesObject) => void;
     readonly onDelete: (o: KubernetesObject) => void;
     readonly log: Log;
+    readonly pageSize?: number;
   },
 ): Watched {
-  const informer = makeInformer(kc, opts.path, opts.list);
-  informer.on("add", opts.onChange);
-  informer.on("update", opts.onChange);
-  informer.on("delete", opts.onDelete);
+  const watch = new Watch(kc);
+  const known = new Map<string, Known>();
+  /** Where the watch resumes; empty: list first. */
+  let version = "";
   let synced = false;
   let stopped = false;
-  // start() lists, then watches; a failed list or watch is reported as "error", not thrown.
   let errors = 0;
-  const attempt = async (): Promise<void> => {
-    const before = errors;
-    await informer.start().catch((err: unknown) => {
-      errors++;
-      opts.log({ level: "warn", msg: "list failed", resource: opts.name, error: String(err) });
-    });
-    if (errors === before) synced = true;
+  let retryMs = RETRY_MIN_MS;
+  let request: AbortController | undefined;
+  /** The watch said its resourceVersion is too old (410): list again when it ends. */
+  let expired = false;
+  let listing = false;
+  let timer: NodeJS.Timeout | undefined;
+  /** Callers of expire(), waiting for the next complete list. */
+  const waiting: (() => void)[] = [];
+
+  const changed = (o: KubernetesObject): void => {
+    const v = o.metadata?.resourceVersion ?? "";
+    const key = keyOf(o);
+    // Unchanged since it was last reported (a relist sends everything again).
+    if (v !== "" && known.get(key)?.version === v) return;
+    known.set(key, { version: v, uid: o.metadata?.uid });
+    opts.onChange(o);
   };
-  informer.on("error", (err: unknown) => {
-    errors++;
-    // Until it has listed again, what it holds may be stale: not synced (readiness says so).
-    synced = false;
+
+  /** Reads every page, then reports what vanished. A 410 mid-way (continue expired) restarts. */
+  const list = async (): Promise<void> => {
+    for (;;) {
+      const seen = new Set<string>();
+      let token: string | undefined;
+      let at = "";
+      try {
+        do {
+          const page = await opts.list({
+            limit: opts.pageSize ?? LIST_PAGE_SIZE,
+            ...(token ? { _continue: token } : {}),
+          });
+          if (token === undefined) at = page.metadata?.resourceVersion ?? "";
+          for (const o of page.items) {
+            seen.add(keyOf(o));
+            changed(o);
+          }
+          token = page.metadata?._continue || page.metadata?.continue || undefined;
+        } while (token && !stopped);
+      } catch (e) {
+        if (statusOf(e) === 410 && token !== undefined) continue;
+        throw e;
+      }
+      for (const [key, k] of known) {
+        if (seen.has(key)) continue;
+        known.delete(key);
+        opts.onDelete(tombstone(key, k));
+      }
+      version = at;
+      return;
+    }
+  };
+
+  const retry = (): void => {
     if (stopped) return;
-    opts.log({
-      level: "warn",
-      msg: "watch failed; restarting",
-      resource: opts.name,
-      error: String(err),
-    });
-    setTimeout(() => void attempt(), 1000).unref();
-  });
+    timer = setTimeout(() => void cycle(), retryMs);
+    timer.unref();
+    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+  };
+
+  const onEvent = (phase: string, o: KubernetesObject): void => {
+    if (phase === "ERROR") {
+      if (statusOf(o) === 410) expired = true;
+      else opts.log({ level: "warn", msg: "watch error", resource: opts.name, error: o });
+      return;
+    }
+    const v = o.metadata?.resourceVersion;
+    if (phase === "ADDED" || phase === "MODIFIED") changed(o);
+    else if (phase === "DELETED") {
+      known.delete(keyOf(o));
+      opts.onDelete(o);
+    }
+    if (v) version = v;
+    retryMs = RETRY_MIN_MS;
+  };
+
+  const onDone = (err: unknown): void => {
+    request = undefined;
+    if (stopped) return;
+    if (expired || statusOf(err) === 410) {
+      // The list we resume from is gone: list again; what is held stays served meanwhile.
+      expired = false;
+      version = "";
+      void cycle();
+      return;
+    }
+    if (
+      err &&
+      (err as { name?: unknown }).name !== "TimeoutError" &&
+      (err as { name?: unknown }).name !== "AbortError"
+    ) {
+      errors++;
+      // Events may have been lost: not synced until it has listed again (readiness says so).
+      synced = false;
+      version = "";
+      opts.log({
+        level: "warn",
+        msg: "watch failed; restarting",
+        resource: opts.name,
+        error: String(err),
+      });
+      retry();
+      return;
+    }
+    // The server or the client's idle timer ended it: resume where it was.
+    void cycle();
+  };
+
+  /** Lists if it must, then watches. */
+  const cycle = async (): Promise<void> => {
+    if (stopped) return;
+    if (version === "") {
+      listing = true;
+      try {
+        await list();
+        synced = true;
+        retryMs = RETRY_MIN_MS;
+        for (const done of waiting.splice(0)) done();
+      } catch (err) {
+        errors++;
+        synced = false;
+        opts.log({ level: "warn", msg: "list failed", resource: opts.name, error: String(err) });
+        retry();
+        return;
+      } finally {
+        listing = false;
+      }
+    }
+    if (stopped) return;
+    try {
+      // A watch refused at once has ended before watch() returns: nothing to abort then.
+      let ended = false;
+      const controller = await watch.watch(
+        opts.path,
+        { allowWatchBookmarks: true, resourceVersion: version, ...opts.query },
+        onEvent,
+        (err: unknown) => {
+          ended = true;
+          onDone(err);
+        },
+      );
+      if (!ended) request = controller;
+    } catch (err) {
+      errors++;
+      opts.log({
+        level: "warn",
+        msg: "watch failed; restarting",
+        resource: opts.name,
+        error: String(err),
+      });
+      retry();
+    }
+  };
+
   return {
-    started: attempt(),
+    started: cycle(),
     synced: () => synced,
     failures: () => errors,
+    expire: () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (listing) return; // the list under way is the relist
+        if (request) {
+          expired = true;
+          request.abort();
+        } else {
+          clearTimeout(timer);
+          version = "";
+          void cycle();
+        }
+      }),
     stop: () => {
       stopped = true;
-      return informer.stop();
+      clearTimeout(timer);
+      request?.abort();
+      return Promise.resolve();
     },
   };
 }
@@ -90,8 +288,17 @@ export class InformerSet {
     list: Listed,
     onChange: (o: KubernetesObject) => void,
     onDelete: (o: KubernetesObject) => void,
+    query?: Readonly<Record<string, string>>,
   ): Promise<void> {
-    const w = watchResource(this.kc, { name, path, list, onChange, onDelete, log: this.log });
+    const w = watchResource(this.kc, {
+      name,
+      path,
+      list,
+      onChange,
+      onDelete,
+      log: this.log,
+      ...(query ? { query } : {}),
+    });
     this.watched.push(w);
     this.byName.set(name, w);
     return w.started;
@@ -120,6 +327,11 @@ export class InformerSet {
   /** Whether these informers (by name) have listed. */
   syncedOf(names: readonly string[]): boolean {
     return names.every((n) => this.byName.get(n)?.synced() === true);
+  }
+
+  /** Every informer lists again, as after expired watches. */
+  async expire(): Promise<void> {
+    await Promise.all(this.watched.map((w) => w.expire()));
   }
 
   async stop(): Promise<void> {

@@ -111,7 +111,8 @@ export class Caches {
     return this.informers.watch(
       plural,
       `/apis/${group}/${version}/${plural}`,
-      () => custom.listClusterCustomObject({ group, version, plural }) as ReturnType<Listed>,
+      (page) =>
+        custom.listClusterCustomObject({ group, version, plural, ...page }) as ReturnType<Listed>,
       (o) => this.store.setIntents(o),
       (o) => this.store.deleteIntents(o),
     );
@@ -142,7 +143,8 @@ export class Caches {
       this.informers.watch(
         plural,
         `/apis/${group}/${version}/${plural}`,
-        () => custom.listClusterCustomObject({ group, version, plural }) as ReturnType<Listed>,
+        (page) =>
+          custom.listClusterCustomObject({ group, version, plural, ...page }) as ReturnType<Listed>,
         onChange,
         onDelete,
       );
@@ -165,22 +167,29 @@ export class Caches {
       this.informers.watch(
         "namespaces",
         "/api/v1/namespaces",
-        () => core.listNamespace() as unknown as ReturnType<Listed>,
+        (page) => core.listNamespace(page) as unknown as ReturnType<Listed>,
         (o) => store.setNamespace(o),
         (o) => store.deleteNamespace(o),
       ),
       this.informers.watch(
         "leases",
         `/apis/coordination.k8s.io/v1/namespaces/${this.collectorNamespace}/leases`,
-        () =>
+        (page) =>
           coordination.listNamespacedLease({
             namespace: this.collectorNamespace,
             fieldSelector: `metadata.name=${LEASE_NAME}`,
+            ...page,
           }) as unknown as ReturnType<Listed>,
         (o) => store.setLease(o),
         (o) => store.deleteLease(o),
+        { fieldSelector: `metadata.name=${LEASE_NAME}` },
       ),
     ]);
+  }
+
+  /** Every cache lists again, as after expired watches (the benchmark's relist). */
+  relist(): Promise<void> {
+    return this.informers.expire();
   }
 
   async stop(): Promise<void> {

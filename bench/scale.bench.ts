@@ -1,0 +1,189 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { ControlPlane } from "../test/controlplane/controlplane.js";
+import { startCluster } from "../test/helpers/cluster.js";
+import { apiClient, must, type Api } from "./webhook-e2e.js";
+
+/**
+ * `npm run bench:scale`: the webhook's memory on a large cluster (run `npm run cluster:build`
+ * once). A real API server is filled with BENCH_SCALE (default 10000,50000) workloads, each an
+ * ObservedEgress of 30 destinations written by its status subresource as the collector writes
+ * it, and a ClientIntents; at each size the webhook's caches list and watch them in a process
+ * of their own, then list again as after an expired watch. Printed beside the goals: the live
+ * heap per workload against the JSON the API server sends for that workload's objects, the
+ * steady RSS, and the peak RSS during the list and during the relist against the steady RSS.
+ */
+
+const SIZES = (process.env.BENCH_SCALE ?? "10000,50000").split(",").map(Number);
+const DESTINATIONS = 30;
+const NAMESPACES = 50;
+/** The chart's default memory limit for the webhook (values.yaml). */
+const CHART_LIMIT = 1024 * 1048576;
+const CONCURRENCY = 48;
+const log = (l: string) => process.stderr.write(`bench:scale: ${l}\n`);
+const MiB = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
+
+const ts = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+const ip = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
+/** Workload w's ObservedEgress status and ClientIntents, shaped like generated benchmark data. */
+function workload(w: number, now: number) {
+  const ns = `team-${w % NAMESPACES}`;
+  const name = `svc-${w}`;
+  const destinations: object[] = [];
+  const targets: object[] = [];
+  const declared: object[] = [];
+  const since = ts(now - 30 * 86_400_000);
+  for (let d = 0; d < DESTINATIONS; d++) {
+    const seen = { firstSeen: since, lastSeen: ts(now - (d % 10 === 9 ? 40 : 1) * 3_600_000) };
+    if (d % 6 === 5) {
+      const k = { name: `dep-${d}`, namespace: ns, kind: "Deployment", service: `dep-${d}` };
+      destinations.push({ kubernetes: { ...k, ports: [8080] }, ...seen });
+      if (d % 4 !== 0) targets.push({ kubernetes: { name: `dep-${d}`, kind: "Deployment" } });
+    } else if (d % 6 === 4) {
+      const a = ip(w * DESTINATIONS + d);
+      destinations.push({ internet: { ips: [a], ports: [443] }, ...seen });
+      targets.push({ internet: { ips: [`${a}/32`], ports: [443] } });
+    } else {
+      const host = `api-${d}.vendor-${w % 97}.example.com`;
+      const ips = [ip(w * DESTINATIONS + d), ip(w * DESTINATIONS + d + 1)];
+      destinations.push({ internet: { dnsName: host, ips, ports: [443] }, ...seen });
+      if (d % 7 !== 3) targets.push({ internet: { domains: [host], ports: [443] } });
+      declared.push({ target: { internet: { domains: [host] } }, since });
+    }
+  }
+  targets.push({ internet: { domains: [`*.unused-${w}.example.org`] } });
+  return {
+    ns,
+    name,
+    status: {
+      observingSince: since,
+      coverage: { state: "full" },
+      updatedAt: ts(now),
+      destinations,
+      declared,
+    },
+    intents: {
+      apiVersion: "k8s.otterize.com/v2beta1",
+      kind: "ClientIntents",
+      metadata: { name, namespace: ns },
+      spec: { workload: { name, kind: "Deployment" }, targets },
+    },
+  };
+}
+
+async function populate(api: Api, from: number, to: number, now: number): Promise<void> {
+  let next = from;
+  const started = performance.now();
+  const worker = async () => {
+    for (let w = next++; w < to; w = next++) {
+      const o = workload(w, now);
+      const base = `/apis/egress.otter.dev/v1alpha1/namespaces/${o.ns}/observedegresses`;
+      await must(api, "POST", base, {
+        apiVersion: "egress.otter.dev/v1alpha1",
+        kind: "ObservedEgress",
+        metadata: { name: o.name, namespace: o.ns },
+        spec: { workload: { name: o.name, kind: "Deployment" } },
+      });
+      await must(api, "PATCH", `${base}/${o.name}/status`, { status: o.status });
+      await must(
+        api,
+        "POST",
+        `/apis/k8s.otterize.com/v2beta1/namespaces/${o.ns}/clientintents`,
+        o.intents,
+      );
+      if (w % 5000 === 4999)
+        log(`${w + 1} workloads (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** Bytes of JSON the API server sends for a list of `path`, read in pages as the caches read it. */
+async function listBytes(api: Api, path: string): Promise<number> {
+  let bytes = 0;
+  let token = "";
+  do {
+    const r = await api.call(
+      "GET",
+      `${path}?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ""}`,
+    );
+    if (r.code !== 200) throw new Error(`GET ${path}: ${r.code}`);
+    bytes += Buffer.byteLength(r.text);
+    token = (JSON.parse(r.text) as { metadata?: { continue?: string } }).metadata?.continue ?? "";
+  } while (token);
+  return bytes;
+}
+
+interface Figures {
+  workloads?: number;
+  seconds: number;
+  heap: number;
+  rss: number;
+  peak: number;
+}
+
+/** The caches in their own process: the first list's figures, then a relist's. */
+async function measure(cp: ControlPlane): Promise<{ list: Figures; relist: Figures }> {
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", "dist/bench/scale-webhook.js", cp.kubeconfig],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Figures> => {
+    const r = await lines.next();
+    if (r.done) throw new Error("the caches' process ended early");
+    return JSON.parse(r.value as string) as Figures;
+  };
+  const list = await next();
+  child.stdin.write("relist\n");
+  const relist = await next();
+  child.stdin.end();
+  await new Promise((r) => child.on("exit", r));
+  return { list, relist };
+}
+
+const cp = await startCluster();
+const api = apiClient(cp.server, cp.token, CONCURRENCY);
+try {
+  for (let n = 0; n < NAMESPACES; n++) {
+    await must(api, "POST", "/api/v1/namespaces", { metadata: { name: `team-${n}` } });
+  }
+  const now = Date.now();
+  let have = 0;
+  const rows: string[] = [];
+  const verdicts: string[] = [];
+  for (const size of SIZES) {
+    log(`writing workloads ${have}..${size}`);
+    await populate(api, have, size, now);
+    have = size;
+    const json =
+      (await listBytes(api, "/apis/egress.otter.dev/v1alpha1/observedegresses")) +
+      (await listBytes(api, "/apis/k8s.otterize.com/v2beta1/clientintents"));
+    log(`${size} workloads written; the caches list them`);
+    const { list, relist } = await measure(cp);
+    if (list.workloads !== size) throw new Error(`the caches hold ${list.workloads} of ${size}`);
+    const perJson = json / size;
+    const perHeap = list.heap / size;
+    rows.push(
+      `| ${size.toLocaleString("en")} | ${(perJson / 1024).toFixed(1)} KiB | ${(perHeap / 1024).toFixed(1)} KiB | ${MiB(list.heap)} | ${MiB(list.rss)} | ${MiB(list.peak)} (${(list.peak / list.rss).toFixed(2)}×) | ${MiB(relist.peak)} (${(relist.peak / list.rss).toFixed(2)}×) | ${list.seconds.toFixed(1)} s / ${relist.seconds.toFixed(1)} s |`,
+    );
+    const met = (ok: boolean) => (ok ? "met" : "not met");
+    verdicts.push(
+      `${size} workloads: heap per workload ≤ its JSON: ${met(perHeap <= perJson)} (${(perHeap / perJson).toFixed(2)}×); peak during list ≤ 1.5× steady: ${met(list.peak <= 1.5 * list.rss)}; during relist: ${met(relist.peak <= 1.5 * list.rss)}; peak within the chart's 1 GiB limit: ${met(Math.max(list.peak, relist.peak) <= CHART_LIMIT)}`,
+    );
+  }
+  console.log(
+    `bench:scale: the webhook's caches, filled from a real API server (list, then watch)`,
+  );
+  console.log(
+    `| workloads | JSON per workload (ObservedEgress + ClientIntents) | live heap per workload | live heap | steady RSS | peak RSS, list | peak RSS, relist | list / relist time |`,
+  );
+  console.log(`|---|---|---|---|---|---|---|---|`);
+  for (const r of rows) console.log(r);
+  for (const v of verdicts) console.log(`goal, ${v}`);
+} finally {
+  api.close();
+  await cp.stop();
+}

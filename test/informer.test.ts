@@ -1,0 +1,162 @@
+import test from "ava";
+import { dump } from "js-yaml";
+import { CustomObjectsApi, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { ControlPlane } from "./controlplane/controlplane.js";
+import { kubectl, startCluster } from "./helpers/cluster.js";
+import { watchResource, type ListPage } from "../server/informer.js";
+
+/**
+ * The informer both servers read the cluster with, against the real API server: it lists in
+ * pages, keeps no object, and a relist (an expired watch) replaces what it reported without a
+ * moment where an object that still exists is missing.
+ */
+
+let cp: ControlPlane;
+const NS = "informer";
+const GROUP = "egress.otter.dev";
+const PATH = `/apis/${GROUP}/v1alpha1/observedegresses`;
+
+test.before(async () => {
+  cp = await startCluster();
+  await kubectl(cp.kubeconfig, ["create", "namespace", NS]);
+});
+
+test.after.always(async () => {
+  await cp?.stop();
+});
+
+const observed = (name: string, label = "a") => ({
+  apiVersion: `${GROUP}/v1alpha1`,
+  kind: "ObservedEgress",
+  metadata: { name, namespace: NS, labels: { v: label } },
+  spec: { workload: { name, kind: "Deployment" } },
+});
+
+const apply = (objects: object[]) =>
+  kubectl(cp.kubeconfig, ["apply", "-f", "-"], objects.map((o) => dump(o)).join("---\n"));
+
+const until = async (what: string, ok: () => boolean) => {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!ok()) throw new Error(`timed out: ${what}`);
+};
+
+test.serial(
+  "a relist reports what changed while the watch was away, and nothing is missing meanwhile",
+  async (t) => {
+    await apply(Array.from({ length: 7 }, (_, i) => observed(`w-${i}`)));
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    // What a store holds: the label of each object, by name.
+    const held = new Map<string, string>();
+    const changes: string[] = [];
+    const deletes: KubernetesObject[] = [];
+    const pages: number[] = [];
+    let gate: Promise<void> | undefined;
+    const w = watchResource(kc, {
+      name: "observedegresses",
+      path: PATH,
+      pageSize: 2,
+      list: async (page) => {
+        await gate;
+        const r = (await custom.listClusterCustomObject({
+          group: GROUP,
+          version: "v1alpha1",
+          plural: "observedegresses",
+          ...page,
+        })) as ListPage;
+        pages.push(r.items.length);
+        return r;
+      },
+      onChange: (o) => {
+        changes.push(o.metadata?.name ?? "");
+        held.set(o.metadata?.name ?? "", o.metadata?.labels?.v ?? "");
+      },
+      onDelete: (o) => {
+        deletes.push(o);
+        held.delete(o.metadata?.name ?? "");
+      },
+      log: () => undefined,
+    });
+    try {
+      await w.started;
+      t.true(w.synced());
+      t.deepEqual(pages, [2, 2, 2, 1], "7 objects listed 2 at a time");
+      t.is(held.size, 7);
+
+      // The watch follows changes.
+      await apply([observed("w-0", "b")]);
+      await until("w-0 updated", () => held.get("w-0") === "b");
+
+      // The watch expires; its relist is held back while the cluster changes.
+      let open!: () => void;
+      gate = new Promise((r) => (open = r));
+      changes.length = 0;
+      pages.length = 0;
+      const relisted = w.expire();
+      await kubectl(cp.kubeconfig, ["-n", NS, "delete", "observedegress", "w-1"]);
+      await apply([observed("w-2", "c"), observed("w-9")]);
+      // Still what was last seen: nothing taken away while the relist waits.
+      t.is(held.size, 7);
+      t.is(held.get("w-1"), "a");
+      open();
+      await relisted;
+      t.deepEqual(pages, [2, 2, 2, 1]);
+      t.deepEqual([...held.keys()].sort(), ["w-0", "w-2", "w-3", "w-4", "w-5", "w-6", "w-9"]);
+      t.is(held.get("w-2"), "c");
+      // Only what changed is reported again; the object deleted meanwhile is reported with
+      // its identity (uid included, which a pod's deletion is keyed by).
+      t.deepEqual(changes.sort(), ["w-2", "w-9"]);
+      t.is(deletes.length, 1);
+      t.is(deletes[0]?.metadata?.name, "w-1");
+      t.is(deletes[0]?.metadata?.namespace, NS);
+      t.regex(deletes[0]?.metadata?.uid ?? "", /^[0-9a-f-]{36}$/);
+
+      // And the watch resumes after the relist.
+      await kubectl(cp.kubeconfig, ["-n", NS, "delete", "observedegress", "w-3"]);
+      await until("w-3 deleted", () => !held.has("w-3"));
+      t.is(deletes.length, 2);
+    } finally {
+      await w.stop();
+    }
+  },
+);
+
+test.serial(
+  "a list the API server refuses is retried, and the informer is not synced",
+  async (t) => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    let calls = 0;
+    const logged: string[] = [];
+    const w = watchResource(kc, {
+      name: "observedegresses",
+      path: PATH,
+      list: async (page) => {
+        calls++;
+        // The first answer is an error, as when RBAC has not yet been granted.
+        if (calls === 1) throw Object.assign(new Error("forbidden"), { code: 403 });
+        return (await custom.listClusterCustomObject({
+          group: GROUP,
+          version: "v1alpha1",
+          plural: "observedegresses",
+          ...page,
+        })) as ListPage;
+      },
+      onChange: () => undefined,
+      onDelete: () => undefined,
+      log: (e) => logged.push(String(e.msg)),
+    });
+    try {
+      await w.started;
+      t.false(w.synced());
+      t.is(w.failures(), 1);
+      t.deepEqual(logged, ["list failed"]);
+      await until("listed again", () => w.synced());
+      t.is(calls, 2);
+    } finally {
+      await w.stop();
+    }
+  },
+);
