@@ -3,6 +3,7 @@ import { createInterface } from "node:readline";
 import type { ControlPlane } from "../test/controlplane/controlplane.js";
 import { startCluster } from "../test/helpers/cluster.js";
 import { apiClient, must, type Api } from "./webhook-e2e.js";
+import { NAMESPACES, workload } from "./scale-data.js";
 
 /**
  * `npm run bench:scale`: the webhook's memory on a large cluster (run `npm run cluster:build`
@@ -15,62 +16,11 @@ import { apiClient, must, type Api } from "./webhook-e2e.js";
  */
 
 const SIZES = (process.env.BENCH_SCALE ?? "10000,50000").split(",").map(Number);
-const DESTINATIONS = 30;
-const NAMESPACES = 50;
 /** The chart's default memory limit for the webhook (values.yaml). */
 const CHART_LIMIT = 1024 * 1048576;
 const CONCURRENCY = 48;
 const log = (l: string) => process.stderr.write(`bench:scale: ${l}\n`);
 const MiB = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
-
-const ts = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
-const ip = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-
-/** Workload w's ObservedEgress status and ClientIntents, shaped like generated benchmark data. */
-function workload(w: number, now: number) {
-  const ns = `team-${w % NAMESPACES}`;
-  const name = `svc-${w}`;
-  const destinations: object[] = [];
-  const targets: object[] = [];
-  const declared: object[] = [];
-  const since = ts(now - 30 * 86_400_000);
-  for (let d = 0; d < DESTINATIONS; d++) {
-    const seen = { firstSeen: since, lastSeen: ts(now - (d % 10 === 9 ? 40 : 1) * 3_600_000) };
-    if (d % 6 === 5) {
-      const k = { name: `dep-${d}`, namespace: ns, kind: "Deployment", service: `dep-${d}` };
-      destinations.push({ kubernetes: { ...k, ports: [8080] }, ...seen });
-      if (d % 4 !== 0) targets.push({ kubernetes: { name: `dep-${d}`, kind: "Deployment" } });
-    } else if (d % 6 === 4) {
-      const a = ip(w * DESTINATIONS + d);
-      destinations.push({ internet: { ips: [a], ports: [443] }, ...seen });
-      targets.push({ internet: { ips: [`${a}/32`], ports: [443] } });
-    } else {
-      const host = `api-${d}.vendor-${w % 97}.example.com`;
-      const ips = [ip(w * DESTINATIONS + d), ip(w * DESTINATIONS + d + 1)];
-      destinations.push({ internet: { dnsName: host, ips, ports: [443] }, ...seen });
-      if (d % 7 !== 3) targets.push({ internet: { domains: [host], ports: [443] } });
-      declared.push({ target: { internet: { domains: [host] } }, since });
-    }
-  }
-  targets.push({ internet: { domains: [`*.unused-${w}.example.org`] } });
-  return {
-    ns,
-    name,
-    status: {
-      observingSince: since,
-      coverage: { state: "full" },
-      updatedAt: ts(now),
-      destinations,
-      declared,
-    },
-    intents: {
-      apiVersion: "k8s.otterize.com/v2beta1",
-      kind: "ClientIntents",
-      metadata: { name, namespace: ns },
-      spec: { workload: { name, kind: "Deployment" }, targets },
-    },
-  };
-}
 
 async function populate(api: Api, from: number, to: number, now: number): Promise<void> {
   let next = from;

@@ -86,6 +86,12 @@ const FLAGS: FlagSpec[] = [
     kind: "string",
     usage: "put the CA into this ValidatingWebhookConfiguration's caBundle",
   },
+  {
+    name: "log-level",
+    kind: "string",
+    usage: "info: denials and warnings are logged, allowed reviews counted; debug: every review",
+    default: "info",
+  },
 ];
 
 const CONFIG_NAME = "otter-egress";
@@ -189,6 +195,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (minText !== "1.2" && minText !== "1.3") {
     throw new UsageError(`--tls-min-version must be 1.2 or 1.3, not "${minText}"`);
   }
+  const logLevel = str("log-level") ?? "info";
+  if (logLevel !== "info" && logLevel !== "debug") {
+    throw new UsageError(`--log-level must be info or debug, not "${logLevel}"`);
+  }
   const patchName = str("patch-ca-bundle");
   const caches = new Caches(kc, collectorNamespace, log);
   const settings = { windowMs, denyOn };
@@ -201,6 +211,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     readyNote: () => caches.note,
     cacheFailures: () => caches.failures(),
     log,
+    logAllowed: logLevel === "debug",
     decide: (req) =>
       caches.ready
         ? decide(req, caches.store.context(req.namespace, Date.now(), settings))

@@ -466,6 +466,8 @@ export class Collector {
         (page) => asListed(core.listPodForAllNamespaces(page)),
         (o) => this.onPod(o),
         (o) => this.pods.gone(String(o.metadata?.uid ?? ""), this.now()),
+        // A pod that vanished during a relist is reported by its uid.
+        { keepUid: true },
       ),
       this.informers.watch(
         "services",

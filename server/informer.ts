@@ -43,9 +43,10 @@ export interface Watched {
   stop(): Promise<void>;
 }
 
+/** What is kept of an object: its resourceVersion, and its uid when the handlers need it. */
 interface Known {
   readonly version: string;
-  readonly uid: string | undefined;
+  readonly uid?: string;
 }
 
 function keyOf(o: KubernetesObject): string {
@@ -84,6 +85,8 @@ export function watchResource(
     readonly onDelete: (o: KubernetesObject) => void;
     readonly log: Log;
     readonly pageSize?: number;
+    /** Keep each object's uid, to report it with a deletion after a relist (pods). */
+    readonly keepUid?: boolean;
   },
 ): Watched {
   const watch = new Watch(kc);
@@ -107,7 +110,8 @@ export function watchResource(
     const key = keyOf(o);
     // Unchanged since it was last reported (a relist sends everything again).
     if (v !== "" && known.get(key)?.version === v) return;
-    known.set(key, { version: v, uid: o.metadata?.uid });
+    const uid = opts.keepUid ? o.metadata?.uid : undefined;
+    known.set(key, uid ? { version: v, uid } : { version: v });
     opts.onChange(o);
   };
 
@@ -288,7 +292,7 @@ export class InformerSet {
     list: Listed,
     onChange: (o: KubernetesObject) => void,
     onDelete: (o: KubernetesObject) => void,
-    query?: Readonly<Record<string, string>>,
+    options: { readonly query?: Readonly<Record<string, string>>; readonly keepUid?: boolean } = {},
   ): Promise<void> {
     const w = watchResource(this.kc, {
       name,
@@ -297,7 +301,7 @@ export class InformerSet {
       onChange,
       onDelete,
       log: this.log,
-      ...(query ? { query } : {}),
+      ...options,
     });
     this.watched.push(w);
     this.byName.set(name, w);

@@ -1,3 +1,4 @@
+import { shared } from "./held.js";
 import { declaredDomain } from "./domain.js";
 import { formatSource, InputError, type Source } from "./errors.js";
 import { parseNetwork } from "./ip.js";
@@ -130,7 +131,7 @@ export class IntentsReader extends Reader {
       const domain = domains[i] as string;
       const d = declaredDomain(domain);
       if (d.problem !== undefined) this.fail([...path, "domains", i], d.problem);
-      into.push({ kind: "domain", domain: d.domain, ports, source });
+      into.push({ kind: "domain", domain: shared(d.domain), ports, source });
     }
     for (let i = 0; i < ips.length; i++) {
       const text = ips[i] as string;
@@ -210,7 +211,7 @@ function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean 
       into.length = before;
       return false;
     }
-    into.push({ kind: "domain", domain: d.domain, ports, source });
+    into.push({ kind: "domain", domain: shared(d.domain), ports, source });
   }
   for (const text of ips) {
     const network = parseNetwork(text);

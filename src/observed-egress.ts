@@ -3,6 +3,12 @@ import { domainProblem, isWildcard, normalizeDomain } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
 import { InputError, type Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
+import {
+  HeldInternetDestination,
+  heldKubernetesDestination,
+  heldTimes,
+  type DeclaredTimes,
+} from "./held.js";
 import { sharedPorts } from "./ports.js";
 import { itemKey, type DeclaredItem } from "./targets.js";
 import {
@@ -70,7 +76,7 @@ export interface ObservedWorkload {
   readonly truncated?: string;
   readonly destinations: readonly Destination[];
   /** itemKey(declared target) → when it was first declared in the cluster. */
-  readonly declaredSince: ReadonlyMap<string, number>;
+  readonly declaredSince: DeclaredTimes;
   readonly source: Source;
 }
 
@@ -141,9 +147,13 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
     });
     if (!dnsName && ips.length === 0) r.fail(p(), "an internet destination needs a dnsName or ips");
     const ports = sharedPorts(fastPorts(i.ports) ?? r.ports(i.ports, [...p(), "ports"]));
-    const base = { kind: "internet" as const, ips, ports, lastSeen };
-    const withName = dnsName ? { ...base, dnsName: normalizeDomain(dnsName) } : base;
-    return firstSeen === undefined ? withName : { ...withName, firstSeen };
+    return new HeldInternetDestination(
+      dnsName ? normalizeDomain(dnsName) : undefined,
+      ips,
+      ports,
+      lastSeen,
+      firstSeen,
+    );
   }
   const p = [...path, "kubernetes"];
   const k = r.object(d.kubernetes, p);
@@ -151,16 +161,15 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
   const namespace = r.string(k.namespace, [...p, "namespace"]);
   const workloadKind = r.optionalString(k.kind, [...p, "kind"]);
   const service = r.optionalString(k.service, [...p, "service"]);
-  return {
-    kind: "kubernetes",
+  return heldKubernetesDestination(
     name,
     namespace,
-    ...(workloadKind ? { workloadKind } : {}),
-    ...(service ? { service } : {}),
-    ports: sharedPorts(fastPorts(k.ports) ?? r.ports(k.ports, [...p, "ports"])),
+    workloadKind || undefined,
+    service || undefined,
+    sharedPorts(fastPorts(k.ports) ?? r.ports(k.ports, [...p, "ports"])),
     lastSeen,
-    ...(firstSeen === undefined ? {} : { firstSeen }),
-  };
+    firstSeen,
+  );
 }
 
 function readObservedEgress(
@@ -223,7 +232,7 @@ function readObservedEgress(
     ...(truncated ? { truncated } : {}),
     gaps,
     destinations,
-    declaredSince,
+    declaredSince: heldTimes(declaredSince),
     // A plain source: nothing read from a snapshot keeps its (large) parse alive.
     source: { file: doc.file, line },
   };

@@ -1,6 +1,7 @@
 import { concatAll } from "./concat.js";
 import { belowSuffix, isWildcard, wildcardSuffix } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
+import { internetWith } from "./held.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains, type IpAddress } from "./ip.js";
 import type { Destination, Gap, InternetDestination, ObservedWorkload } from "./observed-egress.js";
@@ -91,7 +92,7 @@ function needsSplit(d: Destination): boolean {
 
 function splitIpOnly(d: Destination): readonly Destination[] {
   if (!needsSplit(d) || d.kind !== "internet") return [d];
-  return d.ips.map((ip) => ({ ...d, ips: [ip] }));
+  return d.ips.map((ip) => internetWith(d, { ips: [ip] }));
 }
 
 function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -402,7 +403,11 @@ export function judgeWorkload(
       if (named.length > 0 && named.every((n) => n !== undefined)) {
         // Counted with the name it answered for (its ports too).
         for (const n of named as Destination[])
-          judge({ ...n, ports: d.ports, lastSeen: d.lastSeen });
+          judge(
+            n.kind === "internet"
+              ? internetWith(n, { ports: d.ports, lastSeen: d.lastSeen })
+              : { ...n, ports: d.ports, lastSeen: d.lastSeen },
+          );
         return;
       }
       addMissing(

@@ -57,6 +57,7 @@ test.serial(
       name: "observedegresses",
       path: PATH,
       pageSize: 2,
+      keepUid: true,
       list: async (page) => {
         await gate;
         const r = (await custom.listClusterCustomObject({

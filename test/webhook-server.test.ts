@@ -249,3 +249,49 @@ test("idle connections outlive the API server's 90 s, and TLS 1.3 can be require
   t.regex(await handshake("TLSv1.2"), /^refused/);
   await shutdown(strict, 100);
 });
+
+test.serial(
+  "denials and warnings are logged, allowed reviews only counted; --log-level debug logs them",
+  async (t) => {
+    const send = (port: number, uid: string) =>
+      new Promise<void>((resolve, reject) => {
+        const body = review(uid);
+        const req = request(
+          { host: "127.0.0.1", port, path: "/validate", method: "POST", ca: ca.cert },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve());
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    for (const logAllowed of [false, true]) {
+      const lines: Record<string, unknown>[] = [];
+      const other = createWebhookServer({
+        tls: serving,
+        failurePolicy: "Fail",
+        isReady: () => true,
+        log: (e) => lines.push(e),
+        ...(logAllowed ? { logAllowed } : {}),
+        decide: (req) =>
+          req.uid === "deny"
+            ? { allowed: false, message: "no", warnings: [] }
+            : { allowed: true, warnings: req.uid === "warn" ? ["careful"] : [] },
+      }).server;
+      await new Promise<void>((done) => other.listen(0, "127.0.0.1", done));
+      const port = (other.address() as AddressInfo).port;
+      for (const uid of ["allow", "deny", "warn", "allow"]) await send(port, uid);
+      await shutdown(other);
+      const logged = lines
+        .filter((l) => l.msg === "admission")
+        .map((l) => `${String(l.uid)}:${String(l.level)}`);
+      t.deepEqual(
+        logged,
+        logAllowed
+          ? ["allow:debug", "deny:info", "warn:info", "allow:debug"]
+          : ["deny:info", "warn:info"],
+      );
+    }
+  },
+);

@@ -182,7 +182,7 @@ export class Caches {
           }) as unknown as ReturnType<Listed>,
         (o) => store.setLease(o),
         (o) => store.deleteLease(o),
-        { fieldSelector: `metadata.name=${LEASE_NAME}` },
+        { query: { fieldSelector: `metadata.name=${LEASE_NAME}` } },
       ),
     ]);
   }

@@ -29,6 +29,8 @@ export interface WebhookServerOptions {
   readonly bodyLimit?: number;
   readonly requestTimeoutMs?: number;
   readonly log?: (entry: Record<string, unknown>) => void;
+  /** Log allowed reviews without warnings too (debug); else they are only counted. */
+  readonly logAllowed?: boolean;
 }
 
 export const DEFAULT_BODY_LIMIT = 4 << 20;
@@ -106,17 +108,22 @@ export function createWebhookServer(opts: WebhookServerOptions): {
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.decided(answer, seconds, request.dryRun);
-        log({
-          level: "info",
-          msg: "admission",
-          uid: request.uid,
-          kind: request.kind.kind,
-          namespace: request.namespace,
-          name: request.name,
-          allowed: answer.allowed,
-          dryRun: request.dryRun,
-          ms: Math.round(seconds * 1000),
-        });
+        // Denials and warnings are what an operator looks for. An allowed review is counted
+        // (otter_egress_admission_decisions_total); at thousands a second, a log line each
+        // would cost throughput. --log-level debug logs them too.
+        const quiet = answer.allowed && answer.warnings.length === 0;
+        if (!quiet || opts.logAllowed)
+          log({
+            level: quiet ? "debug" : "info",
+            msg: "admission",
+            uid: request.uid,
+            kind: request.kind.kind,
+            namespace: request.namespace,
+            name: request.name,
+            allowed: answer.allowed,
+            dryRun: request.dryRun,
+            ms: Math.round(seconds * 1000),
+          });
         send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
       })
       .catch(() => {

@@ -25,57 +25,56 @@ function objectKey(o: KubernetesObject): string {
   return `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 }
 
-/** Parsed objects grouped by the workload they are about (namespace and name). */
+/**
+ * Parsed objects grouped by the workload they are about (namespace and name). A workload's
+ * objects are one array, replaced (never changed) when one of them changes, so that a review
+ * reads it as it is and nothing else is kept per workload.
+ */
 export class ByWorkload<T extends { readonly namespace: string }> {
-  /** Object key → the workload key it is filed under. */
-  private readonly filed = new Map<string, string>();
-  private readonly groups = new Map<string, Map<string, T>>();
-  /** Each group's values as an array, built on first read after a change. */
-  private readonly lists = new Map<string, readonly T[]>();
+  /** Object key → the value filed for it. */
+  private readonly filed = new Map<string, T>();
+  private readonly groups = new Map<string, readonly T[]>();
 
   constructor(private readonly workloadOf: (value: T) => string) {}
+
+  private groupOf(value: T): string {
+    return `${value.namespace}/${this.workloadOf(value)}`;
+  }
 
   set(key: string, value: T | undefined): void {
     this.delete(key);
     if (value === undefined) return;
-    const group = `${value.namespace}/${this.workloadOf(value)}`;
-    this.filed.set(key, group);
-    let m = this.groups.get(group);
-    if (!m) this.groups.set(group, (m = new Map()));
-    m.set(key, value);
-    this.lists.delete(group);
+    this.filed.set(key, value);
+    const group = this.groupOf(value);
+    const list = this.groups.get(group);
+    this.groups.set(group, list ? [...list, value] : [value]);
   }
 
   clear(): void {
     this.filed.clear();
     this.groups.clear();
-    this.lists.clear();
   }
 
   delete(key: string): void {
-    const group = this.filed.get(key);
-    if (group === undefined) return;
+    const value = this.filed.get(key);
+    if (value === undefined) return;
     this.filed.delete(key);
-    const m = this.groups.get(group);
-    m?.delete(key);
-    if (m?.size === 0) this.groups.delete(group);
-    this.lists.delete(group);
+    const group = this.groupOf(value);
+    const rest = (this.groups.get(group) ?? []).filter((v) => v !== value);
+    if (rest.length === 0) this.groups.delete(group);
+    else this.groups.set(group, rest);
   }
 
   of(namespace: string, workload: string): readonly T[] {
-    const group = `${namespace}/${workload}`;
-    let list = this.lists.get(group);
-    if (!list) {
-      list = [...(this.groups.get(group)?.values() ?? [])];
-      this.lists.set(group, list);
-    }
-    return list;
+    return this.groups.get(`${namespace}/${workload}`) ?? NONE;
   }
 
   get size(): number {
     return this.filed.size;
   }
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 export interface DecisionSettings {
   readonly windowMs: number;

@@ -1,0 +1,159 @@
+import type { IpAddress } from "./ip.js";
+import type { InternetDestination, KubernetesDestination } from "./observed-egress.js";
+
+/**
+ * Destinations as they are held in memory. The webhook keeps every workload's observations of
+ * a cluster (1,500,000 destinations at 50,000 workloads × 30) and the plugin reads snapshots of
+ * that size, so each is one object of fixed shape: addresses as one string (parsed, cheaply,
+ * when read), names shared between objects. They read as the plain interfaces they implement;
+ * a test checks that decisions from them equal decisions from plain objects.
+ */
+
+/** Names that recur across objects (namespaces, kinds, DNS names), held once. */
+const names = new Map<string, string>();
+const MAX_NAMES = 200_000;
+
+export function shared(text: string): string {
+  const known = names.get(text);
+  if (known !== undefined) return known;
+  // A bound, not a cache: past it, names are simply held apart.
+  if (names.size < MAX_NAMES) names.set(text, text);
+  return text;
+}
+
+/** An address whose text is already canonical (as `parseIp` made it). */
+function canonicalIp(text: string): IpAddress {
+  return { family: text.includes(":") ? 6 : 4, text };
+}
+
+export class HeldInternetDestination implements InternetDestination {
+  readonly kind = "internet" as const;
+  readonly dnsName: string | undefined;
+  /** Canonical addresses, comma-separated. */
+  private readonly addresses: string;
+  readonly ports: readonly number[];
+  readonly lastSeen: number;
+  readonly firstSeen: number | undefined;
+
+  constructor(
+    dnsName: string | undefined,
+    ips: readonly IpAddress[],
+    ports: readonly number[],
+    lastSeen: number,
+    firstSeen: number | undefined,
+  ) {
+    this.dnsName = dnsName === undefined ? undefined : shared(dnsName);
+    this.addresses =
+      ips.length === 1 ? (ips[0] as IpAddress).text : ips.map((ip) => ip.text).join(",");
+    this.ports = ports;
+    this.lastSeen = lastSeen;
+    this.firstSeen = firstSeen;
+  }
+
+  get ips(): readonly IpAddress[] {
+    return this.addresses === "" ? [] : this.addresses.split(",").map(canonicalIp);
+  }
+
+  /** As a plain object (JSON, copies): what it reads as. */
+  toJSON(): InternetDestination {
+    return {
+      kind: this.kind,
+      ...(this.dnsName === undefined ? {} : { dnsName: this.dnsName }),
+      ips: this.ips,
+      ports: this.ports,
+      lastSeen: this.lastSeen,
+      ...(this.firstSeen === undefined ? {} : { firstSeen: this.firstSeen }),
+    };
+  }
+}
+
+export function heldKubernetesDestination(
+  name: string,
+  namespace: string,
+  workloadKind: string | undefined,
+  service: string | undefined,
+  ports: readonly number[],
+  lastSeen: number,
+  firstSeen: number | undefined,
+): KubernetesDestination {
+  // One shape for all (absent fields undefined), so that they share one hidden class.
+  return {
+    kind: "kubernetes",
+    name: shared(name),
+    namespace: shared(namespace),
+    workloadKind: workloadKind === undefined ? undefined : shared(workloadKind),
+    service: service === undefined ? undefined : shared(service),
+    ports,
+    lastSeen,
+    firstSeen,
+  } as KubernetesDestination;
+}
+
+/** When each declared target was first declared, by itemKey: all a verdict asks of it. */
+export interface DeclaredTimes {
+  get(key: string): number | undefined;
+  entries(): Iterable<[string, number]>;
+}
+
+/**
+ * Keys and times in two sorted arrays (the times unboxed), instead of a Map's hash table: a
+ * workload declares tens of targets, and a Map of twenty costs a kilobyte.
+ */
+class SortedTimes implements DeclaredTimes {
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly times: readonly number[],
+  ) {}
+
+  get(key: string): number | undefined {
+    let lo = 0;
+    let hi = this.keys.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const k = this.keys[mid] as string;
+      if (k === key) return this.times[mid];
+      if (k < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  *entries(): Iterable<[string, number]> {
+    for (let i = 0; i < this.keys.length; i++) {
+      yield [this.keys[i] as string, this.times[i] as number];
+    }
+  }
+}
+
+const NO_TIMES: DeclaredTimes = new SortedTimes([], []);
+
+/** Held in sorted arrays (a lookup is a binary search). */
+export function heldTimes(map: ReadonlyMap<string, number>): DeclaredTimes {
+  if (map.size === 0) return NO_TIMES;
+  const keys = [...map.keys()].sort();
+  // Times are doubles: a plain array of them is held unboxed.
+  return new SortedTimes(
+    keys,
+    keys.map((k) => map.get(k) as number),
+  );
+}
+
+/**
+ * A copy of an internet destination with some fields changed, as a plain object. Held
+ * destinations read their addresses through a getter, which a spread (`{ ...d }`) does not
+ * copy: copy them with this.
+ */
+export function internetWith(
+  d: InternetDestination,
+  change: Partial<Pick<InternetDestination, "ips" | "ports" | "lastSeen">>,
+): InternetDestination {
+  const firstSeen = d.firstSeen;
+  return {
+    kind: "internet",
+    ...(d.dnsName === undefined ? {} : { dnsName: d.dnsName }),
+    ips: change.ips ?? d.ips,
+    ports: change.ports ?? d.ports,
+    lastSeen: change.lastSeen ?? d.lastSeen,
+    ...(firstSeen === undefined ? {} : { firstSeen }),
+  };
+}

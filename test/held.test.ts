@@ -1,0 +1,148 @@
+import test from "ava";
+import fc from "fast-check";
+import { decide, type AdmissionContext } from "../src/admission/decide.js";
+import { parseReview } from "../src/admission/review.js";
+import { clientIntentsFromObject } from "../src/client-intents.js";
+import { judgeWorkload } from "../src/verdicts.js";
+import {
+  observedFromObject,
+  type Destination,
+  type ObservedWorkload,
+} from "../src/observed-egress.js";
+import { ago, clientIntents, DAY, HOUR, NOW, observedEgress, WINDOW } from "./helpers/factories.js";
+
+/**
+ * The webhook holds 50,000 workloads' observations in a compact form (src/held.ts): addresses
+ * as one string, times in sorted arrays, names shared. Decisions from it must equal decisions
+ * from the same observations as plain objects, for any observations and intents.
+ */
+
+const DOMAINS = ["api.openai.com", "s3.amazonaws.com", "a.example.com", "b.example.com"];
+const IPS = ["104.18.7.192", "104.18.6.192", "10.0.0.5", "2606:4700::1"];
+const NETWORKS = ["104.18.0.0/16", "10.0.0.0/8", "2606:4700::/32"];
+const NAMES = ["redis", "nats"];
+const PORTS = fc.constantFrom<number[]>([], [443], [443, 8443], [6379]);
+const SEEN = fc.integer({ min: 0, max: 12 * 24 }).map((h) => ago(h * HOUR));
+
+const destinationArb = fc.oneof(
+  fc
+    .record({
+      internet: fc.record(
+        {
+          dnsName: fc.constantFrom(...DOMAINS),
+          ips: fc.subarray(IPS),
+          ports: PORTS,
+        },
+        { requiredKeys: ["ips", "ports"] },
+      ),
+      lastSeen: SEEN,
+      firstSeen: fc.constant(ago(20 * DAY)),
+    })
+    .filter((d) => d.internet.dnsName !== undefined || d.internet.ips.length > 0),
+  fc.record({
+    kubernetes: fc.record(
+      {
+        name: fc.constantFrom(...NAMES),
+        namespace: fc.constant("dev"),
+        kind: fc.constantFrom("Deployment", "StatefulSet"),
+        service: fc.constantFrom(...NAMES),
+        ports: PORTS,
+      },
+      { requiredKeys: ["name", "namespace"] },
+    ),
+    lastSeen: SEEN,
+  }),
+);
+
+const targetArb = fc.oneof(
+  fc.record({
+    internet: fc.record({
+      domains: fc.subarray([...DOMAINS, "*.amazonaws.com"], { minLength: 1 }),
+      ports: PORTS,
+    }),
+  }),
+  fc.record({ internet: fc.record({ ips: fc.subarray([...IPS, ...NETWORKS], { minLength: 1 }) }) }),
+  fc.record({ kubernetes: fc.record({ name: fc.constantFrom(...NAMES) }) }),
+  fc.record({ service: fc.record({ name: fc.constantFrom(...NAMES) }) }),
+);
+
+/** The same observations as plain objects: what the engine was written against. */
+function plain(o: ObservedWorkload): ObservedWorkload {
+  const destinations = o.destinations.map((d): Destination => {
+    if (d.kind === "kubernetes") {
+      return {
+        kind: "kubernetes",
+        name: d.name,
+        namespace: d.namespace,
+        ...(d.workloadKind === undefined ? {} : { workloadKind: d.workloadKind }),
+        ...(d.service === undefined ? {} : { service: d.service }),
+        ports: [...d.ports],
+        lastSeen: d.lastSeen,
+        ...(d.firstSeen === undefined ? {} : { firstSeen: d.firstSeen }),
+      };
+    }
+    return {
+      kind: "internet",
+      ...(d.dnsName === undefined ? {} : { dnsName: d.dnsName }),
+      ips: d.ips.map((ip) => ({ family: ip.family, text: ip.text })),
+      ports: [...d.ports],
+      lastSeen: d.lastSeen,
+      ...(d.firstSeen === undefined ? {} : { firstSeen: d.firstSeen }),
+    };
+  });
+  return { ...o, destinations, declaredSince: new Map(o.declaredSince.entries()) };
+}
+
+/** Findings as data: what they say, and of which destinations (held ones as what they read as). */
+const asData = (v: unknown): unknown =>
+  JSON.parse(JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? x.toString() : x)));
+
+test("decisions from held observations equal decisions from plain objects", (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(destinationArb, { maxLength: 8 }),
+      fc.array(fc.tuple(targetArb, fc.integer({ min: 1, max: 40 })), { maxLength: 4 }),
+      fc.array(targetArb, { maxLength: 6 }),
+      fc.constantFrom("enforce", "warn"),
+      (destinations, declared, targets, mode) => {
+        const raw = observedEgress({
+          destinations,
+          declared: declared.map(([target, days]) => [target, ago(days * DAY)]),
+        });
+        const held = observedFromObject(JSON.parse(JSON.stringify(raw)));
+        const flat = plain(held);
+        const intents = clientIntents({ kind: "Deployment", targets });
+        const ci = clientIntentsFromObject(intents, "dev");
+        const options = { now: NOW, windowMs: WINDOW, listening: { state: "live" } } as const;
+        t.deepEqual(
+          asData(judgeWorkload(ci.items, [held], options)),
+          asData(judgeWorkload(ci.items, [flat], options)),
+        );
+        const parsed = parseReview({
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          request: {
+            uid: "u",
+            kind: { group: "k8s.otterize.com", version: "v2beta1", kind: "ClientIntents" },
+            namespace: "dev",
+            name: "joke-worker",
+            operation: "CREATE",
+            object: intents,
+          },
+        });
+        if ("error" in parsed) throw new Error(parsed.error);
+        const context = (o: ObservedWorkload): AdmissionContext => ({
+          namespaceLabels: { "egress.otter.dev/gate": mode },
+          intentsOf: () => [],
+          observedOf: () => [o],
+          listening: { state: "live" },
+          now: NOW,
+          windowMs: WINDOW,
+          denyOn: new Set(["missing", "unnecessary"]),
+        });
+        t.deepEqual(decide(parsed.request, context(held)), decide(parsed.request, context(flat)));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
