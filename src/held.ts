@@ -51,7 +51,9 @@ export class HeldInternetDestination implements InternetDestination {
   }
 
   get ips(): readonly IpAddress[] {
-    return this.addresses === "" ? [] : this.addresses.split(",").map(canonicalIp);
+    const a = this.addresses;
+    if (a === "") return [];
+    return a.includes(",") ? a.split(",").map(canonicalIp) : [canonicalIp(a)];
   }
 
   /** As a plain object (JSON, copies): what it reads as. */

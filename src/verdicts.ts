@@ -183,9 +183,11 @@ class Coverage {
     const out: DeclaredItem[] = [];
     this.addDomainsCovering(name, out);
     // Declared IPs cover a named destination only when together they contain every IP of it.
-    if (d.ips.length > 0 && (this.hostIps.size > 0 || this.rangeIps.length > 0)) {
+    // (Addresses are read once: held destinations parse them on each read.)
+    const ips = this.hostIps.size > 0 || this.rangeIps.length > 0 ? d.ips : [];
+    if (ips.length > 0) {
       const used: DeclaredItem[] = [];
-      for (const ip of d.ips) {
+      for (const ip of ips) {
         const before = used.length;
         this.addIpsContaining(ip, used);
         if (used.length === before) return out;
@@ -397,7 +399,7 @@ export function judgeWorkload(
     const covering = coverage.covering(d);
     if (covering.length === 0) {
       const named =
-        d.kind === "internet" && d.dnsName === undefined && d.ips.length > 0
+        d.kind === "internet" && d.dnsName === undefined
           ? d.ips.map((ip) => answeredBy(ip.text))
           : [];
       if (named.length > 0 && named.every((n) => n !== undefined)) {
