@@ -23,7 +23,7 @@ import {
 import type { NamespaceScope } from "../src/diff.js";
 import { ClusterError, InputError, UsageError } from "../src/errors.js";
 import { formatDuration, parseDuration } from "../src/duration.js";
-import { DEFAULT_REQUEST_TIMEOUT } from "../src/cli/defaults.js";
+import { DEFAULT_CHUNK_SIZE, DEFAULT_REQUEST_TIMEOUT } from "../src/cli/defaults.js";
 import {
   OBSERVED_GROUP,
   observedFromObject,
@@ -45,7 +45,7 @@ const DEFAULT_TIMEOUT_MS = parseDuration(DEFAULT_REQUEST_TIMEOUT);
  * every stored object to it (through Otterize's conversion webhook where the operator runs).
  */
 const INTENTS_LIST_VERSIONS = ["v2beta1", "v2alpha1", "v1beta1", "v1alpha3", "v1alpha2"];
-const PAGE = 500;
+const CHUNK_SIZE = Number(DEFAULT_CHUNK_SIZE);
 
 interface Status {
   message?: string;
@@ -80,6 +80,9 @@ export class Cluster {
   readonly server: string;
   readonly contextNamespace: string | undefined;
   private readonly timeoutMs: number;
+  private readonly chunkSize: number;
+  /** Told how many objects of a list have been read, after each chunk. */
+  progress: ((plural: string, read: number) => void) | undefined;
   private readonly custom: CustomObjectsApi;
   private readonly coordination: CoordinationV1Api;
   private readonly core: CoreV1Api;
@@ -93,6 +96,7 @@ export class Cluster {
     const context = kc.getContextObject(kc.getCurrentContext());
     this.contextNamespace = context?.namespace || undefined;
     this.timeoutMs = flags.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.chunkSize = flags.chunkSize ?? CHUNK_SIZE;
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
   }
@@ -167,15 +171,21 @@ export class Cluster {
     }
   }
 
-  /** Every object of a custom resource in the scope, page by page. */
-  async list(
+  /**
+   * Every object of a custom resource in the scope, read in chunks (--chunk-size) as kubectl
+   * reads them, each object taken by `each` as its chunk arrives: only what `each` keeps of a
+   * chunk outlives it.
+   */
+  async list<T>(
     group: string,
     version: string,
     plural: string,
     scope: NamespaceScope,
-  ): Promise<Obj[]> {
+    each: (o: Obj) => T,
+  ): Promise<T[]> {
     const namespaces = scope.all ? [undefined] : scope.names;
-    const out: Obj[] = [];
+    const out: T[] = [];
+    const limit = this.chunkSize > 0 ? { limit: this.chunkSize } : {};
     for (const namespace of namespaces) {
       let cont: string | undefined;
       do {
@@ -185,7 +195,7 @@ export class Cluster {
                 group,
                 version,
                 plural,
-                limit: PAGE,
+                ...limit,
                 _continue: cont,
               })
             : this.custom.listNamespacedCustomObject({
@@ -193,11 +203,12 @@ export class Cluster {
                 version,
                 namespace,
                 plural,
-                limit: PAGE,
+                ...limit,
                 _continue: cont,
               }),
         )) as { items?: Obj[]; metadata?: { continue?: string } };
-        out.push(...(page.items ?? []));
+        for (const o of page.items ?? []) out.push(each(o));
+        this.progress?.(plural, out.length);
         cont = page.metadata?.continue || undefined;
       } while (cont);
     }
@@ -236,13 +247,13 @@ export class ClusterObserved implements ObservedSource {
   ) {}
 
   async observed(): Promise<ObservedWorkload[]> {
-    const items = await this.cluster.list(
+    return this.cluster.list(
       OBSERVED_GROUP,
       "v1alpha1",
       "observedegresses",
       this.scope,
+      observedFromObject,
     );
-    return items.map(observedFromObject);
   }
 
   async listening(): Promise<Listening> {
@@ -265,8 +276,9 @@ export class ClusterIntents implements IntentsSource {
     let lastError: unknown;
     for (const version of INTENTS_LIST_VERSIONS) {
       try {
-        const items = await this.cluster.list(INTENTS_GROUP, version, "clientintents", this.scope);
-        return items.map((o) => clientIntentsFromObject(o, defaultNamespace));
+        return await this.cluster.list(INTENTS_GROUP, version, "clientintents", this.scope, (o) =>
+          clientIntentsFromObject(o, defaultNamespace),
+        );
       } catch (e) {
         // A version this cluster's CRD does not serve: try the next one.
         if (e instanceof ClusterError && /^NotFound|404|not found/i.test(e.message)) {

@@ -1,3 +1,4 @@
+import { isatty } from "node:tty";
 import {
   appendFileSync,
   chmodSync,
@@ -9,6 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type * as ClusterSourcesModule from "./cluster-sources.js";
 import type { Completion } from "../src/cli/complete.js";
 import { flagIn } from "../src/cli/words.js";
 import type { FixContext } from "../src/cli/fix.js";
@@ -54,6 +56,41 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
   const k8s =
     observedFromFile && intentsFromFiles ? undefined : await import("./cluster-sources.js");
   const cluster = k8s?.Cluster.connect(inv.kube);
+  const stopProgress = cluster ? showProgress(cluster, io) : () => undefined;
+  try {
+    return await gatherFrom(inv, io, k8s, cluster);
+  } finally {
+    stopProgress();
+  }
+}
+
+/**
+ * On a terminal, a read that takes longer than a second says how far it is on stderr (one
+ * line, rewritten, cleared at the end); a pipe or a file gets nothing.
+ */
+function showProgress(cluster: Cluster, io: Io): () => void {
+  if (!isatty(2)) return () => undefined;
+  const started = Date.now();
+  let shown = false;
+  cluster.progress = (plural, read) => {
+    if (Date.now() - started < 1000) return;
+    shown = true;
+    io.stderr(`\rreading ${plural}: ${read}`);
+  };
+  return () => {
+    cluster.progress = undefined;
+    if (shown) io.stderr("\r\x1b[K");
+  };
+}
+
+async function gatherFrom(
+  inv: Invocation,
+  io: Io,
+  k8s: typeof ClusterSourcesModule | undefined,
+  cluster: Cluster | undefined,
+): Promise<Gathered> {
+  const observedFromFile = inv.observed !== undefined;
+  const intentsFromFiles = inv.command !== "diff" || inv.intents.length > 0;
   const contextNamespace = cluster?.contextNamespace;
   const namespaces = namespaceScope(inv, cluster === undefined, contextNamespace);
   const defaultNamespace = inv.kube.namespace ?? contextNamespace ?? "default";

@@ -133,6 +133,47 @@ test("the same inputs give the same verdicts from files and from the cluster", a
   t.is(source?.file, "ClientIntents dev/joke-worker");
 });
 
+/** LIST requests the API server has answered for a resource, from its own metrics. */
+async function lists(resource: string): Promise<number> {
+  const text = await kubectl(cp.kubeconfig, ["get", "--raw", "/metrics"]);
+  let n = 0;
+  for (const line of text.split("\n")) {
+    if (
+      line.startsWith("apiserver_request_total{") &&
+      line.includes('verb="LIST"') &&
+      line.includes(`resource="${resource}"`)
+    )
+      n += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return n;
+}
+
+test.serial(
+  "lists are read in chunks of --chunk-size, as kubectl reads them; 0 reads each whole",
+  async (t) => {
+    const whole = await clusterDiff("-A", "--now", NOW, "--chunk-size", "0");
+    const before = await lists("observedegresses");
+    const chunked = await clusterDiff("-A", "--now", NOW, "--chunk-size", "1");
+    const after = await lists("observedegresses");
+    t.deepEqual(verdicts(chunked.report), verdicts(whole.report));
+    // One object a chunk: a request for each ObservedEgress, and one that finds none left... or
+    // the last one ends the list (the API server says whether more remain).
+    const objects = chunked.report.workloads.length;
+    t.true(objects >= 2, "the test needs more than one ObservedEgress");
+    t.true(after - before >= objects, `${after - before} LIST requests for ${objects} objects`);
+    const bad = await runCli([
+      "egress",
+      "diff",
+      "--kubeconfig",
+      cp.kubeconfig,
+      "--chunk-size",
+      "-1",
+    ]);
+    t.is(bad.code, 2);
+    t.regex(bad.stderr, /invalid argument "-1" for "--chunk-size" flag/);
+  },
+);
+
 test("a ClientIntents applied as v2alpha1 is read back and judged", async (t) => {
   const { report } = await clusterDiff("-n", "dev", "--now", NOW);
   const server = report.workloads.find((w) => w.workload.name === "joke-server");

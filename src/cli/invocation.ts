@@ -4,7 +4,7 @@ import { SUGGEST_VERSIONS, type SuggestVersion } from "../suggest-versions.js";
 import type { Verdict } from "../verdicts.js";
 import type { Command } from "commander";
 import { VERSION } from "../version.js";
-import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_WINDOW } from "./defaults.js";
+import { DEFAULT_CHUNK_SIZE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_WINDOW } from "./defaults.js";
 import {
   addFlags,
   captureOutput,
@@ -38,6 +38,8 @@ export interface KubeFlags {
   readonly namespace?: string;
   readonly allNamespaces: boolean;
   readonly requestTimeoutMs?: number;
+  /** Objects per list request; 0: the whole list in one response. */
+  readonly chunkSize?: number;
 }
 
 export interface Invocation {
@@ -93,6 +95,13 @@ const KUBE_FLAGS: FlagSpec[] = [
     default: DEFAULT_REQUEST_TIMEOUT,
     usage:
       "How long to wait for a single server request: a duration such as 10s (0 is the default).",
+  },
+  {
+    name: "chunk-size",
+    kind: "string",
+    default: DEFAULT_CHUNK_SIZE,
+    usage:
+      "Read large lists in chunks of this many objects rather than all at once. Pass 0 to disable.",
   },
 ];
 
@@ -398,6 +407,13 @@ export function toInvocation(
     );
   }
   const timeout = str(flags, "request-timeout");
+  const chunkText = orDefault("chunk-size") as string;
+  if (!/^\d{1,9}$/.test(chunkText)) {
+    throw new UsageError(
+      `invalid argument "${chunkText}" for "--chunk-size" flag: not a whole number`,
+      where,
+    );
+  }
   const kubeconfig = str(flags, "kubeconfig");
   const context = str(flags, "context");
   const observed = str(flags, "observed");
@@ -430,6 +446,7 @@ export function toInvocation(
       ...(timeout !== undefined && parseDuration(timeout, "--request-timeout", true) > 0
         ? { requestTimeoutMs: parseDuration(timeout, "--request-timeout", true) }
         : {}),
+      chunkSize: Number(chunkText),
     },
     intents,
     ...(observed !== undefined ? { observed } : {}),
