@@ -1,7 +1,8 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { ControlPlane } from "../test/controlplane/controlplane.js";
-import { startCluster } from "../test/helpers/cluster.js";
+import { KUBECTL, startCluster } from "../test/helpers/cluster.js";
 import { apiClient, must, type Api } from "./webhook-e2e.js";
 import { NAMESPACES, workload } from "./scale-data.js";
 
@@ -73,6 +74,63 @@ interface Figures {
   peak: number;
 }
 
+/** Wall time and peak RSS of a command whose output goes to /dev/null (GNU time). */
+function timed(cmd: string[]): { seconds: number; peak: number } {
+  const t = performance.now();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd], {
+    stdio: ["ignore", "ignore", "pipe"],
+    maxBuffer: 1 << 26,
+  });
+  const seconds = (performance.now() - t) / 1000;
+  const lines = r.stderr.toString().trim().split("\n");
+  // Exit 1 is the plugin's "findings", which this data has.
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd.join(" ")}: ${lines.join(" ")}`);
+  return { seconds, peak: Number(lines[lines.length - 1]) * 1024 };
+}
+
+/**
+ * `kubectl otter egress diff -A` against the cluster beside what a user compares it with,
+ * `kubectl get observedegresses,clientintents -A -o json`, alternated, the median of three.
+ */
+function pluginAgainstKubectl(cp: ControlPlane) {
+  const runs = {
+    kubectl: [] as { seconds: number; peak: number }[],
+    plugin: [] as { seconds: number; peak: number }[],
+  };
+  for (let i = 0; i < 3; i++) {
+    runs.kubectl.push(
+      timed([
+        KUBECTL,
+        "--kubeconfig",
+        cp.kubeconfig,
+        "get",
+        "observedegresses,clientintents",
+        "-A",
+        "-o",
+        "json",
+      ]),
+    );
+    runs.plugin.push(
+      timed([
+        process.execPath,
+        resolve("bin/kubectl-otter.js"),
+        "egress",
+        "diff",
+        "-A",
+        "-o",
+        "json",
+        "--kubeconfig",
+        cp.kubeconfig,
+      ]),
+    );
+  }
+  const mid = (xs: { seconds: number; peak: number }[]) => {
+    const by = [...xs].sort((a, b) => a.seconds - b.seconds);
+    return { seconds: by[1]?.seconds ?? 0, peak: Math.max(...xs.map((x) => x.peak)) };
+  };
+  return { kubectl: mid(runs.kubectl), plugin: mid(runs.plugin) };
+}
+
 /** The caches in their own process: the first list's figures, then a relist's. */
 async function measure(cp: ControlPlane): Promise<{ list: Figures; relist: Figures }> {
   const child = spawn(
@@ -104,6 +162,7 @@ try {
   let have = 0;
   const rows: string[] = [];
   const verdicts: string[] = [];
+  const pluginRows: string[] = [];
   for (const size of SIZES) {
     log(`writing workloads ${have}..${size}`);
     await populate(api, have, size, now);
@@ -113,6 +172,10 @@ try {
       (await listBytes(api, "/apis/k8s.otterize.com/v2beta1/clientintents"));
     log(`${size} workloads written; the caches list them`);
     const { list, relist } = await measure(cp);
+    const cli = pluginAgainstKubectl(cp);
+    pluginRows.push(
+      `| ${size.toLocaleString("en")} | ${MiB(json)} | ${cli.kubectl.seconds.toFixed(1)} s, ${MiB(cli.kubectl.peak)} | ${cli.plugin.seconds.toFixed(1)} s, ${MiB(cli.plugin.peak)} | ${(cli.plugin.seconds / cli.kubectl.seconds).toFixed(2)}× (goal ≤ 1.5×) | ${(cli.plugin.peak / json).toFixed(2)}× (goal ≤ 2×) |`,
+    );
     if (list.workloads !== size) throw new Error(`the caches hold ${list.workloads} of ${size}`);
     const perJson = json / size;
     const perHeap = list.heap / size;
@@ -133,6 +196,14 @@ try {
   console.log(`|---|---|---|---|---|---|---|---|`);
   for (const r of rows) console.log(r);
   for (const v of verdicts) console.log(`goal, ${v}`);
+  console.log(
+    `\nthe plugin against the cluster: kubectl otter egress diff -A -o json beside kubectl get (median of 3, peak the highest)`,
+  );
+  console.log(
+    `| workloads | JSON received | kubectl get observedegresses,clientintents -A -o json | kubectl otter egress diff -A | time vs kubectl | peak memory vs JSON |`,
+  );
+  console.log(`|---|---|---|---|---|---|`);
+  for (const r of pluginRows) console.log(r);
 } finally {
   api.close();
   await cp.stop();

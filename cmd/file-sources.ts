@@ -4,7 +4,7 @@ import { intentsOfPaths, type ClientIntents, type IntentsPath } from "../src/cli
 import { InputError } from "../src/errors.js";
 import { observedOfSnapshot, type ObservedWorkload } from "../src/observed-egress.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
-import { parseYamlDocuments } from "../src/yaml-documents.js";
+import { parseSnapshotDocuments, parseYamlDocuments } from "../src/yaml-documents.js";
 
 /** Reading intents and snapshots from files, directories and stdin. */
 
@@ -105,7 +105,8 @@ export class ObservedSnapshot implements ObservedSource {
   ) {}
 
   async observed(): Promise<ObservedWorkload[]> {
-    const docs = parseYamlDocuments(readInput(this.path, this.stdin), displayName(this.path));
+    const text = readInput(this.path, this.stdin);
+    const docs = parseSnapshotDocuments(text, displayName(this.path));
     return observedOfSnapshot(docs, displayName(this.path));
   }
 

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
+import { load as loadYaml } from "js-yaml";
 import { BIN, diffAgainst, EXAMPLE_INPUTS, listExample, runCli } from "./helpers/cli.js";
 
 const EXAMPLE = EXAMPLE_INPUTS;
@@ -388,6 +389,31 @@ const bad: BadCase[] = [
       /oe\.yaml:8: status\.destinations\[0\]\.lastSeen: "last tuesday" is not an RFC 3339 timestamp/,
   },
   {
+    name: "a malformed JSON snapshot",
+    args: ["egress", "list", "--observed", "@oe.json"],
+    files: {
+      "oe.json": JSON.stringify(
+        {
+          apiVersion: "v1",
+          kind: "List",
+          items: [
+            {
+              apiVersion: "egress.otter.dev/v1alpha1",
+              kind: "ObservedEgress",
+              metadata: { name: "w", namespace: "d" },
+              spec: { workload: { name: "w" } },
+              status: { destinations: [{ internet: { dnsName: "a.com" }, lastSeen: "soon" }] },
+            },
+          ],
+        },
+        null,
+        4,
+      ),
+    },
+    stderr:
+      /oe\.json:23: items\[0\]\.status\.destinations\[0\]\.lastSeen: "soon" is not an RFC 3339 timestamp/,
+  },
+  {
     name: "a YAML alias bomb",
     args: [
       "egress",
@@ -712,6 +738,26 @@ spec:
     one.stdout,
     /^WORKLOAD +DESTINATION +PORTS +LAST SEEN\njoke-server +kubernetes nats\.dev +4222 +60s\n$/,
   );
+});
+
+test("a JSON snapshot (kubectl get -o json) reads as the YAML one", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "otter-json-"));
+  const snapshot = join(dir, "snapshot.json");
+  const yaml = await runCli(["egress", "diff", ...EXAMPLE, "-o", "json"]);
+  const list = loadYaml(readFileSync("examples/observed/snapshot.yaml", "utf8"));
+  // As kubectl writes it: four spaces, a newline at the end.
+  writeFileSync(snapshot, `${JSON.stringify(list, null, 4)}\n`);
+  const json = await runCli([
+    "egress",
+    "diff",
+    ...EXAMPLE.slice(0, 3),
+    snapshot,
+    ...EXAMPLE.slice(4),
+    "-o",
+    "json",
+  ]);
+  t.is(json.code, yaml.code, json.stderr);
+  t.deepEqual(JSON.parse(json.stdout).workloads, JSON.parse(yaml.stdout).workloads);
 });
 
 test("a snapshot the collector had to cut: what would be unnecessary is unverified, and says why", async (t) => {
