@@ -2,13 +2,15 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Server } from "node:net";
-import { parseFlags, type FlagSpec } from "../src/cli/command-line.js";
+import { parseFlags } from "../src/cli/command-line.js";
+import { FLAGS } from "./collector-flags.js";
 import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
+import { positiveNumber } from "../src/cli/rate.js";
 import { parseClusterZones } from "../src/domain.js";
 import { parseDuration } from "../src/duration.js";
 import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
-import { Collector } from "../collector/collector.js";
+import { API_BURST, API_QPS, Collector } from "../collector/collector.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
 import { createCollectorHttp, createSnifferHttp } from "../collector/http.js";
 import { log } from "../server/log.js";
@@ -18,93 +20,6 @@ import { log } from "../server/log.js";
  * tests):
  *   node dist/cmd/collector.js --kubeconfig K --dnstap-listen 127.0.0.1:6000 --listen 127.0.0.1:8080
  */
-
-const FLAGS: FlagSpec[] = [
-  { name: "kubeconfig", kind: "string", usage: "kubeconfig (default: in-cluster or $KUBECONFIG)" },
-  {
-    name: "dnstap-listen",
-    kind: "string",
-    usage: "address for CoreDNS's dnstap (Frame Streams over TCP)",
-    default: ":6000",
-  },
-  { name: "dnstap-socket", kind: "string", usage: "also accept dnstap on this unix socket" },
-  {
-    name: "listen",
-    kind: "string",
-    usage: "address for /healthz, /readyz and /metrics",
-    default: ":8080",
-  },
-  {
-    name: "sniffer-listen",
-    kind: "string",
-    usage:
-      "accept Otterize sniffer reports (POST /query) on this address; off unless given " +
-      "(admit only the sniffer's pods to it)",
-  },
-  {
-    name: "cluster-domain",
-    kind: "list",
-    usage: "a DNS zone of the cluster's own names (repeatable, or comma-separated)",
-    default: "cluster.local",
-  },
-  {
-    name: "namespace",
-    kind: "string",
-    usage: "the collector's namespace (where its Lease is kept)",
-    default: "otter-egress",
-  },
-  {
-    name: "identity",
-    kind: "string",
-    usage: "this replica's name in the Lease (default: $POD_NAME or the host name)",
-  },
-  {
-    name: "flush-interval",
-    kind: "string",
-    usage: "how often changes are written",
-    default: "10s",
-  },
-  {
-    name: "dns-service",
-    kind: "string",
-    usage: "the cluster DNS Service, NAMESPACE/NAME: its pods are the DNS servers to hear",
-    default: "kube-system/kube-dns",
-  },
-  {
-    name: "node-local-dns",
-    kind: "string",
-    usage:
-      "NodeLocal DNSCache pods, NAMESPACE/KEY=VALUE[,…] (a label selector), or none: where one " +
-      "runs, its node's pods ask it, and it must report too",
-    default: "kube-system/k8s-app=node-local-dns",
-  },
-  {
-    name: "window",
-    kind: "string",
-    usage:
-      "the verdict window: an ObservedEgress whose workload is gone and that was not updated " +
-      "for this long is removed",
-    default: "168h",
-  },
-  {
-    name: "gc-interval",
-    kind: "string",
-    usage: "how often ObservedEgress of gone workloads are looked for",
-    default: "1h",
-  },
-  {
-    name: "coverage-interval",
-    kind: "string",
-    usage: "how often coverage (which DNS servers are heard) is evaluated",
-    default: "10s",
-  },
-  {
-    name: "lease-interval",
-    kind: "string",
-    usage: "how often the Lease is renewed",
-    default: "30s",
-  },
-];
 
 function listen(server: Server, where: { host?: string; port: number } | string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -119,7 +34,15 @@ function listen(server: Server, where: { host?: string; port: number } | string)
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { flags } = parseFlags(argv, FLAGS, "collector");
+  const { flags, help } = parseFlags(argv, FLAGS, "collector", {
+    description:
+      "The otter egress collector: hears CoreDNS's dnstap (and, optionally, Otterize's sniffer reports), names the workload behind each lookup, and writes what each workload called as its ObservedEgress.",
+    usage: "node dist/cmd/collector.js [flags]",
+  });
+  if (help !== undefined) {
+    process.stdout.write(help);
+    return 0;
+  }
   const str = (n: string) => flags.get(n) as string | undefined;
   const dnstapAt = hostPort(str("dnstap-listen") ?? ":6000", "--dnstap-listen");
   const httpAt = hostPort(str("listen") ?? ":8080", "--listen");
@@ -127,6 +50,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const snifferAt = snifferFlag ? hostPort(snifferFlag, "--sniffer-listen") : undefined;
   const socketPath = str("dnstap-socket");
   const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
+  const apiRate = {
+    perSecond: positiveNumber(str("api-qps") ?? String(API_QPS), "--api-qps"),
+    burst: positiveNumber(str("api-burst") ?? String(API_BURST), "--api-burst"),
+  };
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
   const windowMs = parseDuration(str("window") ?? "168h", "--window");
   const gcIntervalMs = parseDuration(str("gc-interval") ?? "1h", "--gc-interval");
@@ -152,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     namespace: str("namespace") ?? "otter-egress",
     identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
     flushIntervalMs,
+    apiRate,
     leaseIntervalMs,
     windowMs,
     gcIntervalMs,

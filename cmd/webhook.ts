@@ -6,7 +6,8 @@ import {
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
 import { webhookEntries } from "../src/admission/registration.js";
-import { parseFlags, type FlagSpec } from "../src/cli/command-line.js";
+import { parseFlags } from "../src/cli/command-line.js";
+import { FLAGS } from "./webhook-flags.js";
 import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
 import { parseDuration } from "../src/duration.js";
@@ -29,70 +30,6 @@ import { createWebhookServer, shutdown } from "../webhook/server.js";
  *   node dist/cmd/webhook.js --kubeconfig K --port 8443 --register-url https://127.0.0.1:8443/validate
  * generates its own CA and serving certificate and registers itself with that URL.
  */
-
-const FLAGS: FlagSpec[] = [
-  { name: "kubeconfig", kind: "string", usage: "kubeconfig (default: in-cluster or $KUBECONFIG)" },
-  { name: "port", kind: "string", usage: "HTTPS port", default: "8443" },
-  {
-    name: "tls-cert",
-    kind: "string",
-    usage: "serving certificate file (reloaded when it changes)",
-  },
-  { name: "tls-key", kind: "string", usage: "serving key file" },
-  {
-    name: "tls-min-version",
-    kind: "string",
-    usage: "the oldest TLS version served: 1.2 or 1.3",
-    default: "1.2",
-  },
-  {
-    name: "register-url",
-    kind: "string",
-    usage: "register a ValidatingWebhookConfiguration that calls this URL",
-  },
-  { name: "failure-policy", kind: "string", usage: "Fail or Ignore", default: "Fail" },
-  {
-    name: "deny-on",
-    kind: "string",
-    usage: "verdicts that deny",
-    default: "missing,unnecessary",
-  },
-  { name: "window", kind: "string", usage: "observation window", default: "168h" },
-  {
-    name: "collector-namespace",
-    kind: "string",
-    usage: "namespace of the collector Lease",
-    default: "otter-egress",
-  },
-  {
-    name: "cert-validity",
-    kind: "string",
-    usage: "lifetime of a generated serving certificate",
-    default: "720h",
-  },
-  {
-    name: "service",
-    kind: "string",
-    usage: "the Service in front of the webhook, named in a generated certificate",
-    default: "otter-egress-webhook.otter-egress",
-  },
-  {
-    name: "tls-secret",
-    kind: "string",
-    usage: "NAMESPACE/NAME of a Secret holding the CA and serving certificate shared by replicas",
-  },
-  {
-    name: "patch-ca-bundle",
-    kind: "string",
-    usage: "put the CA into this ValidatingWebhookConfiguration's caBundle",
-  },
-  {
-    name: "log-level",
-    kind: "string",
-    usage: "info: denials and warnings are logged, allowed reviews counted; debug: every review",
-    default: "info",
-  },
-];
 
 const CONFIG_NAME = "otter-egress";
 
@@ -155,7 +92,15 @@ function servingNames(service: string): ServingNames {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { flags } = parseFlags(argv, FLAGS, "webhook");
+  const { flags, help } = parseFlags(argv, FLAGS, "webhook", {
+    description:
+      "The otter egress admission webhook: denies (or warns on) deploys whose ClientIntents omit observed egress or declare unused egress, judged by the same engine as kubectl otter egress diff.",
+    usage: "node dist/cmd/webhook.js [flags]",
+  });
+  if (help !== undefined) {
+    process.stdout.write(help);
+    return 0;
+  }
   const str = (n: string) => flags.get(n) as string | undefined;
   const port = Number(str("port") ?? "8443");
   const failurePolicy = str("failure-policy") ?? "Fail";

@@ -57,6 +57,10 @@ export class CollectorMetrics {
       "otter_egress_collector_conflicts_total",
       "Writes that met a newer version of the object and were merged again.",
     );
+    this.counter(
+      "otter_egress_collector_api_wait_seconds_total",
+      "Time requests to the API server waited for the rate limit (--api-qps, --api-burst).",
+    );
   }
 
   private counter(name: string, help: string, labelNames: readonly string[] = []): void {

@@ -4,6 +4,7 @@ import type { WorkloadSnapshot } from "../src/collector/egress-state.js";
 import type { WorkloadIdentity } from "../src/collector/pods.js";
 import { mergeStatus } from "../src/collector/status.js";
 import { objectNameFor } from "../src/collector/object-name.js";
+import type { ApiRate } from "./api-rate.js";
 import type { CollectorMetrics } from "./metrics.js";
 
 /**
@@ -51,19 +52,26 @@ export class Publisher {
     kc: KubeConfig,
     private readonly metrics: CollectorMetrics,
     private readonly log: (entry: Record<string, unknown>) => void = () => undefined,
+    private readonly rate?: ApiRate,
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
 
+  private limited<T>(request: () => Promise<T>): Promise<T> {
+    return this.rate ? this.rate.call(request) : request();
+  }
+
   private async read(w: WorkloadIdentity): Promise<Obj | undefined> {
     try {
-      return (await this.api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: w.namespace,
-        name: objectNameFor(w),
-      })) as Obj;
+      return (await this.limited(() =>
+        this.api.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: w.namespace,
+          name: objectNameFor(w),
+        }),
+      )) as Obj;
     } catch (e) {
       if (code(e) === 404) return undefined;
       throw e;
@@ -72,22 +80,24 @@ export class Publisher {
 
   private async create(w: WorkloadIdentity): Promise<Obj | undefined> {
     try {
-      return (await this.api.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: w.namespace,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: "ObservedEgress",
-          metadata: {
-            name: objectNameFor(w),
-            namespace: w.namespace,
-            labels: { "app.kubernetes.io/managed-by": "otter-egress-collector" },
+      return (await this.limited(() =>
+        this.api.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: w.namespace,
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: "ObservedEgress",
+            metadata: {
+              name: objectNameFor(w),
+              namespace: w.namespace,
+              labels: { "app.kubernetes.io/managed-by": "otter-egress-collector" },
+            },
+            spec: { workload: { name: w.name, ...(w.kind ? { kind: w.kind } : {}) } },
           },
-          spec: { workload: { name: w.name, ...(w.kind ? { kind: w.kind } : {}) } },
-        },
-      })) as Obj;
+        }),
+      )) as Obj;
     } catch (e) {
       // Another replica created it first: read theirs.
       if (code(e) === 409) return undefined;
@@ -206,14 +216,16 @@ export class Publisher {
           }
         : merged.status;
       try {
-        await this.api.replaceNamespacedCustomObjectStatus({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          namespace: w.namespace,
-          name: objectNameFor(w),
-          body: { ...object, status },
-        });
+        await this.limited(() =>
+          this.api.replaceNamespacedCustomObjectStatus({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            namespace: w.namespace,
+            name: objectNameFor(w),
+            body: { ...object, status },
+          }),
+        );
         return "written";
       } catch (e) {
         if (code(e) !== 409) throw e;

@@ -149,3 +149,20 @@ test("completion: commands, flags and flag values in cobra's protocol", (t) => {
   t.is(workloads.namespace, "dev");
   t.is(renderCompletion(workloads, ["joke-worker", "api"]), "joke-worker\n:4\n");
 });
+
+test("the webhook's and the collector's --help list every flag they take, and exit 0", async (t) => {
+  const { spawnSync } = await import("node:child_process");
+  for (const [server, flags] of [
+    ["webhook", (await import("../cmd/webhook-flags.js")).FLAGS],
+    ["collector", (await import("../cmd/collector-flags.js")).FLAGS],
+  ] as const) {
+    const r = spawnSync(process.execPath, [`dist/cmd/${server}.js`, "--help"], {
+      encoding: "utf8",
+    });
+    t.is(r.status, 0, r.stderr);
+    t.is(r.stderr, "");
+    for (const flag of flags)
+      t.true(r.stdout.includes(`--${flag.name}=`), `${server}: --${flag.name}`);
+    t.regex(r.stdout, new RegExp(`Usage:\\n  node dist/cmd/${server}\\.js \\[flags\\]`));
+  }
+});

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { UsageError } from "../errors.js";
+import { describeCommand, kubectlHelp } from "./help.js";
 
 /**
  * Commander, configured to read a command line the way kubectl (pflag) does: `--flag value`,
@@ -212,6 +213,8 @@ export function isHelpExit(e: unknown): boolean {
 export interface Parsed {
   readonly flags: FlagValues;
   readonly positionals: string[];
+  /** -h/--help was asked for: this text is the answer (on stdout, exit 0), nothing runs. */
+  readonly help?: string;
 }
 
 /**
@@ -222,15 +225,29 @@ export function parseFlags(
   argv: readonly string[],
   flags: readonly FlagSpec[],
   command: string,
+  about?: { readonly description: string; readonly usage: string },
 ): Parsed {
   const captured: Captured = { text: "" };
   const root = captureOutput(new KubeCommand(), captured, 80)
     .helpOption(false)
     .allowExcessArguments(true);
-  const cmd = addFlags(root.command(command).helpOption(false), flags)
+  const sub = root.command(command);
+  const cmd = addFlags(
+    about
+      ? describeCommand(sub.description(about.description), { usage: about.usage })
+          .helpOption("-h, --help", "Help for this command.")
+          .configureHelp({ formatHelp: kubectlHelp })
+      : sub.helpOption(false),
+    flags,
+  )
     .allowExcessArguments(true)
     .action(() => undefined);
   throwUsageErrors(root);
-  root.parse([command, ...argv], { from: "user" });
+  try {
+    root.parse([command, ...argv], { from: "user" });
+  } catch (e) {
+    if (isHelpExit(e)) return { flags: new Map(), positionals: [], help: captured.text };
+    throw e;
+  }
   return { flags: flagValues(cmd, flags), positionals: [...cmd.args] };
 }
