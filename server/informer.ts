@@ -155,6 +155,18 @@ export function watchResource(
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
   };
 
+  /**
+   * A failed list or a broken watch: events may have been lost, so it is not synced until it
+   * has listed again (readiness says so), which it does after a backoff.
+   */
+  const failed = (msg: string, err: unknown): void => {
+    errors++;
+    synced = false;
+    version = "";
+    opts.log({ level: "warn", msg, resource: opts.name, error: String(err) });
+    retry();
+  };
+
   const onEvent = (phase: string, o: KubernetesObject): void => {
     if (phase === "ERROR") {
       if (statusOf(o) === 410) expired = true;
@@ -186,17 +198,7 @@ export function watchResource(
       (err as { name?: unknown }).name !== "TimeoutError" &&
       (err as { name?: unknown }).name !== "AbortError"
     ) {
-      errors++;
-      // Events may have been lost: not synced until it has listed again (readiness says so).
-      synced = false;
-      version = "";
-      opts.log({
-        level: "warn",
-        msg: "watch failed; restarting",
-        resource: opts.name,
-        error: String(err),
-      });
-      retry();
+      failed("watch failed; restarting", err);
       return;
     }
     // The server or the client's idle timer ended it: resume where it was.
@@ -214,10 +216,7 @@ export function watchResource(
         retryMs = RETRY_MIN_MS;
         for (const done of waiting.splice(0)) done();
       } catch (err) {
-        errors++;
-        synced = false;
-        opts.log({ level: "warn", msg: "list failed", resource: opts.name, error: String(err) });
-        retry();
+        failed("list failed", err);
         return;
       } finally {
         listing = false;
@@ -238,14 +237,7 @@ export function watchResource(
       );
       if (!ended) request = controller;
     } catch (err) {
-      errors++;
-      opts.log({
-        level: "warn",
-        msg: "watch failed; restarting",
-        resource: opts.name,
-        error: String(err),
-      });
-      retry();
+      failed("watch failed; restarting", err);
     }
   };
 
