@@ -20,9 +20,11 @@ export function crdFiles(): string[] {
   return crdFilesOf(findRepoRoot());
 }
 
-export async function startCluster(): Promise<ControlPlane> {
+/** A control plane with Otterize's CRD and the chart's (`chartCrds: false`: Otterize's only). */
+export async function startCluster(opts: { chartCrds?: boolean } = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), "otter-cp-"));
-  return startControlPlane({ dir, crds: crdFiles() });
+  const crds = crdFiles().filter((f) => opts.chartCrds !== false || !f.includes("/charts/"));
+  return startControlPlane({ dir, crds });
 }
 
 export interface Result {
