@@ -138,6 +138,8 @@ export function watchResource(
         if (statusOf(e) === 410 && token !== undefined) continue;
         throw e;
       }
+      // Stopped part-way: what was not read is not gone.
+      if (stopped) return;
       for (const [key, k] of known) {
         if (seen.has(key)) continue;
         known.delete(key);
@@ -167,7 +169,12 @@ export function watchResource(
     retry();
   };
 
+  /** When the current watch began, and whether it has delivered anything. */
+  let watchedAt = 0;
+  let heard = false;
+
   const onEvent = (phase: string, o: KubernetesObject): void => {
+    heard = true;
     if (phase === "ERROR") {
       if (statusOf(o) === 410) expired = true;
       else opts.log({ level: "warn", msg: "watch error", resource: opts.name, error: o });
@@ -201,8 +208,10 @@ export function watchResource(
       failed("watch failed; restarting", err);
       return;
     }
-    // The server or the client's idle timer ended it: resume where it was.
-    void cycle();
+    // The server or the client's idle timer ended it: resume where it was, at once unless it
+    // ended as soon as it began with nothing said (then after a backoff: never a hot loop).
+    if (heard || Date.now() - watchedAt > 1000) void cycle();
+    else retry();
   };
 
   /** Lists if it must, then watches. */
@@ -226,6 +235,8 @@ export function watchResource(
     try {
       // A watch refused at once has ended before watch() returns: nothing to abort then.
       let ended = false;
+      watchedAt = Date.now();
+      heard = false;
       const controller = await watch.watch(
         opts.path,
         { allowWatchBookmarks: true, resourceVersion: version, ...opts.query },
