@@ -34,15 +34,11 @@ function listen(server: Server, where: { host?: string; port: number } | string)
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { flags, help } = parseFlags(argv, FLAGS, "collector", {
+  const { flags } = parseFlags(argv, FLAGS, "collector", {
     description:
       "The otter egress collector: hears CoreDNS's dnstap (and, optionally, Otterize's sniffer reports), names the workload behind each lookup, and writes what each workload called as its ObservedEgress.",
     usage: "node dist/cmd/collector.js [flags]",
   });
-  if (help !== undefined) {
-    process.stdout.write(help);
-    return 0;
-  }
   const str = (n: string) => flags.get(n) as string | undefined;
   const dnstapAt = hostPort(str("dnstap-listen") ?? ":6000", "--dnstap-listen");
   const httpAt = hostPort(str("listen") ?? ":8080", "--listen");

@@ -92,15 +92,11 @@ function servingNames(service: string): ServingNames {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { flags, help } = parseFlags(argv, FLAGS, "webhook", {
+  const { flags } = parseFlags(argv, FLAGS, "webhook", {
     description:
       "The otter egress admission webhook: denies (or warns on) deploys whose ClientIntents omit observed egress or declare unused egress, judged by the same engine as kubectl otter egress diff.",
     usage: "node dist/cmd/webhook.js [flags]",
   });
-  if (help !== undefined) {
-    process.stdout.write(help);
-    return 0;
-  }
   const str = (n: string) => flags.get(n) as string | undefined;
   const port = Number(str("port") ?? "8443");
   const failurePolicy = str("failure-policy") ?? "Fail";

@@ -780,6 +780,8 @@ export class Collector {
   /** Stops the timers and informers after a last flush of everything held. */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    // The last writes are not held to the rate: the grace period is shorter than the queue.
+    this.rate.unlimit();
     // A flush in progress read its snapshot before the last answers came: one more after it.
     await this.flusher.final();
     await this.leases.removeReplica(this.opts.identity).catch(() => undefined);

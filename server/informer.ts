@@ -109,8 +109,12 @@ export function watchResource(
     const v = o.metadata?.resourceVersion ?? "";
     const key = keyOf(o);
     // Unchanged since it was last reported (a relist sends everything again).
-    if (v !== "" && known.get(key)?.version === v) return;
+    const before = known.get(key);
+    if (v !== "" && before?.version === v) return;
     const uid = opts.keepUid ? o.metadata?.uid : undefined;
+    // Deleted and created again under its name while the watch was away (a StatefulSet's
+    // pod): the one that went is reported gone first.
+    if (uid && before?.uid && before.uid !== uid) opts.onDelete(tombstone(key, before));
     known.set(key, uid ? { version: v, uid } : { version: v });
     opts.onChange(o);
   };
@@ -127,6 +131,7 @@ export function watchResource(
             limit: opts.pageSize ?? LIST_PAGE_SIZE,
             ...(token ? { _continue: token } : {}),
           });
+          if (stopped) return;
           if (token === undefined) at = page.metadata?.resourceVersion ?? "";
           for (const o of page.items) {
             seen.add(keyOf(o));
@@ -169,17 +174,20 @@ export function watchResource(
     retry();
   };
 
-  /** When the current watch began, and whether it has delivered anything. */
+  /** When the current watch began, whether it delivered anything, and an error it sent. */
   let watchedAt = 0;
   let heard = false;
+  let broken: unknown;
+  /** A watch is being opened (watch() has not returned yet). */
+  let connecting = false;
 
   const onEvent = (phase: string, o: KubernetesObject): void => {
-    heard = true;
     if (phase === "ERROR") {
       if (statusOf(o) === 410) expired = true;
-      else opts.log({ level: "warn", msg: "watch error", resource: opts.name, error: o });
+      else broken = o;
       return;
     }
+    heard = true;
     const v = o.metadata?.resourceVersion;
     if (phase === "ADDED" || phase === "MODIFIED") changed(o);
     else if (phase === "DELETED") {
@@ -193,25 +201,30 @@ export function watchResource(
   const onDone = (err: unknown): void => {
     request = undefined;
     if (stopped) return;
+    const brief = !heard && Date.now() - watchedAt < 1000;
     if (expired || statusOf(err) === 410) {
       // The list we resume from is gone: list again; what is held stays served meanwhile.
+      // (At once, unless the watch expired as soon as it began: then after a backoff.)
       expired = false;
       version = "";
-      void cycle();
+      opts.log({ level: "info", msg: "watch expired; listing again", resource: opts.name });
+      if (brief) retry();
+      else void cycle();
       return;
     }
-    if (
-      err &&
-      (err as { name?: unknown }).name !== "TimeoutError" &&
-      (err as { name?: unknown }).name !== "AbortError"
-    ) {
-      failed("watch failed; restarting", err);
+    const name = (err as { name?: unknown } | undefined)?.name;
+    if (broken !== undefined || (err && name !== "TimeoutError" && name !== "AbortError")) {
+      failed("watch failed; restarting", broken ?? err);
       return;
     }
-    // The server or the client's idle timer ended it: resume where it was, at once unless it
-    // ended as soon as it began with nothing said (then after a backoff: never a hot loop).
-    if (heard || Date.now() - watchedAt > 1000) void cycle();
-    else retry();
+    // Ended as soon as it began, with nothing said (a proxy that closes watches): what is held
+    // can no longer be kept current.
+    if (brief) {
+      failed("watch ended at once; restarting", "no events");
+      return;
+    }
+    // The server or the client's idle timer ended it: resume where it was.
+    void cycle();
   };
 
   /** Lists if it must, then watches. */
@@ -221,8 +234,10 @@ export function watchResource(
       listing = true;
       try {
         await list();
+        if (stopped) return;
+        // (The backoff is reset by events, not by a list: a watch that keeps failing after
+        // good lists still backs off.)
         synced = true;
-        retryMs = RETRY_MIN_MS;
         for (const done of waiting.splice(0)) done();
       } catch (err) {
         failed("list failed", err);
@@ -237,16 +252,24 @@ export function watchResource(
       let ended = false;
       watchedAt = Date.now();
       heard = false;
-      const controller = await watch.watch(
-        opts.path,
-        { allowWatchBookmarks: true, resourceVersion: version, ...opts.query },
-        onEvent,
-        (err: unknown) => {
-          ended = true;
-          onDone(err);
-        },
-      );
-      if (!ended) request = controller;
+      broken = undefined;
+      connecting = true;
+      const controller = await watch
+        .watch(
+          opts.path,
+          { allowWatchBookmarks: true, resourceVersion: version, ...opts.query },
+          onEvent,
+          (err: unknown) => {
+            ended = true;
+            onDone(err);
+          },
+        )
+        .finally(() => (connecting = false));
+      if (!ended) {
+        request = controller;
+        // Stopped, or told to list again, while it was connecting.
+        if (stopped || expired) controller.abort();
+      }
     } catch (err) {
       failed("watch failed; restarting", err);
     }
@@ -263,6 +286,8 @@ export function watchResource(
         if (request) {
           expired = true;
           request.abort();
+        } else if (connecting) {
+          expired = true; // aborted as soon as it is open
         } else {
           clearTimeout(timer);
           version = "";

@@ -34,3 +34,22 @@ test("an idle bucket fills up to its burst, not beyond", (t) => {
   t.deepEqual(later.slice(0, 5), [10_000, 10_000, 10_000, 10_000, 10_000]);
   t.is(later[5], 10_100);
 });
+
+test("on shutdown the limit is lifted: what waits goes at once, and so does what follows", async (t) => {
+  const { ApiRate } = await import("../collector/api-rate.js");
+  let waited = 0;
+  const rate = new ApiRate(0.1, 1, (s) => (waited += s));
+  const done: string[] = [];
+  await rate.call(async () => done.push("first"));
+  // At 0.1 a second, the second request waits 10 s.
+  const second = rate.call(async () => done.push("second"));
+  await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(done, ["first"]);
+  t.true(waited > 9, `${waited}`);
+  const started = performance.now();
+  rate.unlimit();
+  await second;
+  await rate.call(async () => done.push("third"));
+  t.deepEqual(done, ["first", "second", "third"]);
+  t.true(performance.now() - started < 1000);
+});

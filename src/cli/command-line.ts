@@ -213,8 +213,14 @@ export function isHelpExit(e: unknown): boolean {
 export interface Parsed {
   readonly flags: FlagValues;
   readonly positionals: string[];
-  /** -h/--help was asked for: this text is the answer (on stdout, exit 0), nothing runs. */
-  readonly help?: string;
+}
+
+/** -h/--help was asked for: `text` is the answer (on stdout, exit 0), and nothing runs. */
+export class HelpRequested extends Error {
+  constructor(readonly text: string) {
+    super("help requested");
+    this.name = "HelpRequested";
+  }
 }
 
 /**
@@ -246,7 +252,7 @@ export function parseFlags(
   try {
     root.parse([command, ...argv], { from: "user" });
   } catch (e) {
-    if (isHelpExit(e)) return { flags: new Map(), positionals: [], help: captured.text };
+    if (isHelpExit(e)) throw new HelpRequested(captured.text);
     throw e;
   }
   return { flags: flagValues(cmd, flags), positionals: [...cmd.args] };
