@@ -72,8 +72,22 @@ function daysIn(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
+/** Timestamps already parsed: a snapshot repeats the same few (its writes' times) 100,000s of times. */
+const parsed = new Map<string, number>();
+
 /** Parses an RFC 3339 timestamp to epoch milliseconds, or returns undefined. */
 export function parseTimestamp(text: string): number | undefined {
+  const known = parsed.get(text);
+  if (known !== undefined) return known;
+  const ms = parseRfc3339(text);
+  if (ms !== undefined) {
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(text, ms);
+  }
+  return ms;
+}
+
+function parseRfc3339(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
   const year = Number(m[1]);
