@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { generate } from "./generate.js";
 import { median } from "./stats.js";
+import { timedRun, type Timed } from "./timed.js";
 
 /**
  * `npm run bench`: wall time and peak memory of `kubectl otter egress diff -o json` on
@@ -13,34 +13,18 @@ import { median } from "./stats.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BASE = Number(process.env.BENCH_WORKLOADS ?? 10_000);
-const root = resolve(process.cwd());
 
-interface Measure {
-  seconds: number;
-  maxRssMb: number;
-}
+type Measure = Timed;
 
-function measure(args: string[]): Measure {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, ...args], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const last = r.stderr.trim().split("\n").pop() ?? "";
-  const [secs, kb] = last.split(" ").map(Number);
-  if (r.status !== 0 && r.status !== 1)
-    throw new Error(`benchmark command failed (${r.status}): ${r.stderr}`);
-  return { seconds: secs as number, maxRssMb: (kb as number) / 1024 };
-}
+const measure = (args: string[]): Measure => timedRun([process.execPath, ...args]);
 
 function report(label: string, all: Measure[]): Measure {
   const m = {
     seconds: median(all.map((x) => x.seconds)),
-    maxRssMb: median(all.map((x) => x.maxRssMb)),
+    peakMb: median(all.map((x) => x.peakMb)),
   };
   console.log(
-    `  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   peak RSS ${m.maxRssMb.toFixed(0).padStart(5)} MiB`,
+    `  ${label.padEnd(34)} ${m.seconds.toFixed(2).padStart(6)} s   peak RSS ${m.peakMb.toFixed(0).padStart(5)} MiB`,
   );
   return m;
 }

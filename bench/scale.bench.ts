@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { load } from "js-yaml";
@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { ControlPlane } from "../test/controlplane/controlplane.js";
 import { KUBECTL, startCluster } from "../test/helpers/cluster.js";
+import { timedRun } from "./timed.js";
 import { apiClient, must, type Api } from "./webhook-e2e.js";
 import { NAMESPACES, workload } from "./scale-data.js";
 
@@ -80,18 +81,10 @@ interface Figures {
   peak: number;
 }
 
-/** Wall time and peak RSS of a command whose output goes to /dev/null (GNU time). */
+/** Wall time and peak RSS (bytes) of a command whose output goes to /dev/null. */
 function timed(cmd: string[]): { seconds: number; peak: number } {
-  const t = performance.now();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd], {
-    stdio: ["ignore", "ignore", "pipe"],
-    maxBuffer: 1 << 26,
-  });
-  const seconds = (performance.now() - t) / 1000;
-  const lines = r.stderr.toString().trim().split("\n");
-  // Exit 1 is the plugin's "findings", which this data has.
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd.join(" ")}: ${lines.join(" ")}`);
-  return { seconds, peak: Number(lines[lines.length - 1]) * 1024 };
+  const r = timedRun(cmd);
+  return { seconds: r.seconds, peak: r.peakMb * 1048576 };
 }
 
 /**

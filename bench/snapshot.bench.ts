@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { load } from "js-yaml";
 import { generate } from "./generate.js";
 import { median } from "./stats.js";
+import { timedRun, type Timed } from "./timed.js";
 
 /**
  * `npm run bench:snapshot`: how fast the plugin reads a snapshot, beside the parser a user
@@ -21,20 +21,9 @@ import { median } from "./stats.js";
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BASE = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 
-interface Measure {
-  seconds: number;
-  peakMb: number;
-}
+type Measure = Timed;
 
-function measure(args: string[]): Measure {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const [secs, kb] = (r.stderr.trim().split("\n").pop() ?? "").split(" ").map(Number);
-  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(" ")}: ${r.stderr}`);
-  return { seconds: secs as number, peakMb: (kb as number) / 1024 };
-}
+const measure = (args: string[]): Measure => timedRun([process.execPath, ...args]);
 
 const parseFloor = (how: "json" | "yaml", file: string) => [
   "-e",

@@ -7,9 +7,9 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
+import { objectKey } from "../src/k8s-objects.js";
 import {
   endpointSliceRecord,
-  objectKey,
   observeDnstap,
   observeResolution,
   serviceRecord,

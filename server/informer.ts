@@ -1,4 +1,5 @@
 import { Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { objectKey } from "../src/k8s-objects.js";
 
 /**
  * One informer: a paged list, then a watch from the list's resourceVersion, that reports its
@@ -47,10 +48,6 @@ export interface Watched {
 interface Known {
   readonly version: string;
   readonly uid?: string;
-}
-
-function keyOf(o: KubernetesObject): string {
-  return `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 }
 
 /** What a vanished object is reported as: its identity, which is all that was kept. */
@@ -107,7 +104,7 @@ export function watchResource(
 
   const changed = (o: KubernetesObject): void => {
     const v = o.metadata?.resourceVersion ?? "";
-    const key = keyOf(o);
+    const key = objectKey(o);
     // Unchanged since it was last reported (a relist sends everything again).
     const before = known.get(key);
     if (v !== "" && before?.version === v) return;
@@ -134,7 +131,7 @@ export function watchResource(
           if (stopped) return;
           if (token === undefined) at = page.metadata?.resourceVersion ?? "";
           for (const o of page.items) {
-            seen.add(keyOf(o));
+            seen.add(objectKey(o));
             changed(o);
           }
           token = page.metadata?._continue || page.metadata?.continue || undefined;
@@ -191,7 +188,7 @@ export function watchResource(
     const v = o.metadata?.resourceVersion;
     if (phase === "ADDED" || phase === "MODIFIED") changed(o);
     else if (phase === "DELETED") {
-      known.delete(keyOf(o));
+      known.delete(objectKey(o));
       opts.onDelete(o);
     }
     if (v) version = v;

@@ -1,5 +1,12 @@
-import type { Obj } from "./shape.js";
+import { asObject, type Obj } from "./shape.js";
 import { objectDocument, type PathSegment, type YamlDocument } from "./yaml-documents.js";
+
+/** "namespace/name" of an object from the API server ("" for what it lacks). */
+export function objectKey(o: unknown): string {
+  const m = asObject(asObject(o)?.metadata) ?? {};
+  const text = (v: unknown): string => (typeof v === "string" ? v : "");
+  return `${text(m.namespace)}/${text(m.name)}`;
+}
 
 export interface FoundObject {
   readonly doc: YamlDocument;

@@ -383,8 +383,8 @@ export function judgeWorkload(
   // The answers of recent names that nothing declares: an address among them is that name's,
   // so an IP-only sighting of it is part of the name's missing finding, not one of its own.
   // Made only when an address goes uncovered (rare: most reviews never need it).
-  let missingAnswers: Map<string, Destination> | undefined;
-  const answeredBy = (ip: string): Destination | undefined => {
+  let missingAnswers: Map<string, InternetDestination> | undefined;
+  const answeredBy = (ip: string): InternetDestination | undefined => {
     if (!missingAnswers) {
       missingAnswers = new Map();
       for (const d of all) {
@@ -404,12 +404,8 @@ export function judgeWorkload(
           : [];
       if (named.length > 0 && named.every((n) => n !== undefined)) {
         // Counted with the name it answered for (its ports too).
-        for (const n of named as Destination[])
-          judge(
-            n.kind === "internet"
-              ? internetWith(n, { ports: d.ports, lastSeen: d.lastSeen })
-              : { ...n, ports: d.ports, lastSeen: d.lastSeen },
-          );
+        for (const n of named as InternetDestination[])
+          judge(internetWith(n, { ports: d.ports, lastSeen: d.lastSeen }));
         return;
       }
       addMissing(

@@ -8,6 +8,7 @@ import {
   type LeaseReading,
 } from "../src/collector-lease.js";
 import { InputError } from "../src/errors.js";
+import { objectKey } from "../src/k8s-objects.js";
 import { observedFromObject, type ObservedWorkload } from "../src/observed-egress.js";
 import type { Obj } from "../src/shape.js";
 import type { Verdict } from "../src/verdicts.js";
@@ -20,10 +21,6 @@ import type { Verdict } from "../src/verdicts.js";
  */
 
 export type Log = (entry: Record<string, unknown>) => void;
-
-function objectKey(o: KubernetesObject): string {
-  return `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-}
 
 /**
  * Parsed objects grouped by the workload they are about (namespace and name). A workload's

@@ -32,12 +32,6 @@ export interface EndpointSliceRecord {
 const obj = (v: unknown): Obj => asObject(v) ?? {};
 const text = (v: unknown): string => (typeof v === "string" ? v : "");
 
-/** "namespace/name" of an object from the API server. */
-export function objectKey(o: unknown): string {
-  const m = obj(obj(o).metadata);
-  return `${text(m.namespace)}/${text(m.name)}`;
-}
-
 /** A Service object as the index keeps it: its selector and cluster IPs. */
 export function serviceRecord(o: unknown): ServiceRecord {
   const m = obj(obj(o).metadata);
