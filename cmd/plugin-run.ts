@@ -48,13 +48,19 @@ function loaded<T>(module: T | undefined): T {
  * from files and observations from the cluster, the observations of the files' namespaces
  * are read (unless -n or -A says otherwise).
  */
+/** Which inputs come from files rather than the cluster. */
+function fromFiles(inv: Invocation): { observed: boolean; intents: boolean } {
+  return {
+    observed: inv.observed !== undefined,
+    intents: inv.command !== "diff" || inv.intents.length > 0,
+  };
+}
+
 async function gather(inv: Invocation, io: Io): Promise<Gathered> {
-  const observedFromFile = inv.observed !== undefined;
-  const intentsFromFiles = inv.command !== "diff" || inv.intents.length > 0;
+  const files = fromFiles(inv);
   // The Kubernetes client is loaded only when the cluster is read: --help and file-only runs
   // start without it (it is most of the plugin's code).
-  const k8s =
-    observedFromFile && intentsFromFiles ? undefined : await import("./cluster-sources.js");
+  const k8s = files.observed && files.intents ? undefined : await import("./cluster-sources.js");
   const cluster = k8s?.Cluster.connect(inv.kube);
   const stopProgress = cluster ? showProgress(cluster, io) : () => undefined;
   try {
@@ -89,8 +95,7 @@ async function gatherFrom(
   k8s: typeof ClusterSourcesModule | undefined,
   cluster: Cluster | undefined,
 ): Promise<Gathered> {
-  const observedFromFile = inv.observed !== undefined;
-  const intentsFromFiles = inv.command !== "diff" || inv.intents.length > 0;
+  const { observed: observedFromFile, intents: intentsFromFiles } = fromFiles(inv);
   const contextNamespace = cluster?.contextNamespace;
   const namespaces = namespaceScope(inv, cluster === undefined, contextNamespace);
   const defaultNamespace = inv.kube.namespace ?? contextNamespace ?? "default";
