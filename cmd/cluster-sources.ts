@@ -1,8 +1,8 @@
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
   type V1Lease,
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
@@ -32,6 +32,7 @@ import {
 import type { Obj } from "../src/shape.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import type { Listening } from "../src/verdicts.js";
+import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
 
 /**
  * Reading ObservedEgress, ClientIntents and the collector's Lease from a cluster, with
@@ -109,7 +110,7 @@ export class Cluster {
         "The connection to the server localhost:8080 was refused - did you specify the right host or port? (no kubeconfig: set --kubeconfig or KUBECONFIG; without a cluster, give --intents and --observed)",
       );
     }
-    const kc = new KubeConfig();
+    const kc = new SharedConnectionsKubeConfig();
     try {
       if (flags.kubeconfig !== undefined) {
         if (!existsSync(flags.kubeconfig)) {

@@ -1,5 +1,5 @@
 import type { FlagSpec } from "../src/cli/command-line.js";
-import { API_BURST, API_QPS } from "../collector/collector.js";
+import { API_BURST, API_QPS, LAST_SEEN_GRANULARITY } from "../collector/collector.js";
 
 /** The collector's flags: one declaration each, which parsing and --help both read. */
 export const FLAGS: FlagSpec[] = [
@@ -46,6 +46,14 @@ export const FLAGS: FlagSpec[] = [
     kind: "string",
     usage: "how often changes are written",
     default: "10s",
+  },
+  {
+    name: "last-seen-granularity",
+    kind: "string",
+    usage:
+      "a destination's lastSeen is written when it moved by more than this: with steady " +
+      "egress, each workload is written about once per period (two requests)",
+    default: LAST_SEEN_GRANULARITY,
   },
   {
     name: "api-qps",

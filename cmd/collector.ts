@@ -1,4 +1,3 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Server } from "node:net";
@@ -10,10 +9,12 @@ import { positiveNumber } from "../src/cli/rate.js";
 import { parseClusterZones } from "../src/domain.js";
 import { parseDuration } from "../src/duration.js";
 import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
-import { API_BURST, API_QPS, Collector } from "../collector/collector.js";
+import { API_BURST, API_QPS, Collector, LAST_SEEN_GRANULARITY } from "../collector/collector.js";
+import { DEFAULT_LIMITS } from "../src/collector/egress-state.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
 import { createCollectorHttp, createSnifferHttp } from "../collector/http.js";
 import { log } from "../server/log.js";
+import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
 
 /**
  * The collector's entry point. In a cluster it takes its defaults; outside (development,
@@ -50,6 +51,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     perSecond: positiveNumber(str("api-qps") ?? String(API_QPS), "--api-qps"),
     burst: positiveNumber(str("api-burst") ?? String(API_BURST), "--api-burst"),
   };
+  const granularityMs = parseDuration(
+    str("last-seen-granularity") ?? LAST_SEEN_GRANULARITY,
+    "--last-seen-granularity",
+  );
   const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
   const windowMs = parseDuration(str("window") ?? "168h", "--window");
   const gcIntervalMs = parseDuration(str("gc-interval") ?? "1h", "--gc-interval");
@@ -65,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     (flags.get("cluster-domain") as string[] | undefined) ?? ["cluster.local"],
   );
 
-  const kc = new KubeConfig();
+  const kc = new SharedConnectionsKubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
   else kc.loadFromDefault();
 
@@ -76,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
     flushIntervalMs,
     apiRate,
+    limits: { ...DEFAULT_LIMITS, granularityMs },
     leaseIntervalMs,
     windowMs,
     gcIntervalMs,

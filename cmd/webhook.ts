@@ -1,6 +1,6 @@
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   AdmissionregistrationV1Api,
-  KubeConfig,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { readFileSync, watchFile } from "node:fs";
@@ -24,6 +24,7 @@ import { Caches } from "../webhook/caches.js";
 import { log } from "../server/log.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
+import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
 
 /**
  * The admission webhook's entry point. Outside a cluster (development, tests):
@@ -108,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const collectorNamespace = str("collector-namespace") ?? "otter-egress";
   const SERVING_NAMES = servingNames(str("service") ?? "otter-egress-webhook.otter-egress");
 
-  const kc = new KubeConfig();
+  const kc = new SharedConnectionsKubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
   else kc.loadFromDefault();
 

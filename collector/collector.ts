@@ -34,7 +34,13 @@ import {
 } from "../src/collector/declared.js";
 import { DnsMessageError } from "../src/collector/dns-message.js";
 import { decodeDnstap, DnstapError } from "../src/collector/dnstap.js";
-import { EgressState, workloadKey, type Limits } from "../src/collector/egress-state.js";
+import {
+  DEFAULT_LIMITS,
+  EgressState,
+  workloadKey,
+  type Limits,
+} from "../src/collector/egress-state.js";
+import { formatDuration } from "../src/duration.js";
 import {
   ownerOf,
   otterizeName,
@@ -103,6 +109,8 @@ const RETAIN_MS = 3_600_000;
  */
 export const API_QPS = 50;
 export const API_BURST = 100;
+/** --last-seen-granularity's default, as a flag value. */
+export const LAST_SEEN_GRANULARITY = formatDuration(DEFAULT_LIMITS.granularityMs);
 
 /** ReplicaSets, Jobs, Pods, Services, EndpointSlices and ClientIntents. */
 const INFORMERS = 6;
@@ -171,7 +179,7 @@ export class Collector {
       opts.apiRate?.burst ?? API_BURST,
       (s) => this.metrics.inc("otter_egress_collector_api_wait_seconds_total", "", s),
     );
-    this.publisher = new Publisher(opts.kc, this.metrics, opts.log, this.rate);
+    this.publisher = new Publisher(opts.kc, this.metrics, opts.log, this.rate, this.state.limits);
     this.informers = new InformerSet(opts.kc, opts.log);
     this.leases = new Leases(opts.kc, opts.namespace);
     this.ctx = { pods: this.pods, services: this.services, clusterDomains: opts.clusterDomains };

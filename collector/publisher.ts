@@ -1,6 +1,10 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { mergeDeclared, type DeclaredEntry } from "../src/collector/declared.js";
-import type { WorkloadSnapshot } from "../src/collector/egress-state.js";
+import {
+  DEFAULT_LIMITS,
+  type Limits,
+  type WorkloadSnapshot,
+} from "../src/collector/egress-state.js";
 import type { WorkloadIdentity } from "../src/collector/pods.js";
 import { mergeStatus } from "../src/collector/status.js";
 import { objectNameFor } from "../src/collector/object-name.js";
@@ -53,6 +57,7 @@ export class Publisher {
     private readonly metrics: CollectorMetrics,
     private readonly log: (entry: Record<string, unknown>) => void = () => undefined,
     private readonly rate?: ApiRate,
+    private readonly limits: Limits = DEFAULT_LIMITS,
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
@@ -198,7 +203,7 @@ export class Publisher {
       if (!object) continue;
       const stored = (object.status ?? {}) as Obj;
       const t = now();
-      const merged = mergeStatus(stored, snapshot, t);
+      const merged = mergeStatus(stored, snapshot, t, this.limits);
       if (merged.invalid > 0 && attempt === 1) {
         this.metrics.inc(
           "otter_egress_collector_items_dropped_total",

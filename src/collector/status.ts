@@ -94,7 +94,18 @@ export function destinationObject(d: SeenDestination): Obj {
   };
 }
 
-function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: Set<string>) {
+/**
+ * Merges two sightings of one destination; `b` is the more recent. With `hold`, a lastSeen that
+ * moved by no more than the granularity keeps `a`'s: what is stored stays as it is until the
+ * move is worth a write (a restarted collector's first sightings rewrite nothing).
+ */
+function mergeOne(
+  a: SeenDestination,
+  b: SeenDestination,
+  limits: Limits,
+  cuts: Set<string>,
+  hold = false,
+) {
   let target = b.target;
   const ta = a.target;
   const tb = b.target;
@@ -111,7 +122,10 @@ function mergeOne(a: SeenDestination, b: SeenDestination, limits: Limits, cuts: 
     target,
     ports: allPorts.slice(0, limits.ports),
     firstSeen: Math.min(a.firstSeen, b.firstSeen),
-    lastSeen: Math.max(a.lastSeen, b.lastSeen),
+    lastSeen:
+      hold && b.lastSeen - a.lastSeen <= limits.granularityMs
+        ? a.lastSeen
+        : Math.max(a.lastSeen, b.lastSeen),
   };
 }
 
@@ -178,7 +192,7 @@ export interface MergedStatus {
 /**
  * Merges a workload's snapshot into its stored status: destinations united by identity
  * (earliest firstSeen, latest lastSeen, IPs and ports united and bounded), the earliest
- * observingSince, the cuts of both.
+ * observingSince, the cuts of both. A stored lastSeen moves only by more than the granularity.
  */
 export function mergeStatus(
   stored: unknown,
@@ -205,7 +219,7 @@ export function mergeStatus(
       continue;
     }
     const known = byKey.get(d.key);
-    byKey.set(d.key, known ? mergeOne(known, d, limits, cuts) : d);
+    byKey.set(d.key, known ? mergeOne(known, d, limits, cuts, true) : d);
   }
   for (const c of local?.truncated ?? []) cuts.add(c);
   // A Service stored as itself gives way to the workloads behind it, once any is known.
