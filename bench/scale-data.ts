@@ -15,7 +15,12 @@ export function workload(w: number, now: number) {
   const declared: object[] = [];
   const since = ts(now - 30 * 86_400_000);
   for (let d = 0; d < DESTINATIONS; d++) {
-    const seen = { firstSeen: since, lastSeen: ts(now - (d % 10 === 9 ? 40 : 1) * 3_600_000) };
+    // Times differ from destination to destination, as the collector's do (within an hour).
+    const jitter = (((w * DESTINATIONS + d) * 7919) % 3600) * 1000;
+    const seen = {
+      firstSeen: ts(now - 30 * 86_400_000 - jitter),
+      lastSeen: ts(now - (d % 10 === 9 ? 40 : 1) * 3_600_000 - jitter),
+    };
     if (d % 6 === 5) {
       const k = { name: `dep-${d}`, namespace: ns, kind: "Deployment", service: `dep-${d}` };
       destinations.push({ kubernetes: { ...k, ports: [8080] }, ...seen });

@@ -1,7 +1,7 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Caches } from "../webhook/caches.js";
+import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
 
 /**
  * The webhook's caches for `npm run bench:scale`, in a process of their own:
@@ -40,14 +40,20 @@ async function figures(started: number): Promise<string> {
   });
 }
 
-const kc = new KubeConfig();
+const kc = new SharedConnectionsKubeConfig();
 kc.loadFromFile(process.argv[2] ?? "");
 const caches = new Caches(kc, "otter-egress", () => undefined);
+// The process's own heap, before the caches hold anything.
+gc();
+gc();
+const base = process.memoryUsage().heapUsed;
 const started = performance.now();
 await caches.start();
 await caches.waitReady(600_000);
 const workloads = caches.store.observed.size;
-process.stdout.write(`${JSON.stringify({ workloads, ...JSON.parse(await figures(started)) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ workloads, base, ...JSON.parse(await figures(started)) })}\n`,
+);
 for await (const line of createInterface({ input: process.stdin })) {
   if (line !== "relist") break;
   resetPeak();

@@ -59,6 +59,12 @@ export interface DiffInput extends JudgeOptions {
    * what it removes while still observed is its own missing finding.
    */
   readonly base?: readonly ClientIntents[];
+  /**
+   * Judge each workload's findings when they are read, and keep none: a report of 10,000
+   * workloads then holds one workload's findings at a time (read twice: for the summary, and
+   * to render them).
+   */
+  readonly findingsWhenRead?: boolean;
 }
 
 function inScope(scope: NamespaceScope, namespace: string): boolean {
@@ -200,8 +206,11 @@ export function diffEgress(input: DiffInput): EgressDiff {
       : { namespace: g.namespace, name: g.name };
     const items = concatAll(g.intents.map((ci) => ci.items));
     const first = g.intents[0];
-    const findings = judgeWorkload(items, g.observed, input);
-    return {
+    const judged = () => {
+      const findings = judgeWorkload(items, g.observed, input);
+      return input.base === undefined ? findings : againstBase(findings, g, input);
+    };
+    const diff = {
       workload,
       ...(first
         ? {
@@ -209,8 +218,10 @@ export function diffEgress(input: DiffInput): EgressDiff {
             declaredIn: g.intents.map((ci) => ({ source: ci.source, apiVersion: ci.apiVersion })),
           }
         : {}),
-      findings: input.base === undefined ? findings : againstBase(findings, g, input),
     };
+    return input.findingsWhenRead
+      ? (Object.defineProperty(diff, "findings", { get: judged, enumerable: true }) as WorkloadDiff)
+      : { ...diff, findings: judged() };
   });
   workloads.sort((a, b) => compareRefs(a.workload, b.workload));
   return { now: input.now, windowMs: input.windowMs, summary: summarize(workloads), workloads };
@@ -218,7 +229,7 @@ export function diffEgress(input: DiffInput): EgressDiff {
 
 export type FailOn = ReadonlySet<Verdict>;
 
-/** Exit status of a diff: 1 when any finding has a failing verdict. */
+/** Exit status of a diff: 1 when any finding has a failing verdict (counted in the summary). */
 export function hasFailingFindings(diff: EgressDiff, failOn: FailOn): boolean {
-  return diff.workloads.some((w) => w.findings.some((f) => failOn.has(f.verdict)));
+  return [...failOn].some((v) => diff.summary[v] > 0);
 }

@@ -132,7 +132,8 @@ const NO_TIMES: DeclaredTimes = new SortedTimes([], []);
 /** Held in sorted arrays (a lookup is a binary search). */
 export function heldTimes(map: ReadonlyMap<string, number>): DeclaredTimes {
   if (map.size === 0) return NO_TIMES;
-  const keys = [...map.keys()].sort();
+  // Keys recur across workloads (the same domains are declared by many): held once.
+  const keys = [...map.keys()].sort().map(shared);
   // Times are doubles: a plain array of them is held unboxed.
   return new SortedTimes(
     keys,

@@ -148,3 +148,21 @@ test("the summary counts every verdict", (t) => {
     "n/a": 1,
   });
 });
+
+test("findings judged when read (a big JSON report) are the findings judged at once, and are not kept", (t) => {
+  const intents = parseIntents([
+    clientIntents({ name: "a", targets: [{ internet: { domains: ["x.com", "gone.com"] } }] }),
+  ]);
+  const observed = parseObserved([
+    observedEgress({ name: "a", destinations: [internet("x.com"), internet("y.com")] }),
+    observedEgress({ name: "b", destinations: [internet("z.com")] }),
+  ]);
+  const base = { intents, observed, includeUndeclared: true };
+  const atOnce = diffEgress(input(base));
+  const whenRead = diffEgress(input({ ...base, findingsWhenRead: true }));
+  t.deepEqual(JSON.parse(JSON.stringify(whenRead)), JSON.parse(JSON.stringify(atOnce)));
+  t.deepEqual(whenRead.summary, atOnce.summary);
+  const [first] = whenRead.workloads;
+  t.deepEqual(first?.findings, first?.findings);
+  t.not(first?.findings, first?.findings, "judged again when read again: nothing is held");
+});

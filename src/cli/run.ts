@@ -169,6 +169,8 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
     windowMs: inv.windowMs,
     listening: data.listening,
     ...(data.base ? { base: data.base } : {}),
+    // JSON is written one workload at a time: their findings need not all be held at once.
+    findingsWhenRead: inv.output === "json" && !inv.fix,
   };
   if (inv.fix) {
     if (!data.fix) throw new Error("internal error: --fix without the files to edit");
