@@ -5,7 +5,7 @@ import {
 } from "@kubernetes/client-node";
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
-import { webhookEntries } from "../src/admission/registration.js";
+import { exemptNamespaces, webhookEntries } from "../src/admission/registration.js";
 import { parseFlags } from "../src/cli/command-line.js";
 import { FLAGS } from "./webhook-flags.js";
 import { runServer } from "./server-main.js";
@@ -37,6 +37,7 @@ function webhookConfiguration(
   url: string,
   caBundle: string,
   failurePolicy: string,
+  ownNamespace: string,
 ): V1ValidatingWebhookConfiguration {
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
@@ -49,7 +50,8 @@ function webhookConfiguration(
       }),
       failurePolicy,
       timeoutSeconds: 5,
-      exempt: [],
+      // As the chart: never its own namespace, nor kube-system.
+      exempt: exemptNamespaces(ownNamespace),
     }) as unknown as V1ValidatingWebhookConfiguration["webhooks"],
   };
 }
@@ -82,13 +84,21 @@ async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration):
   }
 }
 
-/** Names of a generated serving certificate: the Service in front of it, and loopback for development. */
-function servingNames(service: string): ServingNames {
+/** The Service in front of the webhook (--service NAME.NAMESPACE). */
+function serviceOf(service: string): { name: string; namespace: string } {
   const [name = "", namespace = ""] = service.split(".");
   if (!name || !namespace || service.split(".").length !== 2) {
     throw new UsageError(`--service must be NAME.NAMESPACE, not "${service}"`);
   }
-  return { dnsNames: ["localhost", ...serviceNames(name, namespace)], ips: ["127.0.0.1"] };
+  return { name, namespace };
+}
+
+/** Names of a generated serving certificate: the Service in front of it, and loopback for development. */
+function servingNames(service: { name: string; namespace: string }): ServingNames {
+  return {
+    dnsNames: ["localhost", ...serviceNames(service.name, service.namespace)],
+    ips: ["127.0.0.1"],
+  };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -106,7 +116,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const windowMs = parseDuration(str("window") ?? "168h");
   const validityMs = parseDuration(str("cert-validity") ?? "720h", "--cert-validity");
   const collectorNamespace = str("collector-namespace") ?? "otter-egress";
-  const SERVING_NAMES = servingNames(str("service") ?? "otter-egress-webhook.otter-egress");
+  const service = serviceOf(str("service") ?? "otter-egress-webhook.otter-egress");
+  const SERVING_NAMES = servingNames(service);
 
   const kc = new KubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
@@ -233,7 +244,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const url = str("register-url");
   if (url) {
-    await register(kc, webhookConfiguration(url, ca?.cert ?? tls.cert, failurePolicy));
+    await register(
+      kc,
+      webhookConfiguration(url, ca?.cert ?? tls.cert, failurePolicy, service.namespace),
+    );
     log({ level: "info", msg: "registered", url });
   }
 

@@ -48,6 +48,7 @@ import {
   type WorkloadIdentity,
 } from "../src/collector/pods.js";
 import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
+import { INTENTS_GROUP } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../server/informer.js";
@@ -55,7 +56,12 @@ import { Leases, replicaLeaseName } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { ApiRate } from "./api-rate.js";
 import { Flusher } from "./flusher.js";
-import { GROUP, PLURAL, Publisher, VERSION } from "./publisher.js";
+import { Publisher } from "./publisher.js";
+import {
+  OBSERVED_GROUP as GROUP,
+  OBSERVED_PLURAL as PLURAL,
+  OBSERVED_VERSION as VERSION,
+} from "../src/observed-egress.js";
 import { goneSince } from "../src/collector/gone.js";
 
 export interface CollectorOptions {
@@ -508,7 +514,7 @@ export class Collector {
         (page) =>
           asListed(
             custom.listClusterCustomObject({
-              group: "k8s.otterize.com",
+              group: INTENTS_GROUP,
               version: "v2beta1",
               plural: "clientintents",
               ...page,

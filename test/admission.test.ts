@@ -13,6 +13,8 @@ import {
   parseObserved,
   WINDOW,
 } from "./helpers/factories.js";
+import { identify, identitySource } from "../src/collector/pods.js";
+import { podObject } from "./helpers/pods.js";
 
 const observed = parseObserved([
   observedEgress({
@@ -369,4 +371,30 @@ test("names from objects are printed, not run: the fix command is shell-quoted, 
     ctx("enforce"),
   );
   t.deepEqual(skip.warnings, ["otter egress: check skipped (ok [2J rm -rf)"]);
+});
+
+test("the webhook names a workload as the collector does: Otterize's older service-name annotation too", (t) => {
+  const apps = { group: "apps", version: "v1", kind: "Deployment" };
+  const template = (annotations: Record<string, string>) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "other", namespace: "dev" },
+    spec: { template: { metadata: { annotations } } },
+  });
+  // joke-worker has observed egress and no intents here: judged as joke-worker, it is denied.
+  const cases: Record<string, string>[] = [
+    { "intents.otterize.com/service-name": "joke-worker" },
+    {
+      "intents.otterize.com/workload-name": "joke-worker",
+      "intents.otterize.com/service-name": "x",
+    },
+  ];
+  for (const annotations of cases) {
+    const pod = podObject({ name: "other-abc", namespace: "dev", annotations });
+    t.is(identify(identitySource(pod), () => undefined).workload.name, "joke-worker");
+    t.false(
+      decide(request(review(template(annotations), apps)), ctx("enforce")).allowed,
+      JSON.stringify(annotations),
+    );
+  }
 });
