@@ -110,9 +110,6 @@ const RETAIN_MS = 3_600_000;
 export const API_QPS = 50;
 export const API_BURST = 100;
 
-/** ReplicaSets, Jobs, Pods, Services, EndpointSlices and ClientIntents. */
-const INFORMERS = 6;
-
 /**
  * How long an answer from an address no known pod has waits for the pod informer: a pod's IP
  * is in its status a moment after the pod can use it, and reaches us a moment later still.
@@ -200,7 +197,7 @@ export class Collector {
   }
 
   get ready(): boolean {
-    return this.informers.synced(INFORMERS);
+    return this.informers.synced();
   }
 
   /**
@@ -524,6 +521,8 @@ export class Collector {
         (o) => this.onIntents(o, true),
       ),
     ]);
+    // Ready once every one of these has listed (InformerSet.synced).
+    this.informers.allStarted();
     this.timers.push(setInterval(() => void this.flush(), this.opts.flushIntervalMs));
     const leaseInterval = this.opts.leaseIntervalMs ?? 30_000;
     // Observation stopped when the last collector stopped renewing its Lease: a break from

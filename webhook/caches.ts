@@ -41,11 +41,12 @@ export class Caches {
   /** Whether the served ClientIntents versions are known (discovery answered once). */
   private discovered = false;
 
+  /**
+   * Every watch started has listed and is watching (ClientIntents' too, while its CRD is
+   * served), once discovery has said which ClientIntents version to watch.
+   */
   get ready(): boolean {
-    if (!this.discovered) return false;
-    const names = ["observedegresses", "namespaces", "leases"];
-    if (this.intentsVersion !== undefined) names.push("clientintents");
-    return this.informers.syncedOf(names);
+    return this.discovered && this.informers.synced();
   }
 
   /**
@@ -186,6 +187,7 @@ export class Caches {
         { query: { fieldSelector: `metadata.name=${LEASE_NAME}` } },
       ),
     ]);
+    this.informers.allStarted();
   }
 
   /** Every cache lists again, as after expired watches (the benchmark's relist). */
