@@ -6,7 +6,7 @@ import {
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
 import { exemptNamespaces, webhookEntries } from "../src/admission/registration.js";
-import { parseFlags } from "../src/cli/command-line.js";
+import { parseFlags, stringWithDefault } from "../src/cli/command-line.js";
 import { FLAGS } from "./webhook-flags.js";
 import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
@@ -108,15 +108,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     usage: "node dist/cmd/webhook.js [flags]",
   });
   const str = (n: string) => flags.get(n) as string | undefined;
-  const port = Number(str("port") ?? "8443");
-  const failurePolicy = str("failure-policy") ?? "Fail";
+  const value = (n: string) => stringWithDefault(flags, n);
+  const port = Number(value("port"));
+  const failurePolicy = value("failure-policy");
   if (failurePolicy !== "Fail" && failurePolicy !== "Ignore")
     throw new UsageError("--failure-policy must be Fail or Ignore");
-  const denyOn = parseVerdictList(str("deny-on"), "--deny-on");
-  const windowMs = parseDuration(str("window") ?? "168h");
-  const validityMs = parseDuration(str("cert-validity") ?? "720h", "--cert-validity");
-  const collectorNamespace = str("collector-namespace") ?? "otter-egress";
-  const service = serviceOf(str("service") ?? "otter-egress-webhook.otter-egress");
+  const denyOn = parseVerdictList(value("deny-on"), "--deny-on");
+  const windowMs = parseDuration(value("window"), "--window");
+  const validityMs = parseDuration(value("cert-validity"), "--cert-validity");
+  const collectorNamespace = value("collector-namespace");
+  const service = serviceOf(value("service"));
   const SERVING_NAMES = servingNames(service);
 
   const kc = new KubeConfig();
@@ -143,11 +144,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     tls = issueServing(ca, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs);
   }
 
-  const minText = str("tls-min-version") ?? "1.2";
+  const minText = value("tls-min-version");
   if (minText !== "1.2" && minText !== "1.3") {
     throw new UsageError(`--tls-min-version must be 1.2 or 1.3, not "${minText}"`);
   }
-  const logLevel = str("log-level") ?? "info";
+  const logLevel = value("log-level");
   if (logLevel !== "info" && logLevel !== "debug") {
     throw new UsageError(`--log-level must be info or debug, not "${logLevel}"`);
   }

@@ -29,7 +29,7 @@ import { VERSION } from "../version.js";
 import { runFix, type FixContext } from "./fix.js";
 import { shellQuote } from "../shell-quote.js";
 import { formatDuration, formatTimestamp, parseDuration } from "../duration.js";
-import { DEFAULT_WINDOW } from "./defaults.js";
+import { DEFAULT_NAMESPACE, DEFAULT_WINDOW } from "./defaults.js";
 import type { Invocation } from "./invocation.js";
 
 /**
@@ -117,7 +117,7 @@ function sameInputs(inv: Invocation, namespace?: string): string[] {
     ...(inv.now !== undefined ? flag("now", formatTimestamp(inv.now)) : []),
     ...(k.kubeconfig !== undefined ? flag("kubeconfig", k.kubeconfig) : []),
     ...(k.context !== undefined ? flag("context", k.context) : []),
-    ...(inv.collectorNamespace !== "otter-egress"
+    ...(inv.collectorNamespace !== DEFAULT_NAMESPACE
       ? flag("collector-namespace", inv.collectorNamespace)
       : []),
   ];
