@@ -1,3 +1,4 @@
+import { generateKeyPair } from "../webhook/key-pair.js";
 import {
   AdmissionregistrationV1Api,
   KubeConfig,
@@ -12,14 +13,7 @@ import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
 import { parseDuration } from "../src/duration.js";
 import { UsageError } from "../src/errors.js";
-import {
-  generateKeyPair,
-  issueServing,
-  serviceNames,
-  webhookCa,
-  type Pem,
-  type ServingNames,
-} from "../src/tls.js";
+import { issueServing, serviceNames, webhookCa, type Pem, type ServingNames } from "../src/tls.js";
 import { Caches } from "../webhook/caches.js";
 import { log } from "../server/log.js";
 import { TlsSecret } from "../webhook/tls-secret.js";

@@ -1,10 +1,11 @@
+import { generateKeyPair } from "../webhook/key-pair.js";
 import { X509Certificate } from "node:crypto";
 import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import fc from "fast-check";
-import { generateKeyPair, issueServing, serviceNames, webhookCa } from "../src/tls.js";
+import { issueServing, serviceNames, webhookCa } from "../src/tls.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
 
 /** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */

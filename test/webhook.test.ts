@@ -1,3 +1,4 @@
+import { generateKeyPair } from "../webhook/key-pair.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,7 +9,7 @@ import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import { dump, load } from "js-yaml";
 import { KubeConfig } from "@kubernetes/client-node";
-import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
+import { issueServing, webhookCa } from "../src/tls.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import type { ControlPlane } from "./controlplane/controlplane.js";
 import { findRepoRoot } from "./controlplane/controlplane.js";
