@@ -164,7 +164,7 @@ test("a Deployment is judged with its ClientIntents from the cache", (t) => {
   );
 });
 
-test("the webhook and the plugin agree: a stopped collector makes nothing unnecessary", (t) => {
+test("a stopped collector makes nothing unnecessary", (t) => {
   const onlyOld = clientIntents({
     kind: "Deployment",
     targets: [

@@ -52,7 +52,7 @@ for (const version of ["v2beta1", "v1alpha3"] as const) {
     const intents = clientIntentsFromDocuments(parseYamlDocuments(text, "s.yaml"), "default");
     const diff = diffEgress({
       intents,
-      intentsFromFiles: true,
+      workloadScope: "declared",
       observed: parseObserved([worker]),
       namespaces: { all: true },
       includeUndeclared: false,
@@ -116,7 +116,7 @@ test("property: for any snapshot, suggested intents leave no missing finding", (
         );
         const diff = diffEgress({
           intents,
-          intentsFromFiles: true,
+          workloadScope: "declared",
           observed,
           namespaces: { all: true },
           includeUndeclared: false,

@@ -126,7 +126,8 @@ function judge(
   const observed = ctx.observedOf(workload.name);
   const diff = diffEgress({
     intents,
-    intentsFromFiles: intents.length > 0,
+    // Intents judge what they declare; without any, what was observed is judged (all missing).
+    workloadScope: intents.length > 0 ? "declared" : "namespaces",
     observed,
     namespaces: { all: false, names: [workload.namespace] },
     includeUndeclared: false,

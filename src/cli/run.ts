@@ -5,6 +5,7 @@ import {
   type DiffInput,
   type EgressDiff,
   type NamespaceScope,
+  type WorkloadScope,
 } from "../diff.js";
 import { InputError } from "../errors.js";
 import type { ObservedWorkload } from "../observed-egress.js";
@@ -39,7 +40,8 @@ import type { Invocation } from "./invocation.js";
 
 export interface Gathered {
   readonly intents: readonly ClientIntents[];
-  readonly intentsFromFiles: boolean;
+  /** Which workloads are judged (files: those they declare; the cluster: every one). */
+  readonly workloadScope: WorkloadScope;
   readonly observed: readonly ObservedWorkload[];
   readonly listening: Listening;
   readonly now: number;
@@ -161,7 +163,7 @@ function fixHints(inv: Invocation, diff: EgressDiff): string[] {
 export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome {
   const input: DiffInput = {
     intents: data.intents,
-    intentsFromFiles: data.intentsFromFiles,
+    workloadScope: data.workloadScope,
     observed: data.observed,
     namespaces: data.namespaces,
     includeUndeclared: inv.includeUndeclared,
