@@ -6,6 +6,7 @@ import { diffEgress } from "../src/diff.js";
 import { observedWorkloads, suggestIntents, type SuggestVersion } from "../src/suggest.js";
 import { parseYamlDocuments } from "../src/yaml-documents.js";
 import { crdSchemas, schemaErrors } from "./helpers/crd-schema.js";
+import { otterizeCrd } from "./controlplane/crds.js";
 import {
   ago,
   DAY,
@@ -18,7 +19,7 @@ import {
   WINDOW,
 } from "./helpers/factories.js";
 
-const schemas = crdSchemas("k8s.otterize.com_clientintents.yaml");
+const schemas = crdSchemas(otterizeCrd());
 
 const worker = observedEgress({
   destinations: [
