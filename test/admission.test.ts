@@ -15,6 +15,7 @@ import {
 } from "./helpers/factories.js";
 import { identify, identitySource } from "../src/collector/pods.js";
 import { podObject } from "./helpers/pods.js";
+import { review as reviewOf } from "./helpers/review.js";
 
 const observed = parseObserved([
   observedEgress({
@@ -38,25 +39,12 @@ function ctx(mode: string | undefined, extra: Partial<AdmissionContext> = {}): A
   };
 }
 
-function review(
+/** The review of an object, as the API server sends it (its kind as given). */
+const review = (
   object: Record<string, unknown>,
   kind: { group: string; version: string; kind: string },
-  operation = "CREATE",
-) {
-  const meta = object.metadata as { name: string; namespace?: string };
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: "u-1",
-      kind,
-      namespace: meta.namespace ?? "dev",
-      name: meta.name,
-      operation,
-      object,
-    },
-  };
-}
+  operation: "CREATE" | "UPDATE" = "CREATE",
+) => reviewOf({ object, kind, operation });
 
 function request(body: unknown): AdmissionRequest {
   const r = parseReview(body);

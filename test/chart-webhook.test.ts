@@ -10,7 +10,7 @@ import { request } from "./helpers/review.js";
 /**
  * What the webhook receives is defined once (src/admission/gated.ts, registration.ts): the
  * chart's ValidatingWebhookConfiguration reads it from a file written from it, and every kind
- * the API server is asked to send is one the webhook judges. (test/integration/chart.test.ts
+ * the API server is asked to send is one the webhook judges. (test/integration/chart.helm-controlplane.test.ts
  * renders the chart with helm and compares the whole configuration.)
  */
 

@@ -1,9 +1,9 @@
 import test from "ava";
 import { dump } from "js-yaml";
 import { CustomObjectsApi, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
-import type { ControlPlane } from "./controlplane/controlplane.js";
-import { kubectl, startCluster } from "./helpers/cluster.js";
-import { watchResource, type ListPage } from "../server/informer.js";
+import type { ControlPlane } from "../controlplane/controlplane.js";
+import { kubectl, startCluster } from "../helpers/cluster.js";
+import { watchResource, type ListPage } from "../../server/informer.js";
 
 /**
  * The informer both servers read the cluster with, against the real API server: it lists in
