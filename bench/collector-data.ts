@@ -1,10 +1,9 @@
-import { resolve } from "node:path";
 import protobuf from "protobufjs";
 
 /**
  * The data of `npm run bench:collector`: one pod per workload, and dnstap frames as CoreDNS
  * sends them with `dnstap … full` (a CLIENT_QUERY and a CLIENT_RESPONSE per lookup), encoded
- * by protobufjs from the real `protocols/dnstap.proto`.
+ * by protobufjs from the real dnstap.proto (test/helpers/dnstap-proto.ts).
  */
 
 export function podIp(w: number): string {
@@ -63,8 +62,8 @@ function dnsMessages(host: string, answerSeed: number): { query: Buffer; respons
   };
 }
 
-export async function dnstapEncoder(sharedDir: string) {
-  const root = await protobuf.load(resolve(sharedDir, "protocols", "dnstap.proto"));
+export async function dnstapEncoder(protoFile: string) {
+  const root = await protobuf.load(protoFile);
   const Dnstap = root.lookupType("dnstap.Dnstap");
   const identity = Buffer.from("coredns-7c9d8f6b5-x2k4q");
   const version = Buffer.from("CoreDNS-1.15.0");

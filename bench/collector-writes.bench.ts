@@ -1,11 +1,11 @@
 import { connect, createServer, type Socket } from "node:net";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { ControlPlane } from "../test/controlplane/controlplane.js";
 import { startCluster } from "../test/helpers/cluster.js";
 import { startProcess, stopProcess, type Started } from "../test/helpers/processes.js";
 import { CONTROL, DNSTAP_CONTENT_TYPE, encodeControl } from "../src/collector/frame-streams.js";
 import { dnstapEncoder } from "./collector-data.js";
+import { dnstapProto } from "../test/helpers/dnstap-proto.js";
 import { apiClient, must, type Api } from "./webhook-e2e.js";
 
 /**
@@ -163,7 +163,7 @@ async function sampled(api: Api, during: () => Promise<void>): Promise<Rate> {
 
 const cp: ControlPlane = await startCluster();
 const api = apiClient(cp.server, cp.token, CONCURRENCY);
-const encode = await dnstapEncoder(resolve(process.cwd(), "..", "shared"));
+const encode = await dnstapEncoder(dnstapProto());
 const collectors: Started[] = [];
 try {
   for (const n of ["otter-egress", ...Array.from({ length: NAMESPACES }, (_, i) => `load-${i}`)]) {

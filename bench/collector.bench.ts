@@ -2,11 +2,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { CONTROL, DNSTAP_CONTENT_TYPE, encodeControl } from "../src/collector/frame-streams.js";
 import { dnstapEncoder, podIp } from "./collector-data.js";
 import { median } from "./stats.js";
+import { dnstapProto } from "../test/helpers/dnstap-proto.js";
 
 /**
  * `npm run bench:collector`: the collector's ingest (Frame Streams server, dnstap and DNS
@@ -26,7 +27,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  */
 const LATE = Number(process.env.BENCH_LATE ?? 2000);
 const LATE_NAMES = Number(process.env.BENCH_LATE_NAMES ?? 10);
-const SHARED = resolve(process.cwd(), "..", "shared");
 const dir = mkdtempSync(join(tmpdir(), "otter-collector-bench-"));
 const socketPath = join(dir, "dnstap.sock");
 
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   if ((await next()) !== "ready") throw new Error("collector did not start");
   const pairs = WORKLOADS * NAMES;
   const t0 = Date.now();
-  const encode = await dnstapEncoder(SHARED);
+  const encode = await dnstapEncoder(dnstapProto());
   const parts: Buffer[] = [];
   const clients = Array.from({ length: WORKLOADS }, (_, w) =>
     Buffer.from(podIp(w).split(".").map(Number)),

@@ -1,10 +1,11 @@
+import { generateKeyPair } from "../webhook/key-pair.js";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { load } from "js-yaml";
 import { readdirSync, readFileSync, writeSync } from "node:fs";
 import { createServer } from "node:https";
 import { join } from "node:path";
 import { decide } from "../src/admission/decide.js";
-import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
+import { issueServing, webhookCa } from "../src/tls.js";
 import type { Verdict } from "../src/verdicts.js";
 import { log } from "../server/log.js";
 import { createWebhookServer } from "../webhook/server.js";

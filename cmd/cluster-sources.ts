@@ -12,6 +12,7 @@ import type { KubeFlags } from "../src/cli/invocation.js";
 import {
   clientIntentsFromObject,
   INTENTS_GROUP,
+  INTENTS_VERSIONS,
   type ClientIntents,
 } from "../src/client-intents.js";
 import {
@@ -45,7 +46,7 @@ const DEFAULT_TIMEOUT_MS = parseDuration(DEFAULT_REQUEST_TIMEOUT);
  * ClientIntents are listed in the newest version the cluster serves; the API server converts
  * every stored object to it (through Otterize's conversion webhook where the operator runs).
  */
-const INTENTS_LIST_VERSIONS = ["v2beta1", "v2alpha1", "v1beta1", "v1alpha3", "v1alpha2"];
+const INTENTS_LIST_VERSIONS = [...INTENTS_VERSIONS].reverse();
 const CHUNK_SIZE = Number(DEFAULT_CHUNK_SIZE);
 
 interface Status {

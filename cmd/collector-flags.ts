@@ -1,4 +1,5 @@
 import type { FlagSpec } from "../src/cli/command-line.js";
+import { DEFAULT_NAMESPACE, DEFAULT_WINDOW } from "../src/cli/defaults.js";
 import { API_BURST, API_QPS, LAST_SEEN_GRANULARITY } from "../collector/collector.js";
 
 /** The collector's flags: one declaration each, which parsing and --help both read. */
@@ -34,7 +35,7 @@ export const FLAGS: FlagSpec[] = [
     name: "namespace",
     kind: "string",
     usage: "the collector's namespace (where its Lease is kept)",
-    default: "otter-egress",
+    default: DEFAULT_NAMESPACE,
   },
   {
     name: "identity",
@@ -87,7 +88,7 @@ export const FLAGS: FlagSpec[] = [
     usage:
       "the verdict window: an ObservedEgress whose workload is gone and that was not updated " +
       "for this long is removed",
-    default: "168h",
+    default: DEFAULT_WINDOW,
   },
   {
     name: "gc-interval",

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Server } from "node:net";
-import { parseFlags } from "../src/cli/command-line.js";
+import { parseFlags, stringWithDefault } from "../src/cli/command-line.js";
 import { FLAGS } from "./collector-flags.js";
 import { runServer } from "./server-main.js";
 import { hostPort } from "../src/cli/host-port.js";
@@ -9,7 +9,7 @@ import { positiveNumber } from "../src/cli/rate.js";
 import { parseClusterZones } from "../src/domain.js";
 import { parseDuration } from "../src/duration.js";
 import { parseDnsService, parseNodeLocalDns } from "../src/cli/dns-servers.js";
-import { API_BURST, API_QPS, Collector, LAST_SEEN_GRANULARITY } from "../collector/collector.js";
+import { Collector } from "../collector/collector.js";
 import { DEFAULT_LIMITS } from "../src/collector/egress-state.js";
 import { createDnstapServer } from "../collector/dnstap-server.js";
 import { createCollectorHttp, createSnifferHttp } from "../collector/http.js";
@@ -41,34 +41,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     usage: "node dist/cmd/collector.js [flags]",
   });
   const str = (n: string) => flags.get(n) as string | undefined;
-  const dnstapAt = hostPort(str("dnstap-listen") ?? ":6000", "--dnstap-listen");
-  const httpAt = hostPort(str("listen") ?? ":8080", "--listen");
+  const value = (n: string) => stringWithDefault(flags, n);
+  const dnstapAt = hostPort(value("dnstap-listen"), "--dnstap-listen");
+  const httpAt = hostPort(value("listen"), "--listen");
   const snifferFlag = str("sniffer-listen");
   const snifferAt = snifferFlag ? hostPort(snifferFlag, "--sniffer-listen") : undefined;
   const socketPath = str("dnstap-socket");
-  const flushIntervalMs = parseDuration(str("flush-interval") ?? "10s", "--flush-interval");
+  const flushIntervalMs = parseDuration(value("flush-interval"), "--flush-interval");
   const apiRate = {
-    perSecond: positiveNumber(str("api-qps") ?? String(API_QPS), "--api-qps"),
-    burst: positiveNumber(str("api-burst") ?? String(API_BURST), "--api-burst"),
+    perSecond: positiveNumber(value("api-qps"), "--api-qps"),
+    burst: positiveNumber(value("api-burst"), "--api-burst"),
   };
-  const granularityMs = parseDuration(
-    str("last-seen-granularity") ?? LAST_SEEN_GRANULARITY,
-    "--last-seen-granularity",
-  );
-  const leaseIntervalMs = parseDuration(str("lease-interval") ?? "30s", "--lease-interval");
-  const windowMs = parseDuration(str("window") ?? "168h", "--window");
-  const gcIntervalMs = parseDuration(str("gc-interval") ?? "1h", "--gc-interval");
-  const coverageIntervalMs = parseDuration(
-    str("coverage-interval") ?? "10s",
-    "--coverage-interval",
-  );
-  const dnsService = parseDnsService(str("dns-service") ?? "kube-system/kube-dns");
-  const nodeLocalDns = parseNodeLocalDns(
-    str("node-local-dns") ?? "kube-system/k8s-app=node-local-dns",
-  );
-  const clusterDomains = parseClusterZones(
-    (flags.get("cluster-domain") as string[] | undefined) ?? ["cluster.local"],
-  );
+  const granularityMs = parseDuration(value("last-seen-granularity"), "--last-seen-granularity");
+  const leaseIntervalMs = parseDuration(value("lease-interval"), "--lease-interval");
+  const windowMs = parseDuration(value("window"), "--window");
+  const gcIntervalMs = parseDuration(value("gc-interval"), "--gc-interval");
+  const coverageIntervalMs = parseDuration(value("coverage-interval"), "--coverage-interval");
+  const dnsService = parseDnsService(value("dns-service"));
+  const nodeLocalDns = parseNodeLocalDns(value("node-local-dns"));
+  const clusterDomains = parseClusterZones(flags.get("cluster-domain") as string[]);
 
   const kc = new SharedConnectionsKubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
@@ -77,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const collector = new Collector({
     kc,
     clusterDomains,
-    namespace: str("namespace") ?? "otter-egress",
+    namespace: value("namespace"),
     identity: str("identity") ?? process.env.POD_NAME ?? hostname(),
     flushIntervalMs,
     apiRate,

@@ -129,7 +129,7 @@ async function gatherFrom(
     ...(warnings.length > 0 ? { warnings } : {}),
     ...(base ? { base } : {}),
     ...(inv.fix && files ? { fix: fixContext(inv.intents, files.texts, defaultNamespace) } : {}),
-    intentsFromFiles,
+    workloadScope: intentsFromFiles ? "declared" : "namespaces",
     observed: observedList,
     listening,
     now,

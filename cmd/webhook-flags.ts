@@ -1,4 +1,5 @@
 import type { FlagSpec } from "../src/cli/command-line.js";
+import { DEFAULT_FAILING, DEFAULT_NAMESPACE, DEFAULT_WINDOW } from "../src/cli/defaults.js";
 
 /** The webhook's flags: one declaration each, which parsing and --help both read. */
 export const FLAGS: FlagSpec[] = [
@@ -26,14 +27,14 @@ export const FLAGS: FlagSpec[] = [
     name: "deny-on",
     kind: "string",
     usage: "verdicts that deny",
-    default: "missing,unnecessary",
+    default: DEFAULT_FAILING,
   },
-  { name: "window", kind: "string", usage: "observation window", default: "168h" },
+  { name: "window", kind: "string", usage: "observation window", default: DEFAULT_WINDOW },
   {
     name: "collector-namespace",
     kind: "string",
     usage: "namespace of the collector Lease",
-    default: "otter-egress",
+    default: DEFAULT_NAMESPACE,
   },
   {
     name: "cert-validity",
@@ -45,7 +46,7 @@ export const FLAGS: FlagSpec[] = [
     name: "service",
     kind: "string",
     usage: "the Service in front of the webhook, named in a generated certificate",
-    default: "otter-egress-webhook.otter-egress",
+    default: `otter-egress-webhook.${DEFAULT_NAMESPACE}`,
   },
   {
     name: "tls-secret",

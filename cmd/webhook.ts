@@ -1,25 +1,19 @@
 import type { KubeConfig } from "@kubernetes/client-node";
+import { generateKeyPair } from "../webhook/key-pair.js";
 import {
   AdmissionregistrationV1Api,
   type V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { readFileSync, watchFile } from "node:fs";
 import { decide } from "../src/admission/decide.js";
-import { webhookEntries } from "../src/admission/registration.js";
-import { parseFlags } from "../src/cli/command-line.js";
+import { exemptNamespaces, webhookEntries } from "../src/admission/registration.js";
+import { parseFlags, stringWithDefault } from "../src/cli/command-line.js";
 import { FLAGS } from "./webhook-flags.js";
 import { runServer } from "./server-main.js";
 import { parseVerdictList } from "../src/cli/invocation.js";
 import { parseDuration } from "../src/duration.js";
 import { UsageError } from "../src/errors.js";
-import {
-  generateKeyPair,
-  issueServing,
-  serviceNames,
-  webhookCa,
-  type Pem,
-  type ServingNames,
-} from "../src/tls.js";
+import { issueServing, serviceNames, webhookCa, type Pem, type ServingNames } from "../src/tls.js";
 import { Caches } from "../webhook/caches.js";
 import { log } from "../server/log.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
@@ -38,6 +32,7 @@ function webhookConfiguration(
   url: string,
   caBundle: string,
   failurePolicy: string,
+  ownNamespace: string,
 ): V1ValidatingWebhookConfiguration {
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
@@ -50,7 +45,8 @@ function webhookConfiguration(
       }),
       failurePolicy,
       timeoutSeconds: 5,
-      exempt: [],
+      // As the chart: never its own namespace, nor kube-system.
+      exempt: exemptNamespaces(ownNamespace),
     }) as unknown as V1ValidatingWebhookConfiguration["webhooks"],
   };
 }
@@ -83,13 +79,21 @@ async function register(kc: KubeConfig, body: V1ValidatingWebhookConfiguration):
   }
 }
 
-/** Names of a generated serving certificate: the Service in front of it, and loopback for development. */
-function servingNames(service: string): ServingNames {
+/** The Service in front of the webhook (--service NAME.NAMESPACE). */
+function serviceOf(service: string): { name: string; namespace: string } {
   const [name = "", namespace = ""] = service.split(".");
   if (!name || !namespace || service.split(".").length !== 2) {
     throw new UsageError(`--service must be NAME.NAMESPACE, not "${service}"`);
   }
-  return { dnsNames: ["localhost", ...serviceNames(name, namespace)], ips: ["127.0.0.1"] };
+  return { name, namespace };
+}
+
+/** Names of a generated serving certificate: the Service in front of it, and loopback for development. */
+function servingNames(service: { name: string; namespace: string }): ServingNames {
+  return {
+    dnsNames: ["localhost", ...serviceNames(service.name, service.namespace)],
+    ips: ["127.0.0.1"],
+  };
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -99,15 +103,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     usage: "node dist/cmd/webhook.js [flags]",
   });
   const str = (n: string) => flags.get(n) as string | undefined;
-  const port = Number(str("port") ?? "8443");
-  const failurePolicy = str("failure-policy") ?? "Fail";
+  const value = (n: string) => stringWithDefault(flags, n);
+  const port = Number(value("port"));
+  const failurePolicy = value("failure-policy");
   if (failurePolicy !== "Fail" && failurePolicy !== "Ignore")
     throw new UsageError("--failure-policy must be Fail or Ignore");
-  const denyOn = parseVerdictList(str("deny-on"), "--deny-on");
-  const windowMs = parseDuration(str("window") ?? "168h");
-  const validityMs = parseDuration(str("cert-validity") ?? "720h", "--cert-validity");
-  const collectorNamespace = str("collector-namespace") ?? "otter-egress";
-  const SERVING_NAMES = servingNames(str("service") ?? "otter-egress-webhook.otter-egress");
+  const denyOn = parseVerdictList(value("deny-on"), "--deny-on");
+  const windowMs = parseDuration(value("window"), "--window");
+  const validityMs = parseDuration(value("cert-validity"), "--cert-validity");
+  const collectorNamespace = value("collector-namespace");
+  const service = serviceOf(value("service"));
+  const SERVING_NAMES = servingNames(service);
 
   const kc = new SharedConnectionsKubeConfig();
   if (str("kubeconfig")) kc.loadFromFile(str("kubeconfig") as string);
@@ -133,11 +139,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     tls = issueServing(ca, generateKeyPair(), SERVING_NAMES, Date.now(), validityMs);
   }
 
-  const minText = str("tls-min-version") ?? "1.2";
+  const minText = value("tls-min-version");
   if (minText !== "1.2" && minText !== "1.3") {
     throw new UsageError(`--tls-min-version must be 1.2 or 1.3, not "${minText}"`);
   }
-  const logLevel = str("log-level") ?? "info";
+  const logLevel = value("log-level");
   if (logLevel !== "info" && logLevel !== "debug") {
     throw new UsageError(`--log-level must be info or debug, not "${logLevel}"`);
   }
@@ -234,7 +240,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const url = str("register-url");
   if (url) {
-    await register(kc, webhookConfiguration(url, ca?.cert ?? tls.cert, failurePolicy));
+    await register(
+      kc,
+      webhookConfiguration(url, ca?.cert ?? tls.cert, failurePolicy, service.namespace),
+    );
     log({ level: "info", msg: "registered", url });
   }
 

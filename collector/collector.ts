@@ -54,6 +54,7 @@ import {
   type WorkloadIdentity,
 } from "../src/collector/pods.js";
 import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
+import { INTENTS_GROUP } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../server/informer.js";
@@ -61,7 +62,12 @@ import { Leases, replicaLeaseName } from "./lease.js";
 import { CollectorMetrics } from "./metrics.js";
 import { ApiRate } from "./api-rate.js";
 import { Flusher } from "./flusher.js";
-import { GROUP, PLURAL, Publisher, VERSION } from "./publisher.js";
+import { Publisher } from "./publisher.js";
+import {
+  OBSERVED_GROUP as GROUP,
+  OBSERVED_PLURAL as PLURAL,
+  OBSERVED_VERSION as VERSION,
+} from "../src/observed-egress.js";
 import { goneSince } from "../src/collector/gone.js";
 
 export interface CollectorOptions {
@@ -111,9 +117,6 @@ export const API_QPS = 50;
 export const API_BURST = 100;
 /** --last-seen-granularity's default, as a flag value. */
 export const LAST_SEEN_GRANULARITY = formatDuration(DEFAULT_LIMITS.granularityMs);
-
-/** ReplicaSets, Jobs, Pods, Services, EndpointSlices and ClientIntents. */
-const INFORMERS = 6;
 
 /**
  * How long an answer from an address no known pod has waits for the pod informer: a pod's IP
@@ -202,7 +205,7 @@ export class Collector {
   }
 
   get ready(): boolean {
-    return this.informers.synced(INFORMERS);
+    return this.informers.synced();
   }
 
   /**
@@ -516,7 +519,7 @@ export class Collector {
         (page) =>
           asListed(
             custom.listClusterCustomObject({
-              group: "k8s.otterize.com",
+              group: INTENTS_GROUP,
               version: "v2beta1",
               plural: "clientintents",
               ...page,
@@ -526,6 +529,8 @@ export class Collector {
         (o) => this.onIntents(o, true),
       ),
     ]);
+    // Ready once every one of these has listed (InformerSet.synced).
+    this.informers.allStarted();
     this.timers.push(setInterval(() => void this.flush(), this.opts.flushIntervalMs));
     const leaseInterval = this.opts.leaseIntervalMs ?? 30_000;
     // Observation stopped when the last collector stopped renewing its Lease: a break from

@@ -10,6 +10,11 @@ import { mergeStatus } from "../src/collector/status.js";
 import { objectNameFor } from "../src/collector/object-name.js";
 import type { ApiRate } from "./api-rate.js";
 import type { CollectorMetrics } from "./metrics.js";
+import {
+  OBSERVED_GROUP as GROUP,
+  OBSERVED_PLURAL as PLURAL,
+  OBSERVED_VERSION as VERSION,
+} from "../src/observed-egress.js";
 
 /**
  * Writes ObservedEgress: creates the object when the workload has none and has egress or
@@ -19,9 +24,6 @@ import type { CollectorMetrics } from "./metrics.js";
  * conflict; it then reads and merges again. No writer loses another's data.
  */
 
-export const GROUP = "egress.otter.dev";
-export const VERSION = "v1alpha1";
-export const PLURAL = "observedegresses";
 const ATTEMPTS = 8;
 
 type Obj = Record<string, unknown>;

@@ -70,22 +70,22 @@ function statusOf(e: unknown): number | undefined {
   return typeof code === "number" ? code : undefined;
 }
 
-export function watchResource(
-  kc: KubeConfig,
-  opts: {
-    readonly name: string;
-    readonly path: string;
-    readonly list: Listed;
-    /** Query parameters of the watch (a field selector the list also uses). */
-    readonly query?: Readonly<Record<string, string>>;
-    readonly onChange: (o: KubernetesObject) => void;
-    readonly onDelete: (o: KubernetesObject) => void;
-    readonly log: Log;
-    readonly pageSize?: number;
-    /** Keep each object's uid, to report it with a deletion after a relist (pods). */
-    readonly keepUid?: boolean;
-  },
-): Watched {
+/** What one informer is started with. */
+export interface WatchOptions {
+  readonly name: string;
+  readonly path: string;
+  readonly list: Listed;
+  /** Query parameters of the watch (a field selector the list also uses). */
+  readonly query?: Readonly<Record<string, string>>;
+  readonly onChange: (o: KubernetesObject) => void;
+  readonly onDelete: (o: KubernetesObject) => void;
+  readonly log: Log;
+  readonly pageSize?: number;
+  /** Keep each object's uid, to report it with a deletion after a relist (pods). */
+  readonly keepUid?: boolean;
+}
+
+export function watchResource(kc: KubeConfig, opts: WatchOptions): Watched {
   const watch = new Watch(kc);
   const known = new Map<string, Known>();
   /** Where the watch resumes; empty: list first. */
@@ -304,10 +304,14 @@ export function watchResource(
 export class InformerSet {
   private readonly watched: Watched[] = [];
   private readonly byName = new Map<string, Watched>();
+  /** The component has started every watch it needs (allStarted). */
+  private complete = false;
 
   constructor(
-    private readonly kc: KubeConfig,
+    kc: KubeConfig,
     private readonly log: Log,
+    /** How an informer is started (tests give their own). */
+    private readonly open: (opts: WatchOptions) => Watched = (opts) => watchResource(kc, opts),
   ) {}
 
   /** Starts one; resolves after its first attempt to list. */
@@ -319,24 +323,27 @@ export class InformerSet {
     onDelete: (o: KubernetesObject) => void,
     options: { readonly query?: Readonly<Record<string, string>>; readonly keepUid?: boolean } = {},
   ): Promise<void> {
-    const w = watchResource(this.kc, {
-      name,
-      path,
-      list,
-      onChange,
-      onDelete,
-      log: this.log,
-      ...options,
-    });
+    const w = this.open({ name, path, list, onChange, onDelete, log: this.log, ...options });
     this.watched.push(w);
     this.byName.set(name, w);
     return w.started;
   }
 
-  /** Whether `count` informers (or all started so far, at least one) have listed. */
-  synced(count?: number): boolean {
-    const n = this.watched.length;
-    return n > 0 && (count === undefined || n === count) && this.watched.every((w) => w.synced());
+  /**
+   * Says that every watch the component needs has been started (some start only after others
+   * have listed): until then the set is not synced.
+   */
+  allStarted(): void {
+    this.complete = true;
+  }
+
+  /**
+   * Ready: every watch the component needs was started (allStarted), and every one started,
+   * however many, has listed and is watching. Readiness follows from the watches themselves:
+   * no count to keep beside them.
+   */
+  synced(): boolean {
+    return this.complete && this.watched.every((w) => w.synced());
   }
 
   /** Stops one informer and forgets it (its resource is no longer served). */

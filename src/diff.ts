@@ -46,10 +46,19 @@ export interface EgressDiff {
 export type NamespaceScope =
   { readonly all: true } | { readonly all: false; readonly names: readonly string[] };
 
+/**
+ * Which workloads are judged:
+ * - "declared": those the intents declare (with includeUndeclared, also every observed
+ *   workload in their namespaces): `diff --intents FILES`, and the webhook judging a workload
+ *   that has intents;
+ * - "namespaces": every observed workload in the namespaces, declared or not: `diff` of the
+ *   cluster's intents, and the webhook judging a workload without any.
+ */
+export type WorkloadScope = "declared" | "namespaces";
+
 export interface DiffInput extends JudgeOptions {
   readonly intents: readonly ClientIntents[];
-  /** true: the intents came from files (scope = what they declare); false: from the cluster. */
-  readonly intentsFromFiles: boolean;
+  readonly workloadScope: WorkloadScope;
   readonly observed: readonly ObservedWorkload[];
   readonly namespaces: NamespaceScope;
   /** With files: also judge every observed workload in the intents' namespaces. */
@@ -121,9 +130,10 @@ export function groupWorkloads(input: DiffInput): Group[] {
       g.observed.push(o);
       continue;
     }
-    const wanted = input.intentsFromFiles
-      ? input.includeUndeclared && declaredNamespaces.has(o.namespace)
-      : inScope(input.namespaces, o.namespace);
+    const wanted =
+      input.workloadScope === "declared"
+        ? input.includeUndeclared && declaredNamespaces.has(o.namespace)
+        : inScope(input.namespaces, o.namespace);
     if (!wanted) continue;
     const key = `${o.namespace}/${o.name}/${o.kind ?? ""}`;
     let u = undeclared.get(key);

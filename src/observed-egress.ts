@@ -27,7 +27,10 @@ import type { PathSegment, YamlDocument } from "./yaml-documents.js";
  */
 
 export const OBSERVED_GROUP = "egress.otter.dev";
-export const OBSERVED_API_VERSION = `${OBSERVED_GROUP}/v1alpha1`;
+export const OBSERVED_VERSION = "v1alpha1";
+export const OBSERVED_API_VERSION = `${OBSERVED_GROUP}/${OBSERVED_VERSION}`;
+/** The resource, as the API names it (the collector writes it, the webhook and plugin read it). */
+export const OBSERVED_PLURAL = "observedegresses";
 
 interface Seen {
   readonly firstSeen?: number;

@@ -3,7 +3,8 @@ import forge from "node-forge";
 /**
  * Certificates as pure functions of their inputs (keys, names, times): a CA, and a serving
  * certificate it signs for the webhook's Service names (and, outside the cluster, 127.0.0.1).
- * Key generation is the caller's, so tests can use small fixed keys.
+ * Keys are inputs: generating them draws randomness, which is the front end's
+ * (webhook/key-pair.ts).
  */
 
 export interface Pem {
@@ -14,10 +15,6 @@ export interface Pem {
 export interface KeyPair {
   readonly publicKey: forge.pki.PublicKey;
   readonly privateKey: forge.pki.PrivateKey;
-}
-
-export function generateKeyPair(bits = 2048): KeyPair {
-  return forge.pki.rsa.generateKeyPair({ bits, e: 0x10001 });
 }
 
 function serial(seed: number): string {

@@ -13,6 +13,9 @@ import {
   parseObserved,
   WINDOW,
 } from "./helpers/factories.js";
+import { identify, identitySource } from "../src/collector/pods.js";
+import { podObject } from "./helpers/pods.js";
+import { review as reviewOf } from "./helpers/review.js";
 
 const observed = parseObserved([
   observedEgress({
@@ -36,25 +39,12 @@ function ctx(mode: string | undefined, extra: Partial<AdmissionContext> = {}): A
   };
 }
 
-function review(
+/** The review of an object, as the API server sends it (its kind as given). */
+const review = (
   object: Record<string, unknown>,
   kind: { group: string; version: string; kind: string },
-  operation = "CREATE",
-) {
-  const meta = object.metadata as { name: string; namespace?: string };
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: "u-1",
-      kind,
-      namespace: meta.namespace ?? "dev",
-      name: meta.name,
-      operation,
-      object,
-    },
-  };
-}
+  operation: "CREATE" | "UPDATE" = "CREATE",
+) => reviewOf({ object, kind, operation });
 
 function request(body: unknown): AdmissionRequest {
   const r = parseReview(body);
@@ -162,7 +152,7 @@ test("a Deployment is judged with its ClientIntents from the cache", (t) => {
   );
 });
 
-test("the webhook and the plugin agree: a stopped collector makes nothing unnecessary", (t) => {
+test("a stopped collector makes nothing unnecessary", (t) => {
   const onlyOld = clientIntents({
     kind: "Deployment",
     targets: [
@@ -369,4 +359,30 @@ test("names from objects are printed, not run: the fix command is shell-quoted, 
     ctx("enforce"),
   );
   t.deepEqual(skip.warnings, ["otter egress: check skipped (ok [2J rm -rf)"]);
+});
+
+test("the webhook names a workload as the collector does: Otterize's older service-name annotation too", (t) => {
+  const apps = { group: "apps", version: "v1", kind: "Deployment" };
+  const template = (annotations: Record<string, string>) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "other", namespace: "dev" },
+    spec: { template: { metadata: { annotations } } },
+  });
+  // joke-worker has observed egress and no intents here: judged as joke-worker, it is denied.
+  const cases: Record<string, string>[] = [
+    { "intents.otterize.com/service-name": "joke-worker" },
+    {
+      "intents.otterize.com/workload-name": "joke-worker",
+      "intents.otterize.com/service-name": "x",
+    },
+  ];
+  for (const annotations of cases) {
+    const pod = podObject({ name: "other-abc", namespace: "dev", annotations });
+    t.is(identify(identitySource(pod), () => undefined).workload.name, "joke-worker");
+    t.false(
+      decide(request(review(template(annotations), apps)), ctx("enforce")).allowed,
+      JSON.stringify(annotations),
+    );
+  }
 });

@@ -126,7 +126,7 @@ test("colour on a terminal, plain when NO_COLOR is set", async (t) => {
   const { diffEgress } = await import("../src/diff.js");
   const diff = diffEgress({
     intents: [],
-    intentsFromFiles: true,
+    workloadScope: "declared",
     observed: [],
     namespaces: { all: true },
     includeUndeclared: false,

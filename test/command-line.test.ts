@@ -1,6 +1,9 @@
 import test from "ava";
 import { complete, renderCompletion } from "../src/cli/complete.js";
-import { parseRequest, type Invocation } from "../src/cli/invocation.js";
+import { COMMAND_FLAGS, parseRequest, type Invocation } from "../src/cli/invocation.js";
+import { HelpRequested, parseFlags, type FlagSpec } from "../src/cli/command-line.js";
+import { FLAGS as COLLECTOR_FLAGS } from "../cmd/collector-flags.js";
+import { FLAGS as WEBHOOK_FLAGS } from "../cmd/webhook-flags.js";
 import { UsageError } from "../src/errors.js";
 
 /** The plugin's command line (commander, read the way kubectl reads flags): pure parses. */
@@ -165,4 +168,49 @@ test("the webhook's and the collector's --help list every flag they take, and ex
       t.true(r.stdout.includes(`--${flag.name}=`), `${server}: --${flag.name}`);
     t.regex(r.stdout, new RegExp(`Usage:\\n  node dist/cmd/${server}\\.js \\[flags\\]`));
   }
+});
+
+/** A server's parsed flags and its --help, from its one declaration of flags. */
+function server(flags: readonly FlagSpec[], argv: string[] = []) {
+  const parsed = parseFlags(argv, flags, "server").flags;
+  let text = "";
+  try {
+    parseFlags(["--help"], flags, "server", { description: "d", usage: "u" });
+  } catch (e) {
+    if (!(e instanceof HelpRequested)) throw e;
+    text = e.text;
+  }
+  return { parsed, help: text };
+}
+
+test("a server flag left out has the default its --help shows, declared once", (t) => {
+  for (const flags of [WEBHOOK_FLAGS, COLLECTOR_FLAGS]) {
+    const { parsed, help } = server(flags);
+    for (const spec of flags.filter((f) => f.default !== undefined)) {
+      const shown = spec.kind === "list" ? `[${spec.default}]` : `'${spec.default}'`;
+      t.true(help.includes(`--${spec.name}=${shown}`), `--help shows --${spec.name}=${shown}`);
+      t.deepEqual(
+        parsed.get(spec.name),
+        spec.kind === "list" ? spec.default?.split(",") : spec.default,
+        `--${spec.name}`,
+      );
+    }
+  }
+  // A flag given is its value, not the default.
+  t.is(server(WEBHOOK_FLAGS, ["--window", "72h"]).parsed.get("window"), "72h");
+});
+
+test("the plugin, the webhook and the collector agree on the defaults they share", (t) => {
+  const of = (flags: readonly FlagSpec[], name: string) =>
+    flags.find((f) => f.name === name)?.default;
+  const plugin = COMMAND_FLAGS.diff;
+  // Where the collector runs (its Lease), and the window a verdict is judged over.
+  t.is(of(plugin, "collector-namespace"), of(COLLECTOR_FLAGS, "namespace"));
+  t.is(of(WEBHOOK_FLAGS, "collector-namespace"), of(COLLECTOR_FLAGS, "namespace"));
+  t.is(of(WEBHOOK_FLAGS, "service")?.split(".")[1], of(COLLECTOR_FLAGS, "namespace"));
+  for (const flags of [WEBHOOK_FLAGS, COLLECTOR_FLAGS])
+    t.is(of(flags, "window"), of(plugin, "window"));
+  t.is(of(WEBHOOK_FLAGS, "deny-on"), of(plugin, "fail-on"));
+  t.deepEqual(run("egress", "diff").failOn, new Set(["missing", "unnecessary"]));
+  t.is(run("egress", "diff").collectorNamespace, "otter-egress");
 });

@@ -48,7 +48,7 @@ test("from the cluster, every observed workload of the selected namespaces is in
     input({
       intents,
       observed,
-      intentsFromFiles: false,
+      workloadScope: "namespaces",
       namespaces: { all: false, names: ["dev"] },
     }),
   );
@@ -66,7 +66,7 @@ test("an observed workload with no ClientIntents has all its recent destinations
       ],
     }),
   ]);
-  const d = diffEgress(input({ observed, intentsFromFiles: false }));
+  const d = diffEgress(input({ observed, workloadScope: "namespaces" }));
   t.deepEqual(
     d.workloads[0]?.findings.map((f) => f.verdict),
     ["missing", "missing"],

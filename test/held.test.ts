@@ -1,7 +1,7 @@
 import test from "ava";
 import fc from "fast-check";
 import { decide, type AdmissionContext } from "../src/admission/decide.js";
-import { parseReview } from "../src/admission/review.js";
+import { request } from "./helpers/review.js";
 import { clientIntentsFromObject } from "../src/client-intents.js";
 import { judgeWorkload } from "../src/verdicts.js";
 import {
@@ -118,19 +118,7 @@ test("decisions from held observations equal decisions from plain objects", (t) 
           asData(judgeWorkload(ci.items, [held], options)),
           asData(judgeWorkload(ci.items, [flat], options)),
         );
-        const parsed = parseReview({
-          apiVersion: "admission.k8s.io/v1",
-          kind: "AdmissionReview",
-          request: {
-            uid: "u",
-            kind: { group: "k8s.otterize.com", version: "v2beta1", kind: "ClientIntents" },
-            namespace: "dev",
-            name: "joke-worker",
-            operation: "CREATE",
-            object: intents,
-          },
-        });
-        if ("error" in parsed) throw new Error(parsed.error);
+        const parsed = { request: request({ object: intents }) };
         const context = (o: ObservedWorkload): AdmissionContext => ({
           namespaceLabels: { "egress.otter.dev/gate": mode },
           intentsOf: () => [],

@@ -6,6 +6,7 @@ import { diffEgress } from "../src/diff.js";
 import { observedWorkloads, suggestIntents, type SuggestVersion } from "../src/suggest.js";
 import { parseYamlDocuments } from "../src/yaml-documents.js";
 import { crdSchemas, schemaErrors } from "./helpers/crd-schema.js";
+import { otterizeCrd } from "./controlplane/crds.js";
 import {
   ago,
   DAY,
@@ -18,7 +19,7 @@ import {
   WINDOW,
 } from "./helpers/factories.js";
 
-const schemas = crdSchemas("k8s.otterize.com_clientintents.yaml");
+const schemas = crdSchemas(otterizeCrd());
 
 const worker = observedEgress({
   destinations: [
@@ -52,7 +53,7 @@ for (const version of ["v2beta1", "v1alpha3"] as const) {
     const intents = clientIntentsFromDocuments(parseYamlDocuments(text, "s.yaml"), "default");
     const diff = diffEgress({
       intents,
-      intentsFromFiles: true,
+      workloadScope: "declared",
       observed: parseObserved([worker]),
       namespaces: { all: true },
       includeUndeclared: false,
@@ -116,7 +117,7 @@ test("property: for any snapshot, suggested intents leave no missing finding", (
         );
         const diff = diffEgress({
           intents,
-          intentsFromFiles: true,
+          workloadScope: "declared",
           observed,
           namespaces: { all: true },
           includeUndeclared: false,

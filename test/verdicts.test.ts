@@ -42,7 +42,7 @@ function judge(
   const obs = observed ? parseObserved([observedEgress({ ...observed, declared })]) : [];
   const diff = diffEgress({
     intents,
-    intentsFromFiles: true,
+    workloadScope: "declared",
     observed: obs,
     namespaces: { all: true },
     includeUndeclared: false,

@@ -1,11 +1,13 @@
+import { generateKeyPair } from "../webhook/key-pair.js";
 import { X509Certificate } from "node:crypto";
 import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import fc from "fast-check";
-import { generateKeyPair, issueServing, serviceNames, webhookCa } from "../src/tls.js";
+import { issueServing, serviceNames, webhookCa } from "../src/tls.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
+import { review as reviewOf } from "./helpers/review.js";
 
 /** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */
 
@@ -42,12 +44,17 @@ test("the serving certificate is signed by the CA and names the Service and loop
 });
 
 let ready = true;
+/** A decision that throws (a bug in it). */
+let broken = false;
 const { server } = createWebhookServer({
   tls: serving,
   failurePolicy: "Fail",
   isReady: () => ready,
   bodyLimit: 64 * 1024,
-  decide: () => (ready ? { allowed: true, warnings: [] } : undefined),
+  decide: () => {
+    if (broken) throw new TypeError("Cannot read properties of undefined (reading 'spec')");
+    return ready ? { allowed: true, warnings: [] } : undefined;
+  },
 });
 
 test.before(() => new Promise<void>((done) => server.listen(0, "127.0.0.1", done)));
@@ -81,17 +88,12 @@ function call(
 }
 
 const review = (uid: string) =>
-  JSON.stringify({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
+  JSON.stringify(
+    reviewOf({
       uid,
-      kind: { group: "apps", version: "v1", kind: "Deployment" },
-      operation: "CREATE",
-      namespace: "dev",
-      object: { metadata: { name: "x" } },
-    },
-  });
+      object: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" } },
+    }),
+  );
 
 test.serial("probes answer, and a review gets a review back with its uid", async (t) => {
   t.is((await call("GET", "/healthz")).status, 200);
@@ -128,6 +130,35 @@ test.serial(
       t.regex(warn.response.warnings[0] ?? "", /allowed unchecked/);
     } finally {
       ready = true;
+    }
+  },
+);
+
+test.serial(
+  "a decision that fails is its own answer: an internal error, counted, never the caches' answer",
+  async (t) => {
+    broken = true;
+    try {
+      const r = JSON.parse((await call("POST", "/validate", review("u4"))).body) as {
+        response: { allowed: boolean; status: { message: string } };
+      };
+      t.false(r.response.allowed, "denied by failurePolicy Fail");
+      t.regex(r.response.status.message, /internal error/);
+      t.regex(r.response.status.message, /u4/, "names the review, to find it in the log");
+      t.notRegex(r.response.status.message, /caches|synced|RBAC/);
+      const warn = JSON.parse((await call("POST", "/validate/warn", review("u5"))).body) as {
+        response: { allowed: boolean; warnings: string[] };
+      };
+      t.true(warn.response.allowed);
+      t.regex(warn.response.warnings[0] ?? "", /internal error.*allowed unchecked/);
+      t.regex(
+        (await call("GET", "/metrics")).body,
+        /otter_egress_admission_internal_errors_total 2/,
+      );
+      // Readiness is not what failed.
+      t.is((await call("GET", "/readyz")).status, 200);
+    } finally {
+      broken = false;
     }
   },
 );

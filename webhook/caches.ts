@@ -6,8 +6,9 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { INTENTS_VERSIONS } from "../src/client-intents.js";
+import { INTENTS_GROUP, INTENTS_VERSIONS } from "../src/client-intents.js";
 import { LEASE_NAME } from "../src/collector-lease.js";
+import { OBSERVED_GROUP, OBSERVED_PLURAL, OBSERVED_VERSION } from "../src/observed-egress.js";
 import { InformerSet, type Listed } from "../server/informer.js";
 import { CacheStore, type Log } from "./store.js";
 
@@ -40,11 +41,12 @@ export class Caches {
   /** Whether the served ClientIntents versions are known (discovery answered once). */
   private discovered = false;
 
+  /**
+   * Every watch started has listed and is watching (ClientIntents' too, while its CRD is
+   * served), once discovery has said which ClientIntents version to watch.
+   */
   get ready(): boolean {
-    if (!this.discovered) return false;
-    const names = ["observedegresses", "namespaces", "leases"];
-    if (this.intentsVersion !== undefined) names.push("clientintents");
-    return this.informers.syncedOf(names);
+    return this.discovered && this.informers.synced();
   }
 
   /**
@@ -93,7 +95,7 @@ export class Caches {
   private async discoverIntents(): Promise<string | undefined> {
     const apis = this.kc.makeApiClient(ApisApi);
     const groups = await apis.getAPIVersions();
-    const group = groups.groups.find((g) => g.name === "k8s.otterize.com");
+    const group = groups.groups.find((g) => g.name === INTENTS_GROUP);
     if (!group) return undefined;
     const known: readonly string[] = INTENTS_VERSIONS;
     const preferred = group.preferredVersion?.version;
@@ -106,7 +108,7 @@ export class Caches {
     this.intentsVersion = version;
     this.log({ level: "info", msg: "watching ClientIntents", version });
     const custom = this.kc.makeApiClient(CustomObjectsApi);
-    const group = "k8s.otterize.com";
+    const group = INTENTS_GROUP;
     const plural = "clientintents";
     return this.informers.watch(
       plural,
@@ -158,9 +160,9 @@ export class Caches {
     this.rediscover.unref();
     await Promise.all([
       everywhere(
-        "egress.otter.dev",
-        "v1alpha1",
-        "observedegresses",
+        OBSERVED_GROUP,
+        OBSERVED_VERSION,
+        OBSERVED_PLURAL,
         (o) => store.setObserved(o),
         (o) => store.deleteObserved(o),
       ),
@@ -185,6 +187,7 @@ export class Caches {
         { query: { fieldSelector: `metadata.name=${LEASE_NAME}` } },
       ),
     ]);
+    this.informers.allStarted();
   }
 
   /** Every cache lists again, as after expired watches (the benchmark's relist). */

@@ -26,6 +26,11 @@ export class Metrics {
     labelNames: ["reason"],
     registers: [this.registry],
   });
+  private readonly internalErrors = new Counter({
+    name: "otter_egress_admission_internal_errors_total",
+    help: "Decisions that failed with an internal error (a bug): answered by the failure policy.",
+    registers: [this.registry],
+  });
   private readonly duration = new Histogram({
     name: "otter_egress_admission_duration_seconds",
     help: "Time to decide one review.",
@@ -54,6 +59,10 @@ export class Metrics {
     this.decisions.inc({ result, mode, dry_run: String(dryRun) });
     for (const verdict of answer.failing ?? []) this.findings.inc({ verdict, mode });
     this.duration.observe(seconds);
+  }
+
+  internalError(): void {
+    this.internalErrors.inc();
   }
 
   rejected(reason: string): void {

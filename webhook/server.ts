@@ -43,6 +43,17 @@ export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
     : { allowed: true, warnings: [`${why}; allowed unchecked (failurePolicy Ignore)`] };
 }
 
+/**
+ * A decision that threw (a bug): said as such, with the review's uid to find the log line, and
+ * answered by the failure policy. Not the caches' answer, which sends the reader to RBAC.
+ */
+export function internalErrorAnswer(policy: "Fail" | "Ignore", uid: string): AdmissionAnswer {
+  const why = `otter egress webhook: internal error while deciding review ${uid} (see the webhook's log)`;
+  return policy === "Fail"
+    ? { allowed: false, message: `${why} (failurePolicy Fail)`, warnings: [] }
+    : { allowed: true, warnings: [`${why}; allowed unchecked (failurePolicy Ignore)`] };
+}
+
 /** Longer than the API server's idle timeout for webhook connections (90 s). */
 export const KEEP_ALIVE_MS = 100_000;
 
@@ -102,9 +113,18 @@ export function createWebhookServer(opts: WebhookServerOptions): {
         try {
           answer = opts.decide(request) ?? notReadyAnswer(policy);
         } catch (e) {
-          // A bug must not take the server down: answer by the failure policy, and say why.
-          log({ level: "error", msg: "decision failed", uid: request.uid, error: String(e) });
-          answer = notReadyAnswer(policy);
+          // A bug must not take the server down: answer by the failure policy, and say so.
+          log({
+            level: "error",
+            msg: "decision failed",
+            uid: request.uid,
+            kind: request.kind.kind,
+            namespace: request.namespace,
+            name: request.name,
+            error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+          });
+          metrics.internalError();
+          answer = internalErrorAnswer(policy, request.uid);
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.decided(answer, seconds, request.dryRun);

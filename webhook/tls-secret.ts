@@ -1,13 +1,7 @@
+import { generateKeyPair } from "./key-pair.js";
 import { CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import {
-  generateKeyPair,
-  issueServing,
-  renewalDue,
-  webhookCa,
-  type Pem,
-  type ServingNames,
-} from "../src/tls.js";
+import { issueServing, renewalDue, webhookCa, type Pem, type ServingNames } from "../src/tls.js";
 
 /**
  * The webhook's CA and serving certificate, kept in one Secret that every replica shares: the

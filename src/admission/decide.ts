@@ -9,16 +9,13 @@ import type { Obj } from "../shape.js";
 import type { Finding, Listening, Verdict } from "../verdicts.js";
 import type { AdmissionAnswer, AdmissionRequest } from "./review.js";
 import { shellQuote } from "../shell-quote.js";
+import { GATE_LABEL, SKIP_ANNOTATION, workloadNameFromAnnotations } from "../labels.js";
+import { isClientIntents, isGated } from "./gated.js";
 
 /**
  * The webhook's decision: the same engine as `kubectl otter egress diff`, on what the
  * informer caches hold for the request's namespace.
  */
-
-export const GATE_LABEL = "egress.otter.dev/gate";
-export const SKIP_ANNOTATION = "egress.otter.dev/skip";
-const WORKLOAD_NAME_ANNOTATION = "intents.otterize.com/workload-name";
-export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"];
 
 /** What the caches know about one namespace, and the webhook's settings. */
 export interface AdmissionContext {
@@ -60,10 +57,8 @@ export function workloadOf(req: AdmissionRequest): WorkloadRef {
       ? (((spec?.jobTemplate as Obj | undefined)?.spec as Obj | undefined)?.template as
           Obj | undefined)
       : (spec?.template as Obj | undefined);
-  const override = annotations(template)[WORKLOAD_NAME_ANNOTATION];
-  if (typeof override === "string" && override !== "") {
-    return { namespace: req.namespace, name: override };
-  }
+  const override = workloadNameFromAnnotations(annotations(template));
+  if (override !== undefined) return { namespace: req.namespace, name: override };
   return { namespace: req.namespace, name: req.name, kind: req.kind.kind };
 }
 
@@ -131,7 +126,8 @@ function judge(
   const observed = ctx.observedOf(workload.name);
   const diff = diffEgress({
     intents,
-    intentsFromFiles: intents.length > 0,
+    // Intents judge what they declare; without any, what was observed is judged (all missing).
+    workloadScope: intents.length > 0 ? "declared" : "namespaces",
     observed,
     namespaces: { all: false, names: [workload.namespace] },
     includeUndeclared: false,
@@ -201,7 +197,7 @@ function listed(items: readonly string[]): string {
  */
 function egressSpec(req: AdmissionRequest, o: Obj | undefined): unknown {
   const spec = o?.spec as Obj | undefined;
-  if (req.kind.group === "k8s.otterize.com") return spec;
+  if (isClientIntents(req.kind)) return spec;
   if (req.kind.kind === "CronJob") return (spec?.jobTemplate as Obj | undefined)?.spec;
   return spec?.template;
 }
@@ -246,7 +242,7 @@ export function printable(text: string, max = 256): string {
 export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionAnswer {
   const mode = ctx.namespaceLabels?.[GATE_LABEL];
   if (mode !== "enforce" && mode !== "warn") return ALLOW;
-  if (!judged(req)) return ALLOW;
+  if (!isGated(req.kind) || !judged(req)) return ALLOW;
   const skip = annotations(req.object)[SKIP_ANNOTATION];
   if (typeof skip === "string") {
     return {
@@ -255,7 +251,7 @@ export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionA
       mode,
     };
   }
-  if (req.kind.group === "k8s.otterize.com" && req.kind.kind === "ClientIntents") {
+  if (isClientIntents(req.kind)) {
     let ci: ClientIntents;
     try {
       const meta = { ...(req.object.metadata as Obj), name: req.name, namespace: req.namespace };
@@ -274,11 +270,7 @@ export function decide(req: AdmissionRequest, ctx: AdmissionContext): AdmissionA
     const others = ctx.intentsOf(w.name).filter((o) => o.name !== ci.name && sameWorkload(o, w));
     return judge(w, [ci, ...others], ctx, mode);
   }
-  if (req.kind.group === "apps" || req.kind.group === "batch") {
-    if (!WORKLOAD_KINDS.includes(req.kind.kind)) return ALLOW;
-    const w = workloadOf(req);
-    const intents = ctx.intentsOf(w.name).filter((ci) => sameWorkload(ci, w));
-    return judge(w, intents, ctx, mode);
-  }
-  return ALLOW;
+  const w = workloadOf(req);
+  const intents = ctx.intentsOf(w.name).filter((ci) => sameWorkload(ci, w));
+  return judge(w, intents, ctx, mode);
 }

@@ -224,8 +224,9 @@ export class HelpRequested extends Error {
 }
 
 /**
- * A single command's flags (the servers' command lines): the flag values and the operands.
- * `command` names it in errors.
+ * A single command's flags (the servers' command lines): the flag values and the operands. A
+ * flag not given has the default its spec declares, the one --help shows: a default is written
+ * once, in the spec. `command` names it in errors.
  */
 export function parseFlags(
   argv: readonly string[],
@@ -255,5 +256,24 @@ export function parseFlags(
     if (isHelpExit(e)) throw new HelpRequested(captured.text);
     throw e;
   }
-  return { flags: flagValues(cmd, flags), positionals: [...cmd.args] };
+  const values = flagValues(cmd, flags);
+  for (const spec of flags) {
+    if (spec.default === undefined || values.has(spec.name)) continue;
+    values.set(
+      spec.name,
+      spec.kind === "list"
+        ? spec.default.split(",")
+        : spec.kind === "bool"
+          ? spec.default === "true"
+          : spec.default,
+    );
+  }
+  return { flags: values, positionals: [...cmd.args] };
+}
+
+/** The value of a string flag that has a default (parseFlags fills it in). */
+export function stringWithDefault(values: FlagValues, name: string): string {
+  const v = values.get(name);
+  if (typeof v !== "string") throw new Error(`--${name} declares no default`);
+  return v;
 }

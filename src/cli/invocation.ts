@@ -4,7 +4,13 @@ import { SUGGEST_VERSIONS, type SuggestVersion } from "../suggest-versions.js";
 import type { Verdict } from "../verdicts.js";
 import type { Command } from "commander";
 import { VERSION } from "../version.js";
-import { DEFAULT_CHUNK_SIZE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_WINDOW } from "./defaults.js";
+import {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_FAILING,
+  DEFAULT_NAMESPACE,
+  DEFAULT_REQUEST_TIMEOUT,
+  DEFAULT_WINDOW,
+} from "./defaults.js";
 import {
   addFlags,
   captureOutput,
@@ -71,9 +77,6 @@ export type Request =
 
 export { DEFAULT_WINDOW };
 
-/** Where the chart installs the collector, whose Lease says whether it listens. */
-const COLLECTOR_NAMESPACE = "otter-egress";
-
 const KUBE_FLAGS: FlagSpec[] = [
   {
     name: "namespace",
@@ -126,7 +129,7 @@ const NOW: FlagSpec = {
 const COLLECTOR_NS: FlagSpec = {
   name: "collector-namespace",
   kind: "string",
-  default: COLLECTOR_NAMESPACE,
+  default: DEFAULT_NAMESPACE,
   usage: "The namespace of the collector's Lease, which tells whether the collector is listening.",
 };
 const output = (command: CommandName): FlagSpec => ({
@@ -152,7 +155,7 @@ export const COMMAND_FLAGS: Record<CommandName, FlagSpec[]> = {
     {
       name: "fail-on",
       kind: "list",
-      default: "missing,unnecessary",
+      default: DEFAULT_FAILING,
       usage: `The verdicts that make the exit code 1: a comma-separated list of missing, unnecessary and unverified (repeatable), or none.`,
     },
     {
@@ -316,15 +319,14 @@ function str(flags: FlagValues, name: string): string | undefined {
 }
 
 /**
- * A list of failing verdicts (--fail-on, the webhook's --deny-on): missing,unnecessary when
- * not given; `none` alone for no failing verdict. Repeated flags are one comma-separated list.
+ * A list of failing verdicts (--fail-on, the webhook's --deny-on; their default is the flag's
+ * own); `none` alone for no failing verdict. Repeated flags are one comma-separated list.
  */
 export function parseVerdictList(
-  given: string | readonly string[] | undefined,
+  given: string | readonly string[],
   flag = "--fail-on",
   command?: string,
 ): Set<Verdict> {
-  if (given === undefined) return new Set<Verdict>(["missing", "unnecessary"]);
   const parts = (typeof given === "string" ? [given] : given)
     .flatMap((text) => text.split(","))
     .map((p) => p.trim());
@@ -399,6 +401,7 @@ export function toInvocation(
       where,
     );
   }
+  // (Only suggest has --api-version.)
   const apiVersion = orDefault("api-version") ?? SUGGEST_VERSIONS[0];
   if (!(SUGGEST_VERSIONS as readonly string[]).includes(apiVersion)) {
     throw new UsageError(
@@ -452,11 +455,16 @@ export function toInvocation(
     ...(observed !== undefined ? { observed } : {}),
     windowMs: parseDuration(orDefault("window") as string, "--window"),
     ...(now !== undefined ? { now } : {}),
-    failOn: parseVerdictList(flags.get("fail-on") as string[] | undefined, "--fail-on", where),
+    failOn: parseVerdictList(
+      // (Only diff has --fail-on; its default is the one constant.)
+      (flags.get("fail-on") as string[] | undefined) ?? orDefault("fail-on") ?? DEFAULT_FAILING,
+      "--fail-on",
+      where,
+    ),
     output: out,
     includeUndeclared: flags.get("include-undeclared") === true,
     apiVersion: apiVersion as SuggestVersion,
-    collectorNamespace: orDefault("collector-namespace") ?? COLLECTOR_NAMESPACE,
+    collectorNamespace: orDefault("collector-namespace") as string,
     ...(workload !== undefined ? { workload } : {}),
     base,
     fix,

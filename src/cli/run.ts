@@ -5,6 +5,7 @@ import {
   type DiffInput,
   type EgressDiff,
   type NamespaceScope,
+  type WorkloadScope,
 } from "../diff.js";
 import { InputError } from "../errors.js";
 import type { ObservedWorkload } from "../observed-egress.js";
@@ -29,7 +30,7 @@ import { VERSION } from "../version.js";
 import { runFix, type FixContext } from "./fix.js";
 import { shellQuote } from "../shell-quote.js";
 import { formatDuration, formatTimestamp, parseDuration } from "../duration.js";
-import { DEFAULT_WINDOW } from "./defaults.js";
+import { DEFAULT_NAMESPACE, DEFAULT_WINDOW } from "./defaults.js";
 import type { Invocation } from "./invocation.js";
 
 /**
@@ -39,7 +40,8 @@ import type { Invocation } from "./invocation.js";
 
 export interface Gathered {
   readonly intents: readonly ClientIntents[];
-  readonly intentsFromFiles: boolean;
+  /** Which workloads are judged (files: those they declare; the cluster: every one). */
+  readonly workloadScope: WorkloadScope;
   readonly observed: readonly ObservedWorkload[];
   readonly listening: Listening;
   readonly now: number;
@@ -117,7 +119,7 @@ function sameInputs(inv: Invocation, namespace?: string): string[] {
     ...(inv.now !== undefined ? flag("now", formatTimestamp(inv.now)) : []),
     ...(k.kubeconfig !== undefined ? flag("kubeconfig", k.kubeconfig) : []),
     ...(k.context !== undefined ? flag("context", k.context) : []),
-    ...(inv.collectorNamespace !== "otter-egress"
+    ...(inv.collectorNamespace !== DEFAULT_NAMESPACE
       ? flag("collector-namespace", inv.collectorNamespace)
       : []),
   ];
@@ -161,7 +163,7 @@ function fixHints(inv: Invocation, diff: EgressDiff): string[] {
 export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome {
   const input: DiffInput = {
     intents: data.intents,
-    intentsFromFiles: data.intentsFromFiles,
+    workloadScope: data.workloadScope,
     observed: data.observed,
     namespaces: data.namespaces,
     includeUndeclared: inv.includeUndeclared,

@@ -1,6 +1,6 @@
 /**
  * The few dnstap fields the collector needs, read straight from protobuf's wire format
- * (`protocols/dnstap.proto`): the message type, the client's address, the time and the DNS
+ * (dnstap.proto, as the Go module github.com/dnstap/golang-dnstap ships it): the message type, the client's address, the time and the DNS
  * response. Unknown fields are skipped, as protobuf requires.
  */
 

@@ -1,13 +1,12 @@
 import { parseIp } from "../ip.js";
+import { workloadNameFromAnnotations } from "../labels.js";
 import { asObject, type Obj } from "../shape.js";
 
 /**
  * Who asked: a client IP becomes a pod, and a pod becomes its Otterize workload identity
- * (DESIGN: the `intents.otterize.com/workload-name` annotation, else the root controller:
+ * (DESIGN: the workload-name annotation (src/labels.ts), else the root controller:
  * ReplicaSet → Deployment, Job → CronJob, StatefulSet, DaemonSet; else the pod itself).
  */
-
-export const WORKLOAD_NAME_ANNOTATION = "intents.otterize.com/workload-name";
 
 export interface WorkloadIdentity {
   readonly namespace: string;
@@ -178,25 +177,17 @@ export function identify(src: IdentitySource, lookup: OwnerLookup): Identified {
   return root();
 }
 
-/** Otterize's deprecated annotation, still read after the current one. */
-export const SERVICE_NAME_ANNOTATION = "intents.otterize.com/service-name";
-
 /** What a pod object says about its identity. */
 export function identitySource(pod: Obj): IdentitySource {
   const meta = obj(pod.metadata);
   const annotations = obj(meta.annotations);
-  const override =
-    typeof annotations[WORKLOAD_NAME_ANNOTATION] === "string"
-      ? (annotations[WORKLOAD_NAME_ANNOTATION] as string)
-      : typeof annotations[SERVICE_NAME_ANNOTATION] === "string"
-        ? (annotations[SERVICE_NAME_ANNOTATION] as string)
-        : undefined;
+  const override = workloadNameFromAnnotations(annotations);
   const owner = ownerOf(meta);
   const hash = str(obj(meta.labels)["pod-template-hash"]);
   return {
     namespace: str(meta.namespace) ?? "default",
     name: str(meta.name) ?? "",
-    ...(override !== undefined && override !== "" ? { override } : {}),
+    ...(override !== undefined ? { override } : {}),
     ...(owner ? { owner } : {}),
     ...(hash ? { hash } : {}),
   };

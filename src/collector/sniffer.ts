@@ -11,10 +11,10 @@ import {
 import type { WorkloadIdentity } from "./pods.js";
 
 /**
- * Otterize's sniffer speaks GraphQL to its network-mapper
- * (`protocols/network-mapper-sniffer.operations.graphql`). The collector answers the same
- * mutations on /query, so a cluster that runs the sniffer can point it here: DNS captures
- * are name resolutions, TCP captures and socket scans are connections that add ports.
+ * Otterize's sniffer speaks GraphQL to its network-mapper (the mutations of network-mapper's
+ * schema that the sniffer sends). The collector answers the same mutations on /query, so a
+ * cluster that runs the sniffer can point it here: DNS captures are name resolutions, TCP
+ * captures and socket scans are connections that add ports.
  */
 
 export interface ReportedDestination {

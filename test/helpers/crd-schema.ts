@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { load } from "js-yaml";
 
 /**
@@ -16,10 +15,9 @@ interface Schema {
   "x-kubernetes-preserve-unknown-fields"?: boolean;
 }
 
-export const SHARED = resolve(process.cwd(), "..", "shared");
-
+/** The schemas, by version, of a CRD file. */
 export function crdSchemas(file: string): Map<string, Schema> {
-  const crd = load(readFileSync(resolve(SHARED, "crds", file), "utf8")) as {
+  const crd = load(readFileSync(file, "utf8")) as {
     spec: { versions: Array<{ name: string; schema: { openAPIV3Schema: Schema } }> };
   };
   return new Map(crd.spec.versions.map((v) => [v.name, v.schema.openAPIV3Schema]));

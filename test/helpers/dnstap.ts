@@ -1,11 +1,10 @@
-import { resolve } from "node:path";
 import protobuf from "protobufjs";
-import { SHARED } from "./crd-schema.js";
+import { dnstapProto } from "./dnstap-proto.js";
 
 /**
  * Fixture factories for the collector: DNS responses in wire format, and dnstap frames
- * encoded by protobufjs from the real `protocols/dnstap.proto` (not by our decoder's idea of
- * it).
+ * encoded by protobufjs from the real dnstap.proto (./dnstap-proto.ts; not by our decoder's
+ * idea of it).
  */
 
 export type Answer =
@@ -71,9 +70,7 @@ export function dnsResponse(opts: {
 let dnstapType: protobuf.Type | undefined;
 
 async function dnstap(): Promise<protobuf.Type> {
-  dnstapType ??= (await protobuf.load(resolve(SHARED, "protocols", "dnstap.proto"))).lookupType(
-    "dnstap.Dnstap",
-  );
+  dnstapType ??= (await protobuf.load(dnstapProto())).lookupType("dnstap.Dnstap");
   return dnstapType;
 }
 

@@ -141,7 +141,7 @@ export function parseObserved(
 export function diffInput(partial: Partial<DiffInput>): DiffInput {
   return {
     intents: [],
-    intentsFromFiles: true,
+    workloadScope: "declared",
     observed: [],
     namespaces: { all: true },
     includeUndeclared: false,

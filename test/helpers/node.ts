@@ -19,7 +19,7 @@ const FILE_LOCK = "/run/otter-egress-node-tests";
 
 /**
  * Holds the machine's node for a whole test file, not only while one node runs: a file that
- * starts and stops several nodes (test/node.test.ts) must not have another file's node start
+ * starts and stops several nodes (test/integration/node.node.test.ts) must not have another file's node start
  * between them. The lock is a directory naming its process; a dead owner's lock is taken over.
  * Returns the release.
  */

@@ -1,9 +1,9 @@
 import test from "ava";
-import type { WorkloadDiff } from "../src/diff.js";
-import { workloadFlowchart, MAX_DRAWN_FINDINGS } from "../src/render/mermaid.js";
-import type { Finding } from "../src/verdicts.js";
-import { EXAMPLE_INPUTS, runCli } from "./helpers/cli.js";
-import { renderMermaid } from "./helpers/mermaid-render.js";
+import type { WorkloadDiff } from "../../src/diff.js";
+import { workloadFlowchart, MAX_DRAWN_FINDINGS } from "../../src/render/mermaid.js";
+import type { Finding } from "../../src/verdicts.js";
+import { EXAMPLE_INPUTS, runCli } from "../helpers/cli.js";
+import { renderMermaid } from "../helpers/mermaid-render.js";
 
 /** The Mermaid charts of `-o markdown`, rendered by the real Mermaid library in chromium. */
 

@@ -3,15 +3,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import test from "ava";
 import { dump } from "js-yaml";
-import { defaultBinDir } from "./controlplane/controlplane.js";
-import type { NodeCluster } from "./controlplane/node.js";
-import { SEED_INTERNET } from "./controlplane/node.js";
-import { exec, KUBECTL, type Result } from "./helpers/cluster.js";
-import { eventually, holdNodeForFile, startTestNode } from "./helpers/node.js";
-import { clientWorkload, SEED_NAMES, SEED_ROLLOUTS, seedApp } from "./helpers/seed-app.js";
+import { defaultBinDir } from "../controlplane/controlplane.js";
+import type { NodeCluster } from "../controlplane/node.js";
+import { SEED_INTERNET } from "../controlplane/node.js";
+import { exec, KUBECTL, type Result } from "../helpers/cluster.js";
+import { eventually, holdNodeForFile, startTestNode } from "../helpers/node.js";
+import { clientWorkload, SEED_NAMES, SEED_ROLLOUTS, seedApp } from "../helpers/seed-app.js";
 
 /**
- * The user's journey on a real node (needs what test/node.test.ts needs): the chart installed
+ * The user's journey on a real node (needs what test/integration/node.node.test.ts needs): the chart installed
  * as users install it, with the images built here; CoreDNS as a pod sending dnstap; the seed
  * app's lookups becoming ObservedEgress; the plugin run from the host through kubectl; the
  * webhook pod gating deploys through its Service; and the faults a cluster meets.
@@ -30,7 +30,7 @@ let env: NodeJS.ProcessEnv;
 
 test.before(async (t) => {
   t.timeout(900_000);
-  // One node per machine: this waits while test/node.test.ts has it.
+  // One node per machine: this waits while test/integration/node.node.test.ts has it.
   release = await holdNodeForFile();
   node = await startTestNode({ timeoutMs: 900_000 });
   // kubectl finds the plugin on PATH, as krew installs it.

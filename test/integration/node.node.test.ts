@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import type { NodeCluster } from "./controlplane/node.js";
-import { NODE, SEED_INTERNET } from "./controlplane/node.js";
-import { findRepoRoot } from "./controlplane/controlplane.js";
-import { crdFiles, kubectl } from "./helpers/cluster.js";
-import { hostState, type HostState } from "./helpers/host-state.js";
-import { clientLines, eventually, holdNodeForFile, startTestNode } from "./helpers/node.js";
+import type { NodeCluster } from "../controlplane/node.js";
+import { NODE, SEED_INTERNET } from "../controlplane/node.js";
+import { findRepoRoot } from "../controlplane/controlplane.js";
+import { crdFiles, kubectl } from "../helpers/cluster.js";
+import { hostState, type HostState } from "../helpers/host-state.js";
+import { clientLines, eventually, holdNodeForFile, startTestNode } from "../helpers/node.js";
 
 /**
  * The test node itself (needs root, containerd, runc, the CNI plugins and the binaries of
@@ -23,7 +23,7 @@ let before: HostState;
 
 test.serial.before(async (t) => {
   t.timeout(900_000);
-  // One node per machine: this waits while test/node-journey.test.ts has it.
+  // One node per machine: this waits while test/integration/node-journey.node.test.ts has it.
   release = await holdNodeForFile();
   node = await startTestNode({
     timeoutMs: 900_000,

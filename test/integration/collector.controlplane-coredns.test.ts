@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import test from "ava";
 import { dump } from "js-yaml";
-import { CollectorMetrics } from "../collector/metrics.js";
-import { Publisher } from "../collector/publisher.js";
-import { EgressState } from "../src/collector/egress-state.js";
-import type { ControlPlane } from "./controlplane/controlplane.js";
-import { defaultBinDir } from "./controlplane/controlplane.js";
+import { CollectorMetrics } from "../../collector/metrics.js";
+import { Publisher } from "../../collector/publisher.js";
+import { EgressState } from "../../src/collector/egress-state.js";
+import type { ControlPlane } from "../controlplane/controlplane.js";
+import { defaultBinDir } from "../controlplane/controlplane.js";
 import {
   ensureNamespace,
   exec,
@@ -19,8 +19,8 @@ import {
   kubectl,
   pluginPath,
   startCluster,
-} from "./helpers/cluster.js";
-import { eventually, startProcess, stopProcess, type Started } from "./helpers/processes.js";
+} from "../helpers/cluster.js";
+import { eventually, startProcess, stopProcess, type Started } from "../helpers/processes.js";
 
 /**
  * The collector end to end: a real CoreDNS answers dig and streams dnstap to it; it names the

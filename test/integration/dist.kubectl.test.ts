@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import test from "ava";
 import { load } from "js-yaml";
-import { exec, KUBECTL } from "./helpers/cluster.js";
+import { exec, KUBECTL } from "../helpers/cluster.js";
 
 /**
  * `npm run dist` (scripts/dist.mjs): the plugin as a Node single executable, its archive and

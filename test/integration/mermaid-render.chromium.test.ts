@@ -1,5 +1,5 @@
 import test from "ava";
-import { renderMermaid } from "./helpers/mermaid-render.js";
+import { renderMermaid } from "../helpers/mermaid-render.js";
 
 // The harness must be able to fail as well as pass: one chromium renders a valid flowchart, a
 // broken one and a label that tries to close the page's script element, in that order.

@@ -8,10 +8,10 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { ControlPlane } from "./controlplane/controlplane.js";
-import { kubectl, startCluster } from "./helpers/cluster.js";
-import { watchResource, type ListPage } from "../server/informer.js";
-import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
+import type { ControlPlane } from "../controlplane/controlplane.js";
+import { kubectl, startCluster } from "../helpers/cluster.js";
+import { watchResource, type ListPage } from "../../server/informer.js";
+import { SharedConnectionsKubeConfig } from "../../kube/kubeconfig.js";
 
 /**
  * The informer both servers read the cluster with, against the real API server: it lists in

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import test from "ava";
 import { load, loadAll } from "js-yaml";
-import type { ControlPlane } from "./controlplane/controlplane.js";
+import type { ControlPlane } from "../controlplane/controlplane.js";
 import {
   applyLease,
   applyObserved,
@@ -16,8 +16,8 @@ import {
   kubeconfigWithToken,
   pluginPath,
   startCluster,
-} from "./helpers/cluster.js";
-import { runCli } from "./helpers/cli.js";
+} from "../helpers/cluster.js";
+import { runCli } from "../helpers/cli.js";
 
 /**
  * The plugin against a real kube-apiserver and etcd: the same verdicts as from files,

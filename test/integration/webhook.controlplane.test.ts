@@ -1,3 +1,4 @@
+import { generateKeyPair } from "../../webhook/key-pair.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,12 +9,12 @@ import { connect as tlsConnect } from "node:tls";
 import test from "ava";
 import { dump, load } from "js-yaml";
 import { KubeConfig } from "@kubernetes/client-node";
-import { generateKeyPair, issueServing, webhookCa } from "../src/tls.js";
-import { TlsSecret } from "../webhook/tls-secret.js";
-import type { ControlPlane } from "./controlplane/controlplane.js";
-import { findRepoRoot } from "./controlplane/controlplane.js";
-import { crdFiles as crdFilesOf } from "./controlplane/crds.js";
-import { eventually } from "./helpers/node.js";
+import { issueServing, webhookCa } from "../../src/tls.js";
+import { TlsSecret } from "../../webhook/tls-secret.js";
+import type { ControlPlane } from "../controlplane/controlplane.js";
+import { findRepoRoot } from "../controlplane/controlplane.js";
+import { crdFiles as crdFilesOf } from "../controlplane/crds.js";
+import { eventually } from "../helpers/node.js";
 import {
   applyLease,
   applyObserved,
@@ -23,7 +24,8 @@ import {
   KUBECTL,
   kubectl,
   startCluster,
-} from "./helpers/cluster.js";
+} from "../helpers/cluster.js";
+import { review as reviewOf } from "../helpers/review.js";
 
 /**
  * The admission webhook end to end: the real API server calls it (registered by URL on
@@ -582,21 +584,18 @@ test.serial(
       const ready = await get(at, "/readyz");
       t.is(ready.status, 200);
       t.regex(ready.body, /^ok: no ClientIntents CRD/);
-      const answer = await review(at, {
-        apiVersion: "admission.k8s.io/v1",
-        kind: "AdmissionReview",
-        request: {
+      const answer = await review(
+        at,
+        reviewOf({
           uid: "u-crd",
-          kind: { group: "apps", version: "v1", kind: "Deployment" },
-          namespace: "gate-enforce",
-          name: "joke-worker",
-          operation: "CREATE",
           object: {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
             metadata: { name: "joke-worker", namespace: "gate-enforce" },
             spec: { template: { spec: { containers: [{ name: "w", image: "w:1" }] } } },
           },
-        },
-      });
+        }),
+      );
       const response = answer.response as Obj;
       t.false(response.allowed, "nothing declared: what it calls is missing");
       t.regex(String((response.status as Obj).message), /missing/);
