@@ -847,9 +847,15 @@ test.serial(
     });
     t.is((none.status as Obj).observingSince, (before?.status as Obj).observingSince);
     coredns = await startCoreDns(main.dnstap);
-    const after = await eventually("the gap", async () => {
+    // Both replicas judge the break, each from what it hears (replica B through A's Lease, a
+    // moment later): the stored status settles on the gap and full coverage once both have.
+    const after = await eventually("the gap, and coverage full again", async () => {
       const o = await observed("web");
-      return ((o?.status as Obj | undefined)?.gaps as Obj[] | undefined)?.length ? o : undefined;
+      const st = o?.status as Obj | undefined;
+      return (st?.gaps as Obj[] | undefined)?.length &&
+        (st?.coverage as Obj | undefined)?.state === "full"
+        ? o
+        : undefined;
     });
     const status = after.status as Obj;
     const [gap] = status.gaps as Array<{ from: string; to: string; why: string }>;
@@ -967,15 +973,19 @@ test.serial(
     const [snapshot] = state.takeDirty();
     // The policy takes a moment to be enforced: until then the write may succeed.
     let dropped: readonly string[] = [];
+    // A new probe workload each time: seen again within the granularity, a destination that
+    // is stored already is not written again.
+    let probes = 0;
     await eventually("the policy enforced", async () => {
       const probe = new EgressState();
+      const name = `probe-${++probes}`;
       probe.record({
-        workload: { ...workload, name: "probe" },
+        workload: { ...workload, name },
         target: { kind: "internet", dnsName: "refused.example.com", ips: [] },
         timeMs: Date.now(),
       });
       const r = await new Publisher(kc, new CollectorMetrics()).publish(
-        { ...workload, name: "probe" },
+        { ...workload, name },
         probe.takeDirty()[0],
         undefined,
       );
