@@ -52,8 +52,8 @@ export const FLAGS: FlagSpec[] = [
     name: "last-seen-granularity",
     kind: "string",
     usage:
-      "a destination's lastSeen is written when it moved by more than this: with steady " +
-      "egress, each workload is written about once per period (two requests)",
+      "a destination's lastSeen is written when it moved by more than this (so it is up to " +
+      "twice this behind): with steady egress, each workload is written about once per period",
     default: LAST_SEEN_GRANULARITY,
   },
   {

@@ -110,8 +110,8 @@ export interface CollectorOptions {
 const RETAIN_MS = 3_600_000;
 /**
  * The API rate by default (--api-qps, --api-burst): client-go's kubectl defaults. A write is a
- * GET and a PUT, so 25 workloads a second: at 10,000 workloads with steady egress, each one's
- * lastSeen advances every ~7 minutes instead of every minute (docs/collector.md).
+ * GET and a PUT, so 25 workloads a second; with steady egress each workload is written about
+ * once per --last-seen-granularity (docs/collector.md).
  */
 export const API_QPS = 50;
 export const API_BURST = 100;

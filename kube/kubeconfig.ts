@@ -1,10 +1,7 @@
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import type { RequestOptions } from "node:https";
 
-/** What a request's dispatcher is: something that can be closed once nothing uses it. */
-interface Dispatcher {
-  close(): Promise<void>;
-}
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 
 /**
  * A KubeConfig whose requests share their connections to the API server.
@@ -14,22 +11,19 @@ interface Dispatcher {
  * drops it: a collector writing 50 requests a second paid a handshake for each and held
  * hundreds of idle connections. Here the first dispatcher made for a set of credentials serves
  * every later request with the same credentials; when they change (a rotated certificate), the
- * next one takes over and the old one closes once its requests (a watch) have ended.
+ * next one takes over. The old one is not closed: a request may have been handed it and not
+ * be sent yet; its idle connections time out, and it goes with its last request.
  */
 export class SharedConnectionsKubeConfig extends KubeConfig {
   private shared: { readonly key: string; readonly dispatcher: Dispatcher } | undefined;
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
-    const made = context.getDispatcher() as Dispatcher | undefined;
+    const made = context.getDispatcher();
     if (made === undefined) return;
     const key = await this.credentials();
-    if (this.shared?.key !== key) {
-      const old = this.shared?.dispatcher;
-      this.shared = { key, dispatcher: made };
-      old?.close().catch(() => undefined);
-    }
-    context.setDispatcher(this.shared.dispatcher as Parameters<RequestContext["setDispatcher"]>[0]);
+    if (this.shared?.key !== key) this.shared = { key, dispatcher: made };
+    context.setDispatcher(this.shared.dispatcher);
   }
 
   /** The server and the TLS material a connection is made with (not the bearer token). */

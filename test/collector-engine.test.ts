@@ -321,6 +321,18 @@ test("a lastSeen that moved by less than the granularity is no change: a restart
   t.true(ip.changed, "a new IP is written at once");
 });
 
+test("answers in another order are nothing new: CoreDNS's loadbalance shuffles A records", (t) => {
+  const limits = { ...DEFAULT_LIMITS, granularityMs: 60 * MIN };
+  const first = new EgressState(limits);
+  first.record(dns("s3.example.com", ["192.0.2.1", "192.0.2.2", "192.0.2.3"], T, 443));
+  const stored = JSON.parse(canonical(mergeStatus(undefined, first.takeDirty()[0], T).status));
+  const restarted = new EgressState(limits);
+  restarted.record(dns("s3.example.com", ["192.0.2.3", "192.0.2.1", "192.0.2.2"], T + MIN, 443));
+  const merged = mergeStatus(stored, restarted.takeDirty()[0], T + MIN, limits);
+  t.false(merged.changed, "the same addresses, shuffled: no write");
+  t.deepEqual(merged.status, stored);
+});
+
 test("property: merged in any order, two writers' observations all survive with the earliest firstSeen and latest lastSeen", (t) => {
   const obs = fc.record({
     name: fc.constantFrom("a.example.com", "b.example.com", "c.example.com"),

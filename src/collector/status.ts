@@ -110,10 +110,15 @@ function mergeOne(
   const ta = a.target;
   const tb = b.target;
   if (ta.kind === "internet" && tb.kind === "internet") {
-    // b is the more recent sighting: its IPs go last, and the oldest are cut first.
-    const ips = [...ta.ips.filter((ip) => !tb.ips.includes(ip)), ...tb.ips];
-    if (ips.length > limits.ips) cuts.add(`ips of ${tb.dnsName ?? b.key}`);
-    target = { ...tb, ips: ips.slice(-limits.ips) };
+    if (tb.ips.every((ip) => ta.ips.includes(ip))) {
+      // Nothing new (answers in another order, as CoreDNS's loadbalance gives them): a's order.
+      target = { ...tb, ips: ta.ips };
+    } else {
+      // b is the more recent sighting: its IPs go last, and the oldest are cut first.
+      const ips = [...ta.ips.filter((ip) => !tb.ips.includes(ip)), ...tb.ips];
+      if (ips.length > limits.ips) cuts.add(`ips of ${tb.dnsName ?? b.key}`);
+      target = { ...tb, ips: ips.slice(-limits.ips) };
+    }
   }
   const allPorts = [...new Set([...a.ports, ...b.ports])].sort((x, y) => x - y);
   if (allPorts.length > limits.ports) cuts.add(`ports of ${b.key}`);
