@@ -12,6 +12,7 @@ import type { KubeFlags } from "../src/cli/invocation.js";
 import {
   clientIntentsFromObject,
   INTENTS_GROUP,
+  INTENTS_PLURAL,
   INTENTS_VERSIONS,
   type ClientIntents,
 } from "../src/client-intents.js";
@@ -27,6 +28,8 @@ import { formatDuration, parseDuration } from "../src/duration.js";
 import { DEFAULT_CHUNK_SIZE, DEFAULT_REQUEST_TIMEOUT } from "../src/cli/defaults.js";
 import {
   OBSERVED_GROUP,
+  OBSERVED_PLURAL,
+  OBSERVED_VERSION,
   observedFromObject,
   type ObservedWorkload,
 } from "../src/observed-egress.js";
@@ -251,8 +254,8 @@ export class ClusterObserved implements ObservedSource {
   async observed(): Promise<ObservedWorkload[]> {
     return this.cluster.list(
       OBSERVED_GROUP,
-      "v1alpha1",
-      "observedegresses",
+      OBSERVED_VERSION,
+      OBSERVED_PLURAL,
       this.scope,
       observedFromObject,
     );
@@ -278,7 +281,7 @@ export class ClusterIntents implements IntentsSource {
     let lastError: unknown;
     for (const version of INTENTS_LIST_VERSIONS) {
       try {
-        return await this.cluster.list(INTENTS_GROUP, version, "clientintents", this.scope, (o) =>
+        return await this.cluster.list(INTENTS_GROUP, version, INTENTS_PLURAL, this.scope, (o) =>
           clientIntentsFromObject(o, defaultNamespace),
         );
       } catch (e) {

@@ -64,7 +64,7 @@ async function gather(inv: Invocation, io: Io): Promise<Gathered> {
   const cluster = k8s?.Cluster.connect(inv.kube);
   const stopProgress = cluster ? showProgress(cluster, io) : () => undefined;
   try {
-    return await gatherFrom(inv, io, k8s, cluster);
+    return await gatherFrom(inv, io, files, k8s, cluster);
   } finally {
     stopProgress();
   }
@@ -92,10 +92,11 @@ function showProgress(cluster: Cluster, io: Io): () => void {
 async function gatherFrom(
   inv: Invocation,
   io: Io,
+  fromFile: { observed: boolean; intents: boolean },
   k8s: typeof ClusterSourcesModule | undefined,
   cluster: Cluster | undefined,
 ): Promise<Gathered> {
-  const { observed: observedFromFile, intents: intentsFromFiles } = fromFiles(inv);
+  const { observed: observedFromFile, intents: intentsFromFiles } = fromFile;
   const contextNamespace = cluster?.contextNamespace;
   const namespaces = namespaceScope(inv, cluster === undefined, contextNamespace);
   const defaultNamespace = inv.kube.namespace ?? contextNamespace ?? "default";

@@ -54,7 +54,7 @@ import {
   type WorkloadIdentity,
 } from "../src/collector/pods.js";
 import { parseSnifferRequest, snifferOutcomes, snifferResponse } from "../src/collector/sniffer.js";
-import { INTENTS_GROUP } from "../src/client-intents.js";
+import { INTENTS_GROUP, INTENTS_NEWEST, INTENTS_PLURAL } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
 import type { Obj } from "../src/shape.js";
 import { InformerSet, type Listed, type Log } from "../server/informer.js";
@@ -514,14 +514,14 @@ export class Collector {
         (o) => this.services.setSlice(objectKey(o), undefined),
       ),
       this.informers.watch(
-        "clientintents",
-        "/apis/k8s.otterize.com/v2beta1/clientintents",
+        INTENTS_PLURAL,
+        `/apis/${INTENTS_GROUP}/${INTENTS_NEWEST}/${INTENTS_PLURAL}`,
         (page) =>
           asListed(
             custom.listClusterCustomObject({
               group: INTENTS_GROUP,
-              version: "v2beta1",
-              plural: "clientintents",
+              version: INTENTS_NEWEST,
+              plural: INTENTS_PLURAL,
               ...page,
             }),
           ),

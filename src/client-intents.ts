@@ -22,6 +22,10 @@ import type { PathSegment, YamlDocument } from "./yaml-documents.js";
 export const INTENTS_GROUP = "k8s.otterize.com";
 export const INTENTS_VERSIONS = ["v1alpha2", "v1alpha3", "v1beta1", "v2alpha1", "v2beta1"] as const;
 export type IntentsVersion = (typeof INTENTS_VERSIONS)[number];
+/** The newest version (the one the collector watches: the API server converts the rest). */
+export const INTENTS_NEWEST: IntentsVersion = "v2beta1";
+/** The resource, as the API names it. */
+export const INTENTS_PLURAL = "clientintents";
 
 export interface ClientIntents {
   readonly apiVersion: string;

@@ -6,7 +6,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { INTENTS_GROUP, INTENTS_VERSIONS } from "../src/client-intents.js";
+import { INTENTS_GROUP, INTENTS_PLURAL, INTENTS_VERSIONS } from "../src/client-intents.js";
 import { LEASE_NAME } from "../src/collector-lease.js";
 import { OBSERVED_GROUP, OBSERVED_PLURAL, OBSERVED_VERSION } from "../src/observed-egress.js";
 import { InformerSet, type Listed } from "../server/informer.js";
@@ -65,7 +65,7 @@ export class Caches {
     this.discovered = true;
     if (version === this.intentsVersion) return;
     if (this.intentsVersion !== undefined) {
-      await this.informers.unwatch("clientintents");
+      await this.informers.unwatch(INTENTS_PLURAL);
       this.store.intents.clear();
       this.intentsVersion = undefined;
     }
@@ -109,7 +109,7 @@ export class Caches {
     this.log({ level: "info", msg: "watching ClientIntents", version });
     const custom = this.kc.makeApiClient(CustomObjectsApi);
     const group = INTENTS_GROUP;
-    const plural = "clientintents";
+    const plural = INTENTS_PLURAL;
     return this.informers.watch(
       plural,
       `/apis/${group}/${version}/${plural}`,

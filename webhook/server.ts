@@ -35,12 +35,18 @@ export interface WebhookServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 4 << 20;
 
-export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
-  const why =
-    "otter egress webhook is starting: its caches of ObservedEgress, ClientIntents and Namespaces have not synced yet";
+/** A review the webhook could not decide, answered by the failure policy, saying why. */
+function byPolicy(policy: "Fail" | "Ignore", why: string): AdmissionAnswer {
   return policy === "Fail"
     ? { allowed: false, message: `${why} (failurePolicy Fail)`, warnings: [] }
     : { allowed: true, warnings: [`${why}; allowed unchecked (failurePolicy Ignore)`] };
+}
+
+export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
+  return byPolicy(
+    policy,
+    "otter egress webhook is starting: its caches of ObservedEgress, ClientIntents and Namespaces have not synced yet",
+  );
 }
 
 /**
@@ -48,10 +54,10 @@ export function notReadyAnswer(policy: "Fail" | "Ignore"): AdmissionAnswer {
  * answered by the failure policy. Not the caches' answer, which sends the reader to RBAC.
  */
 export function internalErrorAnswer(policy: "Fail" | "Ignore", uid: string): AdmissionAnswer {
-  const why = `otter egress webhook: internal error while deciding review ${uid} (see the webhook's log)`;
-  return policy === "Fail"
-    ? { allowed: false, message: `${why} (failurePolicy Fail)`, warnings: [] }
-    : { allowed: true, warnings: [`${why}; allowed unchecked (failurePolicy Ignore)`] };
+  return byPolicy(
+    policy,
+    `otter egress webhook: internal error while deciding review ${uid} (see the webhook's log)`,
+  );
 }
 
 /** Longer than the API server's idle timeout for webhook connections (90 s). */
