@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { load } from "js-yaml";
+import { dump, load } from "js-yaml";
 import { generate } from "./generate.js";
 import { median } from "./stats.js";
 import { timedRun, type Timed } from "./timed.js";
@@ -11,7 +11,7 @@ import { timedRun, type Timed } from "./timed.js";
  * would compare it with, on the same bytes, alternating, the median of BENCH_RUNS (3):
  *  - a JSON snapshot (as `kubectl get observedegresses -A -o json` saves it) against
  *    `JSON.parse` of the file;
- *  - a YAML snapshot (`-o yaml`) against js-yaml's `load` of the file;
+ *  - a YAML snapshot (as `-o yaml` saves it: block style) against js-yaml's `load` of the file;
  * at 10,000 and 20,000 workloads × 30 destinations (BENCH_WORKLOADS scales it), with the peak
  * memory against the file's size. The plugin runs `egress diff` with one small ClientIntents
  * file, so that its time is reading the snapshot (it parses every object) and little else;
@@ -39,9 +39,26 @@ try {
   mkdirSync(intents);
   for (const workloads of [BASE, 2 * BASE]) {
     const data = join(dir, String(workloads));
-    const { observed } = generate(data, workloads);
+    const { observed: generated } = generate(data, workloads);
+    // As kubectl writes them: the metadata the API server adds, JSON indented by four spaces,
+    // YAML in block style with keys sorted and sequences at their key's indentation.
+    const list = load(readFileSync(generated, "utf8")) as { items: Array<{ metadata?: object }> };
+    list.items.forEach((item, i) => {
+      item.metadata = {
+        ...item.metadata,
+        creationTimestamp: "2026-11-01T00:00:00Z",
+        generation: 1,
+        resourceVersion: String(1000 + i),
+        uid: `5f0c${String(i).padStart(8, "0")}-7e1d-4c1a-9b7e-1d2c3b4a5f6e`,
+      };
+    });
     const json = join(data, "observed.json");
-    writeFileSync(json, `${JSON.stringify(load(readFileSync(observed, "utf8")), null, 4)}\n`);
+    writeFileSync(json, `${JSON.stringify(list, null, 4)}\n`);
+    const observed = join(data, "observed.yaml");
+    writeFileSync(
+      observed,
+      dump(list, { seqNoIndent: true, sortKeys: true, lineWidth: -1, quoteStyle: "double" }),
+    );
     // One workload's intents: the diff judges one namespace and reads the whole snapshot.
     writeFileSync(join(intents, "svc-1.yaml"), readFileSync(join(data, "intents", "svc-1.yaml")));
     for (const [how, file] of [

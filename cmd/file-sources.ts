@@ -1,8 +1,19 @@
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
+import { isAscii } from "node:buffer";
+import { StringDecoder } from "node:string_decoder";
 import { join } from "node:path";
 import { intentsOfPaths, type ClientIntents, type IntentsPath } from "../src/client-intents.js";
 import { InputError } from "../src/errors.js";
 import { observedOfSnapshot, type ObservedWorkload } from "../src/observed-egress.js";
+import { observedOfSnapshotText, SnapshotReader } from "../src/observed-snapshot.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import { parseSnapshotDocuments, parseYamlDocuments } from "../src/yaml-documents.js";
 
@@ -97,6 +108,43 @@ export class IntentsFiles implements IntentsSource {
   }
 }
 
+/** How much of a snapshot is read at a time. */
+const PIECE_BYTES = 64 << 10;
+
+/** A file fed to a SnapshotReader; undefined when it must be read whole. */
+function readInPieces(path: string, reader: SnapshotReader): ObservedWorkload[] | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw new InputError(systemMessage(e), { file: path });
+  }
+  try {
+    const decoder = new StringDecoder("utf8");
+    // ASCII (what kubectl writes, mostly) is its own text; from the first other byte on, the
+    // decoder reads UTF-8 (it starts there at a character's start).
+    let ascii = true;
+    const bytes = Buffer.allocUnsafe(PIECE_BYTES);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, bytes, 0, PIECE_BYTES, null);
+      } catch (e) {
+        throw new InputError(systemMessage(e), { file: path });
+      }
+      if (n === 0) break;
+      const chunk = bytes.subarray(0, n);
+      ascii &&= isAscii(chunk);
+      if (!reader.push(ascii ? chunk.toString("latin1") : decoder.write(chunk))) return undefined;
+    }
+    const rest = decoder.end();
+    if (rest !== "" && !reader.push(rest)) return undefined;
+    return reader.end();
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class ObservedSnapshot implements ObservedSource {
   readonly offline = true;
   constructor(
@@ -105,9 +153,14 @@ export class ObservedSnapshot implements ObservedSource {
   ) {}
 
   async observed(): Promise<ObservedWorkload[]> {
-    const text = readInput(this.path, this.stdin);
-    const docs = parseSnapshotDocuments(text, displayName(this.path));
-    return observedOfSnapshot(docs, displayName(this.path));
+    const name = displayName(this.path);
+    if (this.path === "-") return observedOfSnapshotText(this.stdin(), name);
+    // A file is read a piece at a time: what is held is its ObservedEgress, not its text.
+    const found = readInPieces(this.path, new SnapshotReader(name));
+    return (
+      found ??
+      observedOfSnapshot(parseSnapshotDocuments(readInput(this.path, this.stdin), name), name)
+    );
   }
 
   async listening() {

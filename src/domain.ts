@@ -1,5 +1,7 @@
 import { domainToASCII } from "node:url";
 import { UsageError } from "./errors.js";
+import { shared } from "./held.js";
+import { ownCopy } from "./own-copy.js";
 
 /**
  * Domain names as ClientIntents declare them and as DNS observes them.
@@ -41,9 +43,10 @@ export function declaredDomain(raw: string): DeclaredDomain {
   let d = known.get(raw);
   if (d === undefined) {
     const problem = findDomainProblem(raw);
-    d = problem === undefined ? { domain: normalizeDomain(raw) } : { problem };
+    // The name is held by what reads it (destinations, targets): once, and as its own copy.
+    d = problem === undefined ? { domain: shared(normalizeDomain(raw)) } : { problem };
     if (known.size >= KNOWN_MAX) known.clear();
-    known.set(raw, d);
+    known.set(ownCopy(raw), d);
   }
   return d;
 }

@@ -1,4 +1,5 @@
 import type { IpAddress } from "./ip.js";
+import { ownCopy } from "./own-copy.js";
 import type { InternetDestination, KubernetesDestination } from "./observed-egress.js";
 
 /**
@@ -16,9 +17,10 @@ const MAX_NAMES = 200_000;
 export function shared(text: string): string {
   const known = names.get(text);
   if (known !== undefined) return known;
+  const own = ownCopy(text);
   // A bound, not a cache: past it, names are simply held apart.
-  if (names.size < MAX_NAMES) names.set(text, text);
-  return text;
+  if (names.size < MAX_NAMES) names.set(own, own);
+  return own;
 }
 
 /** An address whose text is already canonical (as `parseIp` made it). */
@@ -44,7 +46,7 @@ export class HeldInternetDestination implements InternetDestination {
   ) {
     this.dnsName = dnsName === undefined ? undefined : shared(dnsName);
     this.addresses =
-      ips.length === 1 ? (ips[0] as IpAddress).text : ips.map((ip) => ip.text).join(",");
+      ips.length === 1 ? ownCopy((ips[0] as IpAddress).text) : ips.map((ip) => ip.text).join(",");
     this.ports = ports;
     this.lastSeen = lastSeen;
     this.firstSeen = firstSeen;

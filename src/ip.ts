@@ -1,3 +1,5 @@
+import { ownCopy } from "./own-copy.js";
+
 /**
  * IP addresses and CIDR blocks, v4 and v6, as plain values. Addresses are held
  * as bigint so one code path serves both families.
@@ -24,17 +26,37 @@ export interface IpNetwork {
   readonly host?: string;
 }
 
-const V4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
+/**
+ * A dotted IPv4 address in its canonical spelling (four numbers from 0 to 255, no leading
+ * zeros) as a number. By hand, not by a regular expression: snapshots hold millions.
+ */
 function parseV4(text: string): number | undefined {
-  const m = V4.exec(text);
-  if (!m) return undefined;
-  const a = Number(m[1]);
-  const b = Number(m[2]);
-  const c = Number(m[3]);
-  const d = Number(m[4]);
-  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
-  return a * 16777216 + b * 65536 + c * 256 + d;
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      // "0" alone, never "01".
+      if (digits > 0 && part === 0) return undefined;
+      part = part * 10 + (c - 48);
+      digits++;
+      if (part > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + part;
 }
 
 function parseGroups(text: string): bigint[] | undefined {
@@ -116,7 +138,7 @@ export function parseNetwork(text: string): IpNetwork | undefined {
   if (n === undefined) {
     n = readNetwork(text) ?? null;
     if (networks.size >= NETWORKS_MAX) networks.clear();
-    networks.set(text, n);
+    networks.set(ownCopy(text), n);
   }
   return n ?? undefined;
 }
@@ -143,7 +165,7 @@ function readNetwork(text: string): IpNetwork | undefined {
   const m = mask(addr.family, prefix);
   const base = ipValue(addr) & m;
   return prefix === bits(addr.family)
-    ? { family: addr.family, base, prefix, mask: m, host: addr.text }
+    ? { family: addr.family, base, prefix, mask: m, host: ownCopy(addr.text) }
     : { family: addr.family, base, prefix, mask: m };
 }
 

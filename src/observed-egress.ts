@@ -1,5 +1,5 @@
 import { fastV2Target, IntentsReader, v2Target } from "./client-intents.js";
-import { domainProblem, isWildcard, normalizeDomain } from "./domain.js";
+import { declaredDomain, isWildcard } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
 import { InputError, type Source } from "./errors.js";
 import { parseIp, type IpAddress } from "./ip.js";
@@ -7,8 +7,10 @@ import {
   HeldInternetDestination,
   heldKubernetesDestination,
   heldTimes,
+  shared,
   type DeclaredTimes,
 } from "./held.js";
+import { ownCopy } from "./own-copy.js";
 import { sharedPorts } from "./ports.js";
 import { itemKey, type DeclaredItem } from "./targets.js";
 import {
@@ -134,10 +136,14 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
       typeof i.dnsName === "string" || i.dnsName === undefined || i.dnsName === null
         ? (i.dnsName ?? undefined)
         : r.optionalString(i.dnsName, [...p(), "dnsName"]);
+    let name: string | undefined;
     if (dnsName) {
       // As in intents: a name that is not a host name (or is a wildcard) is refused.
-      const problem = isWildcard(dnsName) ? "a wildcard" : domainProblem(dnsName);
-      if (problem) r.fail([...p(), "dnsName"], `"${dnsName}" is not a DNS name: ${problem}`);
+      const d = isWildcard(dnsName) ? { problem: "a wildcard" } : declaredDomain(dnsName);
+      if (d.problem !== undefined) {
+        r.fail([...p(), "dnsName"], `"${dnsName}" is not a DNS name: ${d.problem}`);
+      }
+      name = d.domain;
     }
     const ipTexts: string[] =
       Array.isArray(i.ips) && i.ips.every((x) => typeof x === "string")
@@ -148,15 +154,9 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
       if (!ip) r.fail([...p(), "ips", n], `"${text}" is not an IP address`);
       return ip;
     });
-    if (!dnsName && ips.length === 0) r.fail(p(), "an internet destination needs a dnsName or ips");
+    if (!name && ips.length === 0) r.fail(p(), "an internet destination needs a dnsName or ips");
     const ports = sharedPorts(fastPorts(i.ports) ?? r.ports(i.ports, [...p(), "ports"]));
-    return new HeldInternetDestination(
-      dnsName ? normalizeDomain(dnsName) : undefined,
-      ips,
-      ports,
-      lastSeen,
-      firstSeen,
-    );
+    return new HeldInternetDestination(name, ips, ports, lastSeen, firstSeen);
   }
   const p = [...path, "kubernetes"];
   const k = r.object(d.kubernetes, p);
@@ -175,7 +175,8 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
   );
 }
 
-function readObservedEgress(
+/** One ObservedEgress: `value`, at `base` in `doc`, starting at `line`. */
+export function readObservedEgress(
   doc: YamlDocument,
   value: unknown,
   base: readonly PathSegment[],
@@ -205,7 +206,7 @@ function readObservedEgress(
     return {
       from: timestamp(r, o.from, [...path, "from"]),
       to: timestamp(r, o.to, [...path, "to"]),
-      why: r.string(o.why, [...path, "why"]),
+      why: ownCopy(r.string(o.why, [...path, "why"])),
     };
   });
   const destinations = r
@@ -226,13 +227,14 @@ function readObservedEgress(
       if (known === undefined || since < known) declaredSince.set(key, since);
     }
   });
+  // What is held is copied out of the text it was read from (see ownCopy).
   return {
-    namespace,
-    name,
-    ...(kind ? { kind } : {}),
+    namespace: shared(namespace),
+    name: ownCopy(name),
+    ...(kind ? { kind: shared(kind) } : {}),
     ...(observingSince === undefined ? {} : { observingSince }),
     ...(coverage ? { coverage } : {}),
-    ...(truncated ? { truncated } : {}),
+    ...(truncated ? { truncated: ownCopy(truncated) } : {}),
     gaps,
     destinations,
     declaredSince: heldTimes(declaredSince),
@@ -247,7 +249,8 @@ function readCoverage(r: IntentsReader, value: unknown): Coverage | undefined {
   const c = r.object(value, path);
   if (c.state === "full") return { state: "full" };
   if (c.state === "none") {
-    return { state: "none", reason: r.optionalString(c.reason, [...path, "reason"]) || "unknown" };
+    const reason = r.optionalString(c.reason, [...path, "reason"]) || "unknown";
+    return { state: "none", reason: ownCopy(reason) };
   }
   return r.fail([...path, "state"], `unknown coverage state "${String(c.state)}" (full or none)`);
 }

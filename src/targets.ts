@@ -1,3 +1,4 @@
+import { shared } from "./held.js";
 import type { IpNetwork } from "./ip.js";
 import type { Source } from "./errors.js";
 
@@ -96,13 +97,30 @@ export function itemTarget(item: DeclaredItem): TargetV2 {
 }
 
 /**
+ * Domains' keys, made once each: snapshots and caches key hundreds of thousands of declared
+ * domains, most of them the same few names.
+ */
+const domainKeys = new Map<string, string>();
+const DOMAIN_KEYS_MAX = 100_000;
+
+function domainKey(domain: string): string {
+  let key = domainKeys.get(domain);
+  if (key === undefined) {
+    key = shared(`domain:${domain}`);
+    if (domainKeys.size >= DOMAIN_KEYS_MAX) domainKeys.clear();
+    domainKeys.set(shared(domain), key);
+  }
+  return key;
+}
+
+/**
  * A key that identifies an item regardless of ports or spelling, used to find when it
  * was first declared (ObservedEgress `status.declared`).
  */
 export function itemKey(item: DeclaredItem): string {
   switch (item.kind) {
     case "domain":
-      return `domain:${item.domain}`;
+      return domainKey(item.domain);
     case "ip":
       return `ip:${item.network.family}:${item.network.base.toString(16)}/${item.network.prefix}`;
     case "in-cluster":

@@ -83,7 +83,13 @@ function startOf(ev: Event): number {
  * js-yaml shares aliased objects instead of copying them, so parsing is cheap, but any
  * later walk of such a document would not be. Cost: one pass over the events.
  */
-function guardAliasExpansion(text: string, events: Event[], file: string, starts: () => number[]) {
+function guardAliasExpansion(
+  text: string,
+  events: Event[],
+  file: string,
+  starts: () => number[],
+  shift: number,
+) {
   const anchorSize = new Map<string, number>();
   // Each open collection: [expanded size so far, anchor name or "", start offset]
   const stack: Array<[number, string, number]> = [];
@@ -95,7 +101,7 @@ function guardAliasExpansion(text: string, events: Event[], file: string, starts
     if (top[0] > MAX_EXPANDED_NODES) {
       throw new InputError(
         `YAML aliases expand to more than ${MAX_EXPANDED_NODES} nodes (an alias bomb?); refusing the document`,
-        { file, line: lineAt(starts(), docStart >= 0 ? docStart : at) },
+        { file, line: lineAt(starts(), docStart >= 0 ? docStart : at) + shift },
       );
     }
   };
@@ -129,9 +135,9 @@ function guardAliasExpansion(text: string, events: Event[], file: string, starts
   }
 }
 
-function yamlError(e: unknown, file: string): InputError {
+function yamlError(e: unknown, file: string, shift: number): InputError {
   if (e instanceof YAMLException) {
-    const line = e.mark && typeof e.mark.line === "number" ? e.mark.line + 1 : undefined;
+    const line = e.mark && typeof e.mark.line === "number" ? e.mark.line + 1 + shift : undefined;
     return new InputError(
       `invalid YAML: ${e.reason}`,
       line === undefined ? { file } : { file, line },
@@ -148,9 +154,12 @@ function yamlError(e: unknown, file: string): InputError {
  */
 const KEEP_EVENTS_BELOW = 4 << 20;
 
-/** Parses a (multi-document) YAML or JSON text. Empty documents are dropped. */
-export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
-  return yamlDocuments(text, file);
+/**
+ * Parses a (multi-document) YAML or JSON text. Empty documents are dropped. A text that is part
+ * of a file (a snapshot's item) gives the line where it starts, and its lines are the file's.
+ */
+export function parseYamlDocuments(text: string, file: string, firstLine = 1): YamlDocument[] {
+  return yamlDocuments(text, file, firstLine - 1);
 }
 
 /**
@@ -194,7 +203,7 @@ function jsonDocument(text: string, file: string): YamlDocument[] | undefined {
   ];
 }
 
-function yamlDocuments(text: string, file: string): YamlDocument[] {
+function yamlDocuments(text: string, file: string, shift = 0): YamlDocument[] {
   let parsed: Event[];
   let values: unknown[];
   let starts: number[] | undefined;
@@ -202,11 +211,11 @@ function yamlDocuments(text: string, file: string): YamlDocument[] {
   try {
     parsed = parseEvents(text, { filename: file, maxDepth: MAX_DEPTH });
     if (parsed.some((ev) => ev.type === EVENT_ID.ALIAS)) {
-      guardAliasExpansion(text, parsed, file, getStarts);
+      guardAliasExpansion(text, parsed, file, getStarts, shift);
     }
     values = constructFromEvents(parsed, { source: text, filename: file });
   } catch (e) {
-    throw yamlError(e, file);
+    throw yamlError(e, file, shift);
   }
   let kept: Event[] | undefined = text.length < KEEP_EVENTS_BELOW ? parsed : undefined;
   const events = (): Event[] =>
@@ -223,7 +232,7 @@ function yamlDocuments(text: string, file: string): YamlDocument[] {
     if (value === null || value === undefined || !first) continue;
     const from = i + 1;
     const rootOffset = startOf(first);
-    const line = rootOffset >= 0 ? lineAt(getStarts(), rootOffset) : 1;
+    const line = (rootOffset >= 0 ? lineAt(getStarts(), rootOffset) : 1) + shift;
     docs.push({
       file,
       line,
@@ -231,7 +240,7 @@ function yamlDocuments(text: string, file: string): YamlDocument[] {
       lineOf(path) {
         if (path.length === 0) return line;
         const offset = offsetOf(text, events(), from, path);
-        return offset >= 0 ? lineAt(getStarts(), offset) : line;
+        return offset >= 0 ? lineAt(getStarts(), offset) + shift : line;
       },
       itemLines(path) {
         const all = kept;
@@ -240,7 +249,7 @@ function yamlDocuments(text: string, file: string): YamlDocument[] {
         if (at < 0 || (all[at] as Event).type !== EVENT_ID.SEQUENCE) return [];
         const lines: number[] = [];
         for (let i = at + 1; (all[i] as Event).type !== EVENT_ID.POP; i = skipNode(all, i)) {
-          lines.push(lineAt(getStarts(), startOf(all[i] as Event)));
+          lines.push(lineAt(getStarts(), startOf(all[i] as Event)) + shift);
         }
         return lines;
       },

@@ -1,0 +1,173 @@
+import { InputError } from "./errors.js";
+import { foundInstead, ofKind, otherObjects } from "./k8s-objects.js";
+import {
+  OBSERVED_GROUP,
+  observedOfSnapshot,
+  readObservedEgress,
+  type ObservedWorkload,
+} from "./observed-egress.js";
+import { asObject, type Obj } from "./shape.js";
+import { ListSplitter, WHOLE, type SnapshotFormat, type SnapshotPiece } from "./snapshot-split.js";
+import {
+  objectDocument,
+  parseSnapshotDocuments,
+  parseYamlDocuments,
+  type PathSegment,
+  type YamlDocument,
+} from "./yaml-documents.js";
+
+/**
+ * A snapshot's ObservedEgress read one item at a time, as its text arrives (ADR 15): what is
+ * held is what the verdicts need, never the snapshot's text or its whole parse. The result is
+ * what observedOfSnapshot gives for the whole text; where the split cannot promise that (see
+ * ListSplitter), `push` or `end` says so and the caller reads the text whole.
+ */
+
+const wanted = ofKind(OBSERVED_GROUP, "ObservedEgress");
+
+/**
+ * An item as a document of the List: its paths are the List's (["items", n, …]), its lines
+ * the file's. `inner` is the piece's own parse, where the item sits at `at`.
+ */
+function itemDocument(
+  file: string,
+  line: number,
+  value: unknown,
+  at: readonly PathSegment[],
+  inner: () => YamlDocument | undefined,
+): YamlDocument {
+  const within = (path: readonly PathSegment[]) => [...at, ...path.slice(2)];
+  return {
+    file,
+    line,
+    value,
+    lineOf: (path) => (path.length <= 2 ? line : (inner()?.lineOf(within(path)) ?? line)),
+    itemLines: (path) => inner()?.itemLines(within(path)) ?? [],
+  };
+}
+
+export class SnapshotReader {
+  private readonly splitter = new ListSplitter();
+  private readonly found: ObservedWorkload[] = [];
+  /** Kinds of the other items, for the error of a snapshot without ObservedEgress. */
+  private readonly others = new Set<string>();
+  private items = 0;
+  /** The first item that is not a valid ObservedEgress: thrown once the List is known. */
+  private invalid: InputError | undefined;
+  private whole = false;
+
+  constructor(private readonly file: string) {}
+
+  /** Feeds the next text; false when the snapshot must be read whole instead. */
+  push(text: string): boolean {
+    if (this.whole) return false;
+    const pieces = this.splitter.push(text);
+    this.whole = pieces === WHOLE || !pieces.every((p) => this.item(p));
+    return !this.whole;
+  }
+
+  /** Every ObservedEgress, once the text has ended; undefined: read the snapshot whole. */
+  end(): ObservedWorkload[] | undefined {
+    if (this.whole) return undefined;
+    const last = this.splitter.end();
+    if (last === WHOLE || !last.pieces.every((p) => this.item(p))) return undefined;
+    if (!this.isList(last.envelope)) return undefined;
+    // An item is judged as part of a List only once the List is known to be one.
+    if (this.invalid) throw this.invalid;
+    const emptyList = this.items === 0;
+    if (this.found.length === 0 && !(emptyList && this.others.size === 0)) {
+      throw new InputError(
+        `no ObservedEgress objects ${foundInstead({ kinds: [...this.others], emptyList })}`,
+        { file: this.file },
+      );
+    }
+    return this.found;
+  }
+
+  private get format(): SnapshotFormat {
+    return this.splitter.format ?? "yaml";
+  }
+
+  /** Reads one item; false when its text does not parse alone (then the split was wrong). */
+  private item(piece: SnapshotPiece): boolean {
+    this.items++;
+    let value: unknown;
+    let line = piece.line;
+    let inner: () => YamlDocument | undefined;
+    let at: PathSegment[];
+    if (this.format === "json") {
+      try {
+        value = JSON.parse(piece.text);
+      } catch {
+        return false;
+      }
+      let doc: YamlDocument | undefined;
+      // Lines inside a JSON item are looked for only for an error.
+      inner = () => (doc ??= parseYamlDocuments(piece.text, this.file, piece.line)[0]);
+      at = [];
+    } else {
+      let docs: YamlDocument[];
+      try {
+        docs = parseYamlDocuments(piece.text, this.file, piece.line);
+      } catch {
+        return false;
+      }
+      const doc = docs[0];
+      if (docs.length !== 1 || !doc || !Array.isArray(doc.value) || doc.value.length !== 1) {
+        return false;
+      }
+      value = doc.value[0];
+      line = doc.itemLines([])[0] ?? line;
+      inner = () => doc;
+      at = [0];
+    }
+    if (this.invalid) return true;
+    const obj = asObject(value);
+    if (obj && wanted(obj)) {
+      const doc = itemDocument(this.file, line, obj, at, inner);
+      try {
+        this.found.push(readObservedEgress(doc, obj, ["items", piece.index], line));
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        this.invalid = e;
+      }
+    } else {
+      for (const kind of otherObjects([objectDocument(value, this.file)], wanted).kinds) {
+        this.others.add(kind);
+      }
+    }
+    return true;
+  }
+
+  /** Whether the text around the items is one List, whose items are exactly the pieces. */
+  private isList(envelope: string): boolean {
+    let list: Obj | undefined;
+    if (this.format === "json") {
+      // The one "items" is the array split (JSON.parse would keep the last of two).
+      if (envelope.split('"items"').length !== 2) return false;
+      try {
+        list = asObject(JSON.parse(envelope));
+      } catch {
+        return false;
+      }
+      if (!list || !Array.isArray(list.items) || list.items.length !== 0) return false;
+    } else {
+      let docs: YamlDocument[];
+      try {
+        docs = parseYamlDocuments(envelope, this.file);
+      } catch {
+        return false;
+      }
+      list = docs.length === 1 ? asObject(docs[0]?.value) : undefined;
+      if (!list || !("items" in list) || list.items !== null) return false;
+    }
+    return typeof list.kind === "string" && list.kind.endsWith("List") && !wanted(list);
+  }
+}
+
+/** The ObservedEgress of a snapshot's whole text (stdin): split when it can be, as a file is. */
+export function observedOfSnapshotText(text: string, file: string): ObservedWorkload[] {
+  const reader = new SnapshotReader(file);
+  const found = reader.push(text) ? reader.end() : undefined;
+  return found ?? observedOfSnapshot(parseSnapshotDocuments(text, file), file);
+}
