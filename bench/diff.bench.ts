@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "./generate.js";
+import { PLUGIN_EXEC_ARGV } from "./plugin-command.js";
 import { median } from "./stats.js";
 import { timedRun, type Timed } from "./timed.js";
 
@@ -55,7 +56,14 @@ for (const workloads of [BASE, 2 * BASE]) {
     console.log(
       `${workloads} workloads × 30 destinations, ${workloads} ClientIntents files (snapshot ${mb.toFixed(0)} MB):`,
     );
-    const diffArgs = ["bin/kubectl-otter.js", "egress", "diff", "--intents", intents];
+    const diffArgs = [
+      ...PLUGIN_EXEC_ARGV,
+      "bin/kubectl-otter.js",
+      "egress",
+      "diff",
+      "--intents",
+      intents,
+    ];
     diffArgs.push("--observed", observed, "--now", "2026-11-25T10:00:00Z", "-o", "json");
     const { floor, diff, ratio } = pair(["dist/bench/floor.js", intents, observed], diffArgs);
     console.log(`  ratio diff/floor (median of paired runs): ${ratio.toFixed(2)}× (goal ≤ 1.5×)`);

@@ -2,10 +2,10 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { load } from "js-yaml";
-import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { ControlPlane } from "../test/controlplane/controlplane.js";
 import { KUBECTL, startCluster } from "../test/helpers/cluster.js";
+import { pluginCommand } from "./plugin-command.js";
 import { timedRun } from "./timed.js";
 import { apiClient, must, type Api } from "./webhook-e2e.js";
 import { NAMESPACES, workload } from "./scale-data.js";
@@ -114,8 +114,7 @@ function pluginAgainstKubectl(cp: ControlPlane, withKubectl: boolean) {
       );
     runs.plugin.push(
       timed([
-        process.execPath,
-        resolve("bin/kubectl-otter.js"),
+        ...pluginCommand(),
         "egress",
         "diff",
         "-A",

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dump, load } from "js-yaml";
 import { generate } from "./generate.js";
+import { pluginCommand } from "./plugin-command.js";
 import { median } from "./stats.js";
 import { timedRun, type Timed } from "./timed.js";
 
@@ -71,8 +72,8 @@ try {
       for (let i = 0; i < RUNS; i++) {
         floors.push(measure(parseFloor(how, file)));
         plugin.push(
-          measure([
-            resolve("bin/kubectl-otter.js"),
+          timedRun([
+            ...pluginCommand(),
             "egress",
             "diff",
             "--intents",

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 import { runProcess } from "../dist/cmd/kubectl-otter.js";
 
 await runProcess(process.argv.slice(2));

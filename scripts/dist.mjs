@@ -171,6 +171,8 @@ writeFileSync(
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    // The V8 flags the plugin runs with (ADR 15), as bin/kubectl-otter.js's first line gives them.
+    execArgv: JSON.parse(readFileSync(join(root, "cmd", "plugin-exec-argv.json"), "utf8")),
     assets: { "kubernetes-client.cjs": client, "plugin-run.cjs": runHalf },
   }),
 );
