@@ -143,8 +143,9 @@ export class SnapshotReader {
   private isList(envelope: string): boolean {
     let list: Obj | undefined;
     if (this.format === "json") {
-      // The one "items" is the array split (JSON.parse would keep the last of two).
-      if (envelope.split('"items"').length !== 2) return false;
+      // The one "items" is the array split (JSON.parse would keep the last of two), and no
+      // key is spelled with escapes ("\u0069tems").
+      if (envelope.split('"items"').length !== 2 || envelope.includes("\\")) return false;
       try {
         list = asObject(JSON.parse(envelope));
       } catch {

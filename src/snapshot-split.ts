@@ -53,11 +53,15 @@ export class ListSplitter {
   private line = 1;
   private envelope = "";
   private index = 0;
+  /** The text so far ends in "\r": the next must start with "\n". */
+  private endsInReturn = false;
   /** JSON: what closes an item ("\n" and its indentation, then "}"); YAML: an item's indentation. */
   private mark = "";
 
   /** Feeds the next text; returns the items it completed, or WHOLE. */
   push(text: string): SnapshotPiece[] | Whole {
+    // YAML breaks lines at a lone carriage return too, which the split does not look for.
+    if (this.format !== "json" && this.loneReturn(text)) return WHOLE;
     // Joined once into a string of its own: searched a million times, a joined (cons) string
     // would be looked through on every search.
     this.buf = this.buf === "" ? text : ` ${this.buf}${text}`.slice(1);
@@ -66,6 +70,7 @@ export class ListSplitter {
 
   /** The end of the text: the last items, and the List without its items. */
   end(): { pieces: SnapshotPiece[]; envelope: string } | Whole {
+    if (this.endsInReturn && this.format !== "json") return WHOLE;
     const pieces = this.run(true);
     if (pieces === WHOLE || this.state !== "tail") return WHOLE;
     return { pieces, envelope: this.envelope };
@@ -98,6 +103,16 @@ export class ListSplitter {
     out.push({ text, line: this.line, index: this.index++ });
     this.line += countLines(text);
     this.buf = this.buf.slice(to);
+  }
+
+  /** Whether a "\r" not followed by "\n" is in the text (or across its start). */
+  private loneReturn(text: string): boolean {
+    if (this.endsInReturn && !text.startsWith("\n")) return true;
+    for (let i = text.indexOf("\r"); i >= 0 && i < text.length - 1; i = text.indexOf("\r", i + 1)) {
+      if (text.charCodeAt(i + 1) !== 10) return true;
+    }
+    this.endsInReturn = text.endsWith("\r");
+    return false;
   }
 
   /** One step; true when it made progress within its state. */

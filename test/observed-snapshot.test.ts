@@ -171,6 +171,12 @@ const unsplit: Record<string, string> = {
   ].join("\n"),
   "several YAML documents": `${dump({ kind: "List", items: [egress("a")] }, { seqNoIndent: true })}---\n${dump(egress("b"))}`,
   "a YAML directive": `%YAML 1.2\n---\n${dump({ kind: "List", items: [egress("a")] }, { seqNoIndent: true })}`,
+  "JSON whose empty items key is spelled with an escape": JSON.stringify(
+    { kind: "List", items: [egress("a")], z: 1 },
+    null,
+    4,
+  ).replace('"z": 1', '"\\u0069tems": []'),
+  "YAML whose lone carriage return ends a document inside an item": `items:\n- ${JSON.stringify(egress("a"))}\r...\r\nkind: List\n`,
   "a List that is not one (its kind comes after its items)": `${dump({ items: [egress("a")] }, { seqNoIndent: true })}kind: Config\n`,
 };
 
