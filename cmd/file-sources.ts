@@ -108,6 +108,15 @@ export class IntentsFiles implements IntentsSource {
   }
 }
 
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    // readInput names what is wrong.
+    return false;
+  }
+}
+
 /** How much of a snapshot is read at a time. */
 const PIECE_BYTES = 64 << 10;
 
@@ -154,7 +163,10 @@ export class ObservedSnapshot implements ObservedSource {
 
   async observed(): Promise<ObservedWorkload[]> {
     const name = displayName(this.path);
-    if (this.path === "-") return observedOfSnapshotText(this.stdin(), name);
+    // A pipe (stdin, `<(kubectl get …)`) can be read only once: its text is read whole, then split.
+    if (this.path === "-" || !isRegularFile(this.path)) {
+      return observedOfSnapshotText(readInput(this.path, this.stdin), name);
+    }
     // A file is read a piece at a time: what is held is its ObservedEgress, not its text.
     const found = readInPieces(this.path, new SnapshotReader(name));
     return (

@@ -271,3 +271,25 @@ test("what is held of a YAML snapshot does not keep its text", (t) => {
     `held ${(m.bytes / 1048576).toFixed(1)} MiB for a text of ${(m.text / 1048576).toFixed(1)} MiB`,
   );
 });
+
+test("a snapshot from a pipe (--observed <(kubectl get …)) is read once, whatever its layout", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, rmSync, promises } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { runCli } = await import("./helpers/cli.js");
+  const dir = mkdtempSync(join(tmpdir(), "otter-fifo-"));
+  try {
+    const fifo = join(dir, "observed.yaml");
+    execFileSync("mkfifo", [fifo]);
+    // What kubectl prints for a cluster without ObservedEgress: a YAML layout read whole.
+    const empty = 'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n';
+    const [run] = await Promise.all([
+      runCli(["egress", "list", "-A", "--observed", fifo, "-o", "json"]),
+      promises.writeFile(fifo, empty),
+    ]);
+    t.is(run.code, 0, run.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
