@@ -641,9 +641,15 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
       mode: 0o600,
     });
     const server = `https://127.0.0.1:${securePort}`;
+    // With a CA of our own, client certificates it signs are identities too (as a kubelet's
+    // are): a test can rotate a client's certificate.
     const tlsArgs =
       pki.certFile && pki.keyFile
-        ? [`--tls-cert-file=${pki.certFile}`, `--tls-private-key-file=${pki.keyFile}`]
+        ? [
+            `--tls-cert-file=${pki.certFile}`,
+            `--tls-private-key-file=${pki.keyFile}`,
+            `--client-ca-file=${pki.caFile}`,
+          ]
         : [`--cert-dir=${path.join(dir, "certs")}`];
     const apiserver = launch(
       dir,

@@ -1,14 +1,25 @@
 import test from "ava";
 import { dump } from "js-yaml";
 import {
+  AuthenticationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   Watch,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { ControlPlane } from "../controlplane/controlplane.js";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openssl, type ControlPlane } from "../controlplane/controlplane.js";
 import { kubectl, startCluster } from "../helpers/cluster.js";
 import { watchResource, type ListPage } from "../../server/informer.js";
 import { SharedConnectionsKubeConfig } from "../../kube/kubeconfig.js";
@@ -221,4 +232,72 @@ test("API calls and watches share their connections to the API server", async (t
   await new Promise((r) => setTimeout(r, 300));
   const opened = connectionsTo(port) - before;
   t.true(opened <= 2, `${opened} connections to the API server after 20 requests and 5 watches`);
+});
+
+test.serial("a rotated client certificate is used from the next request on", async (t) => {
+  // Two identities signed by the API server's client CA, written in turn to the files a
+  // kubeconfig names (as a kubelet's rotated certificate is).
+  const certs = join(cp.dir, "certs");
+  const dir = mkdtempSync(join(tmpdir(), "otter-rotate-"));
+  try {
+    writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
+    const issue = (user: string) => {
+      openssl(
+        dir,
+        `req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ${user}.key -out ${user}.csr -subj /CN=${user}`,
+      );
+      openssl(
+        dir,
+        `x509 -req -in ${user}.csr -CA ${join(certs, "ca.crt")} -CAkey ${join(certs, "ca.key")} -CAcreateserial -out ${user}.crt -days 1 -extfile client.ext`,
+      );
+    };
+    issue("alice");
+    issue("bob");
+    const use = (user: string) => {
+      copyFileSync(join(dir, `${user}.crt`), join(dir, "client.crt"));
+      copyFileSync(join(dir, `${user}.key`), join(dir, "client.key"));
+    };
+    use("alice");
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      dump({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "c",
+            cluster: { server: cp.server, "certificate-authority": join(certs, "ca.crt") },
+          },
+        ],
+        users: [
+          {
+            name: "u",
+            user: {
+              "client-certificate": join(dir, "client.crt"),
+              "client-key": join(dir, "client.key"),
+            },
+          },
+        ],
+        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+        "current-context": "x",
+      }),
+    );
+    const kc = new SharedConnectionsKubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const api = kc.makeApiClient(AuthenticationV1Api);
+    const whoami = async () =>
+      (
+        await api.createSelfSubjectReview({
+          body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+        })
+      ).status?.userInfo?.username;
+    t.is(await whoami(), "alice");
+    t.is(await whoami(), "alice");
+    use("bob");
+    t.is(await whoami(), "bob", "the new certificate, not the first connection's");
+    t.is(await whoami(), "bob");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
