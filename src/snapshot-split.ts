@@ -107,6 +107,8 @@ export class ListSplitter {
 
   /** Whether a "\r" not followed by "\n" is in the text (or across its start). */
   private loneReturn(text: string): boolean {
+    // (A chunk may decode to nothing: the start of a character whose rest comes next.)
+    if (text === "") return false;
     if (this.endsInReturn && !text.startsWith("\n")) return true;
     for (let i = text.indexOf("\r"); i >= 0 && i < text.length - 1; i = text.indexOf("\r", i + 1)) {
       if (text.charCodeAt(i + 1) !== 10) return true;

@@ -293,3 +293,16 @@ test("a snapshot from a pipe (--observed <(kubectl get …)) is read once, whate
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a chunk that decodes to nothing between a carriage return and its line feed splits as before", (t) => {
+  const text = dump(
+    { apiVersion: "v1", kind: "List", items: [egress("a"), egress("b")] },
+    { seqNoIndent: true },
+  ).replace(/\n/g, "\r\n");
+  const reader = new SnapshotReader("snap");
+  const cut = text.indexOf("\r\n", 40) + 1;
+  t.true(reader.push(text.slice(0, cut)));
+  t.true(reader.push(""), "an empty chunk is no line break");
+  t.true(reader.push(text.slice(cut)));
+  t.deepEqual(view(reader.end() ?? []), view(whole(text)));
+});
