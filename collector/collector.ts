@@ -632,7 +632,9 @@ export class Collector {
           : undefined);
       const step = stepCoverage(prev, hearing(g.pods, dns, heard), now);
       this.coverage.set(key, step.record);
-      if (step.changed || step.gap) this.state.cover(g.identity, step.record.coverage, step.gap);
+      if (step.changed || step.gap) {
+        this.state.cover(g.identity, step.record.coverage, step.gap, step.record.since);
+      }
     }
     this.startBreak = undefined;
     // A workload with no running pod keeps a break in progress or a `none` (its pods may come

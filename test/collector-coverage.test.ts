@@ -313,3 +313,70 @@ test("the DNS servers are the ready endpoints of the DNS Service, each once, els
   );
   t.deepEqual(dns.serviceIps, ["10.96.0.10"]);
 });
+
+test("a replica that has not heard a break end does not write its none over another's full", (t) => {
+  const w = { namespace: "dev", name: "web", kind: "Deployment" };
+  const breakFrom = T0 - 10 * 60_000;
+  const heardAgain = T0 - 60_000;
+  // Replica A heard the DNS server again: full, since then.
+  const a = new EgressState();
+  a.cover(w, { state: "full" }, undefined, heardAgain);
+  const fromA = mergeStatus(
+    { coverage: { state: "none", reason: "x" }, destinations: [] },
+    a.takeDirty()[0],
+    T0,
+  );
+  t.deepEqual(fromA.status.coverage, { state: "full", since: iso(heardAgain) });
+  // Replica B, a moment behind, still judges the break it saw begin: none, since its start.
+  const b = new EgressState();
+  b.cover(w, { state: "none", reason: "DNS server not heard" }, undefined, breakFrom);
+  const fromB = mergeStatus(fromA.status, b.takeDirty()[0], T0 + 1000);
+  t.deepEqual(
+    fromB.status.coverage,
+    { state: "full", since: iso(heardAgain) },
+    "A's newer news stays",
+  );
+  t.false(fromB.changed, "nothing to write");
+  // A new break, begun after the pods were heard, is news: it is written.
+  const c = new EgressState();
+  c.cover(w, { state: "none", reason: "DNS server not heard" }, undefined, T0);
+  const fromC = mergeStatus(fromB.status, c.takeDirty()[0], T0 + 3 * 60_000);
+  t.deepEqual(fromC.status.coverage, {
+    state: "none",
+    reason: "DNS server not heard",
+    since: iso(T0),
+  });
+  // And B, once it hears the end too, agrees: the earlier start is kept, nothing is written.
+  b.cover(w, { state: "full" }, undefined, heardAgain + 5000);
+  const agreed = mergeStatus(fromA.status, b.takeDirty()[0], T0 + 2000);
+  t.false(agreed.changed);
+  t.deepEqual(agreed.status.coverage, { state: "full", since: iso(heardAgain) });
+});
+
+test("coverage stored without a start (an older collector's) is not rewritten for it", (t) => {
+  const w = { namespace: "dev", name: "web", kind: "Deployment" };
+  const s = new EgressState();
+  s.cover(w, { state: "full" }, undefined, T0);
+  const merged = mergeStatus(
+    { coverage: { state: "full" }, destinations: [] },
+    s.takeDirty()[0],
+    T0,
+  );
+  t.false(merged.changed);
+  t.deepEqual(merged.status.coverage, { state: "full" });
+});
+
+test("a coverage's start is when its state began: the break's start, or when pods were heard again", (t) => {
+  const heard: Hearing = { heard: true };
+  const unheard = { heard: false, structural: false, why: "DNS server not heard" } as Hearing;
+  let r = stepCoverage(undefined, heard, T0).record;
+  t.is(r.since, T0);
+  r = stepCoverage(r, heard, T0 + 10_000).record;
+  t.is(r.since, T0, "still full: the same start");
+  r = stepCoverage(r, unheard, T0 + 20_000).record;
+  t.is(r.coverage.state, "full", "a short break is not yet none");
+  r = stepCoverage(r, unheard, T0 + 20_000 + BREAK_MS + 1).record;
+  t.deepEqual([r.coverage.state, r.since], ["none", T0 + 20_000]);
+  r = stepCoverage(r, heard, T0 + 20_000 + BREAK_MS + 5000).record;
+  t.deepEqual([r.coverage.state, r.since], ["full", T0 + 20_000 + BREAK_MS + 5000]);
+});

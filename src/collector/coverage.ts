@@ -165,6 +165,13 @@ export function unheardServers(dns: DnsServers, heard: ReadonlySet<string>): str
 /** What the collector remembers of a workload between evaluations. */
 export interface CoverageRecord {
   readonly coverage: Coverage;
+  /**
+   * When the coverage's state began: for `none`, the break's start; for `full`, when the pods
+   * were heard (again). Replicas judge from what each has heard; of two states, the one that
+   * began later is the newer news (a replica that has not heard the end of a break yet does
+   * not write its `none` over another's `full`).
+   */
+  readonly since?: number;
   /** When the current break began, and why (the first reason seen). */
   readonly breakFrom?: number;
   readonly breakWhy?: string;
@@ -199,8 +206,9 @@ export function stepCoverage(
       from !== undefined && now - from > BREAK_MS
         ? { from, to: now, why: cut(prev?.breakWhy ?? "not heard") }
         : undefined;
+    const since = before.state === "full" && prev?.since !== undefined ? prev.since : now;
     return {
-      record: { coverage: FULL },
+      record: { coverage: FULL, since },
       ...(gap ? { gap } : {}),
       changed: first || before.state !== "full",
     };
@@ -213,7 +221,8 @@ export function stepCoverage(
     first ||
     coverage.state !== before.state ||
     (coverage.state === "none" && before.state === "none" && coverage.reason !== before.reason);
-  return { record: { coverage, breakFrom, breakWhy }, changed };
+  const since = coverage.state === "none" ? breakFrom : (prev?.since ?? now);
+  return { record: { coverage, since, breakFrom, breakWhy }, changed };
 }
 
 /**

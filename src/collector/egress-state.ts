@@ -103,6 +103,8 @@ export interface WorkloadState {
   observingSince?: number;
   /** Coverage as last decided, and the gaps not yet known to be stored (see cover). */
   coverage?: Coverage;
+  /** When that coverage's state began (see CoverageRecord.since). */
+  coverageSince?: number;
   gaps?: Gap[];
   readonly destinations: Map<string, DestinationState>;
   /** What was cut, by list ("destinations", "ips of api.example.com", …). */
@@ -209,9 +211,10 @@ export class EgressState {
   }
 
   /** The workload's coverage changed, or one of its breaks ended as a gap. */
-  cover(identity: WorkloadIdentity, coverage: Coverage, gap?: Gap): void {
+  cover(identity: WorkloadIdentity, coverage: Coverage, gap?: Gap, since?: number): void {
     const w = this.workload(identity);
     w.coverage = coverage;
+    w.coverageSince = since;
     if (gap) w.gaps = mergeGaps(w.gaps ?? [], [gap]);
     w.dirty = true;
   }
@@ -447,6 +450,7 @@ export interface WorkloadSnapshot {
   readonly identity: WorkloadIdentity;
   readonly observingSince?: number;
   readonly coverage?: Coverage;
+  readonly coverageSince?: number;
   readonly gaps: readonly Gap[];
   readonly destinations: readonly SeenDestination[];
   readonly truncated: readonly string[];
@@ -482,6 +486,7 @@ export function snapshot(w: WorkloadState): WorkloadSnapshot {
     identity: w.identity,
     ...(w.observingSince === undefined ? {} : { observingSince: w.observingSince }),
     ...(w.coverage ? { coverage: w.coverage } : {}),
+    ...(w.coverage && w.coverageSince !== undefined ? { coverageSince: w.coverageSince } : {}),
     gaps: w.gaps ? [...w.gaps] : [],
     destinations,
     truncated: [...w.truncated].sort(),

@@ -175,8 +175,30 @@ function storedGaps(v: unknown): Gap[] {
   });
 }
 
-function coverageObject(c: Coverage): Obj {
-  return c.state === "full" ? { state: "full" } : { state: "none", reason: c.reason };
+function coverageObject(c: Coverage, since: number | undefined): Obj {
+  const at = since === undefined ? {} : { since: formatTimestamp(since) };
+  return c.state === "full" ? { state: "full", ...at } : { state: "none", reason: c.reason, ...at };
+}
+
+/**
+ * The coverage to store: this replica's, unless what is stored is a state that began later
+ * (another replica heard a break end, or begin, that this one has not heard yet). A state
+ * both agree on keeps its earlier start: a replica's later view of it is no change to write.
+ * Starts are recorded with changes of state (DESIGN: coverage; ADR 10).
+ */
+function mergedCoverage(stored: Obj | undefined, local: WorkloadSnapshot | undefined) {
+  const mine = local?.coverage;
+  if (!mine) return stored;
+  const storedSince = time(stored?.since);
+  const since = local.coverageSince;
+  if (stored?.state === mine.state) {
+    // (One stored without a start keeps none: an upgrade is not a reason to rewrite it.)
+    const earliest =
+      storedSince === undefined || since === undefined ? storedSince : Math.min(since, storedSince);
+    return coverageObject(mine, earliest);
+  }
+  if (storedSince !== undefined && (since === undefined || storedSince > since)) return stored;
+  return coverageObject(mine, since);
 }
 
 const gapObject = (g: Gap): Obj => ({
@@ -272,7 +294,7 @@ export function mergeStatus(
   );
   const gaps = mergeGaps(storedGaps(s.gaps), local?.gaps ?? []);
   const observing = observableSince(since.length > 0 ? Math.min(...since) : undefined, gaps);
-  const coverage = local?.coverage ? coverageObject(local.coverage) : obj(s.coverage);
+  const coverage = mergedCoverage(obj(s.coverage), local);
   let truncated = [...cuts].sort().join("; ");
   if (truncated.length > TRUNCATED_MAX) truncated = `${truncated.slice(0, TRUNCATED_MAX - 1)}…`;
 

@@ -813,10 +813,9 @@ test.serial(
       const o = await observed("nightly");
       return (o?.status as Obj | undefined)?.coverage ? o : undefined;
     });
-    t.deepEqual((oe.status as Obj).coverage, {
-      state: "none",
-      reason: "pods use dnsPolicy Default",
-    });
+    const { since, ...coverage } = (oe.status as Obj).coverage as Obj;
+    t.deepEqual(coverage, { state: "none", reason: "pods use dnsPolicy Default" });
+    t.false(Number.isNaN(Date.parse(String(since))), "when the state began");
     const r = await pluginDiff(["--fail-on", "none", "-o", "wide"]);
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /unverified +reports\.example\.com/);
@@ -841,7 +840,8 @@ test.serial(
       },
       200_000,
     );
-    t.deepEqual((none.status as Obj).coverage, {
+    const { since: brokeAt, ...noneCoverage } = (none.status as Obj).coverage as Obj;
+    t.deepEqual(noneCoverage, {
       state: "none",
       reason: "no dnstap session from kube-system/coredns-test",
     });
@@ -862,7 +862,16 @@ test.serial(
     t.is(gap?.why, "no dnstap session from kube-system/coredns-test");
     t.true(Date.parse(gap?.to ?? "") - Date.parse(gap?.from ?? "") > 120_000);
     t.is(status.observingSince, gap?.to, "the observable period starts after the gap");
-    t.deepEqual(status.coverage, { state: "full" });
+    const { since: heardAt, ...fullCoverage } = status.coverage as Obj;
+    t.deepEqual(fullCoverage, { state: "full" });
+    t.true(Date.parse(String(heardAt)) > Date.parse(String(brokeAt)), "full began after the break");
+    // Replica B hears CoreDNS again only through A's Lease, a moment later: its view of the
+    // break, older than A's news, is never written over it.
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const st = (await observed("web"))?.status as Obj | undefined;
+      t.is((st?.coverage as Obj | undefined)?.state, "full", `read ${i + 1}: coverage went back`);
+    }
     const intents = join(dir, "web-unused.yaml");
     writeFileSync(
       intents,
