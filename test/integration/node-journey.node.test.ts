@@ -506,7 +506,9 @@ test.serial(
       120_000,
       2000,
     );
-    t.deepEqual(oe.status.coverage, { state: "none", reason: "pods use dnsPolicy Default" });
+    const { since, ...coverage } = oe.status.coverage;
+    t.deepEqual(coverage, { state: "none", reason: "pods use dnsPolicy Default" });
+    t.false(Number.isNaN(Date.parse(String(since))), "when the state began");
     const r = await k(["otter", "egress", "diff", "-n", "dev2", "--fail-on", "none", "-o", "wide"]);
     t.is(r.code, 0, r.stderr);
     t.regex(
