@@ -15,7 +15,7 @@ import { InputError } from "../src/errors.js";
 import { observedOfSnapshot, type ObservedWorkload } from "../src/observed-egress.js";
 import { observedOfSnapshotText, SnapshotReader } from "../src/observed-snapshot.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
-import { parseSnapshotDocuments, parseYamlDocuments } from "../src/yaml-documents.js";
+import { parseYamlDocuments } from "../src/yaml-documents.js";
 
 /** Reading intents and snapshots from files, directories and stdin. */
 
@@ -169,10 +169,7 @@ export class ObservedSnapshot implements ObservedSource {
     }
     // A file is read a piece at a time: what is held is its ObservedEgress, not its text.
     const found = readInPieces(this.path, new SnapshotReader(name));
-    return (
-      found ??
-      observedOfSnapshot(parseSnapshotDocuments(readInput(this.path, this.stdin), name), name)
-    );
+    return found ?? observedOfSnapshot(readInput(this.path, this.stdin), name);
   }
 
   async listening() {

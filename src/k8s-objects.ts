@@ -17,6 +17,11 @@ export interface FoundObject {
   readonly line: number | undefined;
 }
 
+/** A List (`kind: …List`, as `kubectl get` prints several objects): its items are looked in. */
+export function isList(v: Obj): boolean {
+  return typeof v.kind === "string" && v.kind.endsWith("List");
+}
+
 /**
  * The Kubernetes objects in a set of YAML documents that satisfy `wanted`: top-level
  * objects, and the items of any List (as `kubectl get … -o yaml` prints them).
@@ -32,7 +37,7 @@ export function findObjects(
     if (!isObj(v)) continue;
     if (wanted(v)) {
       out.push({ doc, value: v, base: [], line: doc.line });
-    } else if (typeof v.kind === "string" && v.kind.endsWith("List") && Array.isArray(v.items)) {
+    } else if (isList(v) && Array.isArray(v.items)) {
       let lines: Array<number | undefined> | undefined;
       v.items.forEach((item, i) => {
         if (!isObj(item) || !wanted(item)) return;
@@ -62,7 +67,7 @@ export function otherObjects(
     if (v === null || typeof v !== "object" || Array.isArray(v)) return;
     const o = v as Obj;
     if (wanted(o)) return;
-    if (typeof o.kind === "string" && o.kind.endsWith("List") && Array.isArray(o.items)) {
+    if (isList(o) && Array.isArray(o.items)) {
       if (o.items.length === 0) emptyList = true;
       o.items.forEach(note);
       return;

@@ -19,9 +19,10 @@ import {
   foundInstead,
   ofKind,
   otherObjects,
+  type Others,
 } from "./k8s-objects.js";
 import type { Obj } from "./shape.js";
-import type { PathSegment, YamlDocument } from "./yaml-documents.js";
+import { parseSnapshotDocuments, type PathSegment, type YamlDocument } from "./yaml-documents.js";
 
 /**
  * ObservedEgress (egress.otter.dev/v1alpha1): what the collector saw one workload call.
@@ -268,18 +269,27 @@ export function observedFromDocuments(docs: readonly YamlDocument[]): ObservedWo
 }
 
 /**
- * The ObservedEgress of a snapshot file. An explicit empty List (a cluster with none) is taken
- * at its word; a file without any (empty, a Deployment, the intents file itself) is an error:
- * it would leave every target unverified and pass.
+ * What a snapshot file held, as long as it held ObservedEgress. An explicit empty List (a
+ * cluster with none) is taken at its word; a file without any (empty, a Deployment, the intents
+ * file itself) is an error: it would leave every target unverified and pass.
  */
-export function observedOfSnapshot(
-  docs: readonly YamlDocument[],
+export function snapshotObserved(
+  found: ObservedWorkload[],
+  others: Others,
   file: string,
 ): ObservedWorkload[] {
-  const found = observedFromDocuments(docs);
-  const others = otherObjects(docs, ofKind(OBSERVED_GROUP, "ObservedEgress"));
   if (found.length === 0 && !(others.emptyList && others.kinds.length === 0)) {
     throw new InputError(`no ObservedEgress objects ${foundInstead(others)}`, { file });
   }
   return found;
+}
+
+/** The ObservedEgress of a snapshot's text, parsed whole. */
+export function observedOfSnapshot(text: string, file: string): ObservedWorkload[] {
+  const docs = parseSnapshotDocuments(text, file);
+  return snapshotObserved(
+    observedFromDocuments(docs),
+    otherObjects(docs, ofKind(OBSERVED_GROUP, "ObservedEgress")),
+    file,
+  );
 }

@@ -1,16 +1,16 @@
 import { InputError } from "./errors.js";
-import { foundInstead, ofKind, otherObjects } from "./k8s-objects.js";
+import { isList, ofKind, otherObjects } from "./k8s-objects.js";
 import {
   OBSERVED_GROUP,
   observedOfSnapshot,
   readObservedEgress,
+  snapshotObserved,
   type ObservedWorkload,
 } from "./observed-egress.js";
 import { asObject, type Obj } from "./shape.js";
 import { ListSplitter, WHOLE, type SnapshotFormat, type SnapshotPiece } from "./snapshot-split.js";
 import {
   objectDocument,
-  parseSnapshotDocuments,
   parseYamlDocuments,
   type PathSegment,
   type YamlDocument,
@@ -74,14 +74,8 @@ export class SnapshotReader {
     if (!this.isList(last.envelope)) return undefined;
     // An item is judged as part of a List only once the List is known to be one.
     if (this.invalid) throw this.invalid;
-    const emptyList = this.items === 0;
-    if (this.found.length === 0 && !(emptyList && this.others.size === 0)) {
-      throw new InputError(
-        `no ObservedEgress objects ${foundInstead({ kinds: [...this.others], emptyList })}`,
-        { file: this.file },
-      );
-    }
-    return this.found;
+    const others = { kinds: [...this.others], emptyList: this.items === 0 };
+    return snapshotObserved(this.found, others, this.file);
   }
 
   private get format(): SnapshotFormat {
@@ -162,7 +156,7 @@ export class SnapshotReader {
       list = docs.length === 1 ? asObject(docs[0]?.value) : undefined;
       if (!list || !("items" in list) || list.items !== null) return false;
     }
-    return typeof list.kind === "string" && list.kind.endsWith("List") && !wanted(list);
+    return isList(list) && !wanted(list);
   }
 }
 
@@ -170,5 +164,5 @@ export class SnapshotReader {
 export function observedOfSnapshotText(text: string, file: string): ObservedWorkload[] {
   const reader = new SnapshotReader(file);
   const found = reader.push(text) ? reader.end() : undefined;
-  return found ?? observedOfSnapshot(parseSnapshotDocuments(text, file), file);
+  return found ?? observedOfSnapshot(text, file);
 }

@@ -6,12 +6,10 @@ import { dump } from "js-yaml";
 import { InputError } from "../src/errors.js";
 import { observedOfSnapshot, type ObservedWorkload } from "../src/observed-egress.js";
 import { observedOfSnapshotText, SnapshotReader } from "../src/observed-snapshot.js";
-import { parseSnapshotDocuments } from "../src/yaml-documents.js";
 
 /** A snapshot read piece by piece must read as the whole text reads. */
 
-const whole = (text: string, file = "snap") =>
-  observedOfSnapshot(parseSnapshotDocuments(text, file), file);
+const whole = (text: string, file = "snap") => observedOfSnapshot(text, file);
 
 /** Fed in chunks of the given sizes (cycled); undefined when the reader asks for the whole. */
 function streamed(text: string, sizes: readonly number[], file = "snap") {
