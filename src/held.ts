@@ -24,7 +24,7 @@ export function shared(text: string): string {
 }
 
 /** An address whose text is already canonical (as `parseIp` made it). */
-function canonicalIp(text: string): IpAddress {
+export function canonicalIp(text: string): IpAddress {
   return { family: text.includes(":") ? 6 : 4, text };
 }
 
@@ -56,6 +56,13 @@ export class HeldInternetDestination implements InternetDestination {
     const a = this.addresses;
     if (a === "") return [];
     return a.includes(",") ? a.split(",").map(canonicalIp) : [canonicalIp(a)];
+  }
+
+  /** The addresses' canonical texts (no address objects made: what most checks compare). */
+  get ipTexts(): readonly string[] {
+    const a = this.addresses;
+    if (a === "") return [];
+    return a.includes(",") ? a.split(",") : [a];
   }
 
   /** As a plain object (JSON, copies): what it reads as. */
@@ -141,6 +148,11 @@ export function heldTimes(map: ReadonlyMap<string, number>): DeclaredTimes {
     keys,
     keys.map((k) => map.get(k) as number),
   );
+}
+
+/** An internet destination's addresses as canonical texts. */
+export function ipTexts(d: InternetDestination): readonly string[] {
+  return d instanceof HeldInternetDestination ? d.ipTexts : d.ips.map((ip) => ip.text);
 }
 
 /**
