@@ -4,6 +4,7 @@ import { domainCovers, domainProblem, normalizeDomain, parseClusterZones } from 
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from "../src/duration.js";
 import { hostPort } from "../src/cli/host-port.js";
 import { UsageError } from "../src/errors.js";
+import { canonical, sameContent } from "../src/canonical.js";
 import {
   formatIp,
   formatNetwork,
@@ -199,4 +200,64 @@ test("cluster zones: repeated or comma-separated, normalised once each; anything
       bad,
     );
   }
+});
+
+/** A copy of a value with every object's keys in another order (the same content). */
+function reordered(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(reordered);
+  if (v === null || typeof v !== "object") return v;
+  const entries = Object.entries(v).reverse();
+  return Object.fromEntries(entries.map(([k, x]) => [k, reordered(x)]));
+}
+
+test("sameContent agrees with comparing canonical texts", (t) => {
+  // JSON-like values with the odd members JSON writes alike (undefined, NaN, -0, null).
+  const value = fc.letrec((tie) => ({
+    leaf: fc.oneof(
+      fc.constantFrom(null, undefined, 0, -0, 1, Number.NaN, "", "a", "null", true, false),
+      fc.string({ maxLength: 3 }),
+      fc.integer({ min: -2, max: 2 }),
+    ),
+    node: fc.oneof(
+      { depthSize: "small" },
+      tie("leaf"),
+      fc.array(tie("node"), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom("a", "b", "c", "__proto__", "toString"), tie("node"), {
+        maxKeys: 3,
+      }),
+    ),
+  })).node;
+  // Flat objects of few keys and values that JSON writes alike: their key sets often differ
+  // by one member that is null, undefined or NaN.
+  const flat = fc.dictionary(
+    fc.constantFrom("a", "b", "c", "__proto__", "toString"),
+    fc.constantFrom(null, undefined, 0, -0, Number.NaN, "a"),
+    { maxKeys: 4 },
+  );
+  // Pairs that are often alike: a value beside itself reordered, or beside a near neighbour.
+  const pair = fc.oneof(
+    fc.tuple(value, value),
+    fc.tuple(flat, flat),
+    value.map((v) => [v, reordered(v)] as const),
+    fc.tuple(value, value, fc.constantFrom("a", "b")).map(
+      ([v, w, k]) =>
+        [
+          { [k]: v, c: 1 },
+          { c: 1, [k]: w },
+        ] as const,
+    ),
+  );
+  fc.assert(
+    fc.property(pair, ([a, b]) => {
+      t.is(sameContent(a, b), canonical(a) === canonical(b), `${canonical(a)} vs ${canonical(b)}`);
+    }),
+    { numRuns: 20_000 },
+  );
+  // What the webhook compares: a pod template and its stored copy, equal and not.
+  const template = { spec: { containers: [{ name: "app", env: [{ name: "A", value: "1" }] }] } };
+  t.true(sameContent(template, reordered(JSON.parse(JSON.stringify(template)))));
+  t.false(sameContent(template, { spec: { containers: [{ name: "app" }] } }));
+  t.false(sameContent({ a: null }, {}));
+  t.false(sameContent({ a: null, b: 1 }, { b: 1, c: 2 }));
+  t.true(sameContent({ a: undefined }, {}));
 });

@@ -1,4 +1,4 @@
-import { canonical } from "../canonical.js";
+import { sameContent } from "../canonical.js";
 import { clientIntentsFromObject, type ClientIntents } from "../client-intents.js";
 import { diffEgress, type WorkloadRef } from "../diff.js";
 import { formatDuration, formatTimestamp } from "../duration.js";
@@ -214,7 +214,7 @@ export function judged(req: AdmissionRequest): boolean {
   const skipBefore = annotations(req.oldObject)[SKIP_ANNOTATION];
   // Taking the skip annotation off (or changing it) is asking to be judged again.
   if (skipNow !== skipBefore) return true;
-  return canonical(egressSpec(req, req.object)) !== canonical(egressSpec(req, req.oldObject));
+  return !sameContent(egressSpec(req, req.object), egressSpec(req, req.oldObject));
 }
 
 /** A Job a CronJob controls: the CronJob is the workload, gated itself. */

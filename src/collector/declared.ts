@@ -3,7 +3,7 @@ import { asObject, type Obj } from "../shape.js";
 import type { WorkloadIdentity } from "./pods.js";
 import { formatTimestamp, parseTimestamp } from "../duration.js";
 import { itemKey, itemTarget, type DeclaredItem, type TargetV2 } from "../targets.js";
-import { canonical } from "../canonical.js";
+import { sameContent } from "../canonical.js";
 
 /**
  * `status.declared`: since when each item a workload's ClientIntents now declare has been
@@ -120,7 +120,7 @@ export function mergeDeclared(
   }));
   return {
     declared,
-    changed: canonical(declared) !== canonical(stored ?? []),
+    changed: !sameContent(declared, stored ?? []),
     cut: current.length > DECLARED_MAX,
   };
 }

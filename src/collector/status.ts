@@ -1,7 +1,7 @@
 import { formatTimestamp, parseTimestamp } from "../duration.js";
 import { parseIp } from "../ip.js";
 import type { Coverage, Gap } from "../observed-egress.js";
-import { canonical } from "../canonical.js";
+import { sameContent } from "../canonical.js";
 import { asObject, type Obj } from "../shape.js";
 import { mergeGaps, observableSince, REASON_MAX } from "./coverage.js";
 import {
@@ -312,8 +312,8 @@ export function mergeStatus(
     ...(s.truncated !== undefined ? { truncated: s.truncated } : {}),
     destinations: storedList,
   };
-  // The API server returns objects with their keys sorted: compare with sorted keys.
-  const changed = canonical(core) !== canonical(before);
+  // The API server returns objects with their keys sorted: compare by content, not key order.
+  const changed = !sameContent(core, before);
   const {
     observingSince: _o,
     coverage: _c,
