@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { load } from "js-yaml";
 import { generate } from "./generate.js";
+import { deploymentRollout, intentsUpdate } from "./webhook-reviews.js";
 import { mean, median } from "./stats.js";
 import { endToEnd } from "./webhook-e2e.js";
 
@@ -104,7 +105,13 @@ function load_(
   });
 }
 
-async function run(mode: "engine" | "floor", port: number, body: string, cwd = ".") {
+async function run(
+  mode: "engine" | "floor",
+  port: number,
+  body: string,
+  rollout: string,
+  cwd = ".",
+) {
   const server = spawn(
     "taskset",
     [
@@ -129,9 +136,10 @@ async function run(mode: "engine" | "floor", port: number, body: string, cwd = "
   if ((await next(it)) !== "ready") throw new Error("server did not start");
   const saturated = await load_(port, body, ["--connections", "64"]);
   const fixed = await load_(port, body, ["--connections", "32", "--rate", "2000"]);
+  const rolloutSaturated = await load_(port, rollout, ["--connections", "64"]);
   server.kill("SIGTERM");
   const memory = JSON.parse(await next(it)) as { maxRssMb: number; rssMb: number; heapMb: number };
-  return { saturated, fixed, ...memory, logLines };
+  return { saturated, fixed, rolloutSaturated, ...memory, logLines };
 }
 
 try {
@@ -140,26 +148,10 @@ try {
     string,
     unknown
   >;
-  const body = JSON.stringify({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: "5f2b6a0e-8d1c-4f6a-9a47-2f0c9b1d3e11",
-      kind: { group: "k8s.otterize.com", version: "v2beta1", kind: "ClientIntents" },
-      resource: { group: "k8s.otterize.com", version: "v2beta1", resource: "clientintents" },
-      name: "svc-42",
-      namespace: "team-42",
-      operation: "UPDATE",
-      userInfo: {
-        username: "kubernetes-admin",
-        groups: ["system:masters", "system:authenticated"],
-      },
-      object: ci,
-      dryRun: false,
-    },
-  });
+  const body = intentsUpdate("svc-42", "team-42", ci);
+  const rollout = deploymentRollout("svc-42", "team-42");
   console.log(
-    `AdmissionReview body: ${body.length} bytes; caches: ${WORKLOADS} workloads × 30 destinations`,
+    `AdmissionReview bodies: a drifting ClientIntents update of ${body.length} bytes (the heaviest review: judged, warned and logged), and a Deployment rolled out to a new image, ${rollout.length} bytes (what most deploys send: judged, its pod template changed); caches: ${WORKLOADS} workloads × 30 destinations`,
   );
   // Floor and webhook alternate, ROUNDS times each: this machine drifts by ±20% from one
   // run to the next, so each figure is the median of its rounds.
@@ -171,18 +163,27 @@ try {
   };
   const baseline = BASELINE ? buildBaseline(BASELINE) : undefined;
   for (let round = 0; round < ROUNDS; round++) {
-    runs.floor.push(await run("floor", 19443 + 3 * round, body));
-    if (baseline) runs.baseline.push(await run("engine", 19444 + 3 * round, body, baseline));
-    runs.engine.push(await run("engine", 19445 + 3 * round, body));
+    runs.floor.push(await run("floor", 19443 + 3 * round, body, rollout));
+    if (baseline)
+      runs.baseline.push(await run("engine", 19444 + 3 * round, body, rollout, baseline));
+    runs.engine.push(await run("engine", 19445 + 3 * round, body, rollout));
   }
   const summary = (rs: Run[]) => ({
     rps: median(rs.map((r) => r.saturated.rps)),
     rpsEach: rs.map((r) => r.saturated.rps.toFixed(0)).join(", "),
+    rolloutRps: median(rs.map((r) => r.rolloutSaturated.rps)),
+    rolloutEach: rs.map((r) => r.rolloutSaturated.rps.toFixed(0)).join(", "),
     p50: median(rs.map((r) => r.fixed.p50)),
     p99: median(rs.map((r) => r.fixed.p99)),
     p99Each: rs.map((r) => r.fixed.p99.toFixed(1)).join(", "),
-    errors: rs.reduce((n, r) => n + r.saturated.errors + r.fixed.errors, 0),
-    non2xx: rs.reduce((n, r) => n + r.saturated.non2xx + r.fixed.non2xx, 0),
+    errors: rs.reduce(
+      (n, r) => n + r.saturated.errors + r.fixed.errors + r.rolloutSaturated.errors,
+      0,
+    ),
+    non2xx: rs.reduce(
+      (n, r) => n + r.saturated.non2xx + r.fixed.non2xx + r.rolloutSaturated.non2xx,
+      0,
+    ),
     heapMb: median(rs.map((r) => r.heapMb)),
     rssMb: median(rs.map((r) => r.rssMb)),
     maxRssMb: Math.max(...rs.map((r) => r.maxRssMb)),
@@ -204,11 +205,17 @@ try {
       `  at 2,000 req/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (runs: ${r.p99Each})`,
     );
     console.log(
+      `  the Deployment rollout, saturation: ${r.rolloutRps.toFixed(0)} req/s (runs: ${r.rolloutEach})`,
+    );
+    console.log(
       `  memory: live heap after loading ${r.heapMb.toFixed(0)} MiB, RSS at the end ${r.rssMb.toFixed(0)} MiB (peak ${r.maxRssMb.toFixed(0)} MiB, while loading); ${r.logLines} log lines`,
     );
   }
   console.log(
     `throughput webhook/floor: ${(engine.rps / floor.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.p99.toFixed(1)} ms (goal < 5 ms)`,
+  );
+  console.log(
+    `the Deployment rollout, throughput webhook/floor: ${(engine.rolloutRps / floor.rolloutRps).toFixed(2)}${before ? ` (the baseline: ${(before.rolloutRps / floor.rolloutRps).toFixed(2)})` : ""}`,
   );
   if (before) {
     console.log(
