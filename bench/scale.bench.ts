@@ -89,6 +89,11 @@ function timed(cmd: string[]): { seconds: number; peak: number } {
   return { seconds: r.seconds, peak: r.peakMb * 1048576 };
 }
 
+/** `kubectl otter egress diff -A -o json` of the cluster, as the benchmark runs it. */
+function pluginDiff(cp: ControlPlane): string[] {
+  return [...pluginCommand(), "egress", "diff", "-A", "-o", "json", "--kubeconfig", cp.kubeconfig];
+}
+
 /**
  * `kubectl otter egress diff -A` against the cluster beside what a user compares it with,
  * `kubectl get observedegresses,clientintents -A -o json`, alternated, the median of three.
@@ -112,18 +117,7 @@ function pluginAgainstKubectl(cp: ControlPlane, withKubectl: boolean) {
           "json",
         ]),
       );
-    runs.plugin.push(
-      timed([
-        ...pluginCommand(),
-        "egress",
-        "diff",
-        "-A",
-        "-o",
-        "json",
-        "--kubeconfig",
-        cp.kubeconfig,
-      ]),
-    );
+    runs.plugin.push(timed(pluginDiff(cp)));
   }
   const mid = (xs: { seconds: number; peak: number }[]) => {
     if (xs.length === 0) return undefined;
@@ -216,16 +210,7 @@ try {
   }
   // What the plugin takes before it reads any object: Node and the Kubernetes client loaded,
   // the (empty) lists read. Printed beside the figures, as part of every peak below.
-  const empty = timed([
-    ...pluginCommand(),
-    "egress",
-    "diff",
-    "-A",
-    "-o",
-    "json",
-    "--kubeconfig",
-    cp.kubeconfig,
-  ]);
+  const empty = timed(pluginDiff(cp));
   const now = Date.now();
   let have = 0;
   const rows: string[] = [];

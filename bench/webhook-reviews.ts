@@ -6,31 +6,38 @@
  * in each of the object and the old object.
  */
 
-function review(request: Record<string, unknown>): string {
+/** An UPDATE of one object, as the API server sends it to the webhook. */
+function update(
+  type: { group: string; version: string; kind: string; resource: string },
+  object: { metadata: { name: string; namespace: string } },
+  oldObject?: unknown,
+): string {
+  const { group, version, kind, resource } = type;
   return JSON.stringify({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
     request: {
       uid: "5f2b6a0e-8d1c-4f6a-9a47-2f0c9b1d3e11",
+      kind: { group, version, kind },
+      resource: { group, version, resource },
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+      operation: "UPDATE",
       userInfo: {
         username: "kubernetes-admin",
         groups: ["system:masters", "system:authenticated"],
       },
+      object,
+      ...(oldObject === undefined ? {} : { oldObject }),
       dryRun: false,
-      ...request,
     },
   });
 }
 
-export function intentsUpdate(name: string, namespace: string, intents: unknown): string {
-  return review({
-    kind: { group: "k8s.otterize.com", version: "v2beta1", kind: "ClientIntents" },
-    resource: { group: "k8s.otterize.com", version: "v2beta1", resource: "clientintents" },
-    name,
-    namespace,
-    operation: "UPDATE",
-    object: intents,
-  });
+/** A ClientIntents updated (without its old object: the review the benchmark always sent). */
+export function intentsUpdate(intents: { metadata: { name: string; namespace: string } }): string {
+  const type = { group: "k8s.otterize.com", version: "v2beta1" };
+  return update({ ...type, kind: "ClientIntents", resource: "clientintents" }, intents);
 }
 
 function container(name: string, tag: string) {
@@ -119,13 +126,9 @@ function deployment(name: string, namespace: string, tag: string, resourceVersio
 
 /** A Deployment whose first container moves from v1.2.3 to v1.2.4. */
 export function deploymentRollout(name: string, namespace: string): string {
-  return review({
-    kind: { group: "apps", version: "v1", kind: "Deployment" },
-    resource: { group: "apps", version: "v1", resource: "deployments" },
-    name,
-    namespace,
-    operation: "UPDATE",
-    object: deployment(name, namespace, "v1.2.4", "1002"),
-    oldObject: deployment(name, namespace, "v1.2.3", "1001"),
-  });
+  return update(
+    { group: "apps", version: "v1", kind: "Deployment", resource: "deployments" },
+    deployment(name, namespace, "v1.2.4", "1002"),
+    deployment(name, namespace, "v1.2.3", "1001"),
+  );
 }

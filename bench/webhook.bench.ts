@@ -144,11 +144,10 @@ async function run(
 
 try {
   generate(dir, WORKLOADS);
-  const ci = load(readFileSync(join(dir, "intents", "svc-42.yaml"), "utf8")) as Record<
-    string,
-    unknown
-  >;
-  const body = intentsUpdate("svc-42", "team-42", ci);
+  const ci = load(readFileSync(join(dir, "intents", "svc-42.yaml"), "utf8")) as {
+    metadata: { name: string; namespace: string };
+  };
+  const body = intentsUpdate(ci);
   const rollout = deploymentRollout("svc-42", "team-42");
   console.log(
     `AdmissionReview bodies: a drifting ClientIntents update of ${body.length} bytes (the heaviest review: judged, warned and logged), and a Deployment rolled out to a new image, ${rollout.length} bytes (what most deploys send: judged, its pod template changed); caches: ${WORKLOADS} workloads × 30 destinations`,
