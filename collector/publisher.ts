@@ -201,7 +201,8 @@ export class Publisher {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const found = await this.read(w);
       if (!found && !needed) return "skipped";
-      const object = found ?? (await this.create(w));
+      // Created by another writer first: theirs is read at once (a retry is for conflicts).
+      const object = found ?? (await this.create(w)) ?? (await this.read(w));
       if (!object) continue;
       const stored = (object.status ?? {}) as Obj;
       const t = now();

@@ -163,6 +163,7 @@ module.exports = new Proxy({}, { get: (_, k) => (m ??= require("node:child_proce
 
 // 2. The SEA blob, with V8's code cache so the binary starts without compiling the bundle.
 const blob = join(work, "sea-prep.blob");
+const pluginFlags = JSON.parse(readFileSync(join(root, "cmd", "plugin-exec-argv.json"), "utf8"));
 const seaConfig = join(work, "sea-config.json");
 writeFileSync(
   seaConfig,
@@ -172,11 +173,15 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
     // The V8 flags the plugin runs with (ADR 15), as bin/kubectl-otter.js's first line gives them.
-    execArgv: JSON.parse(readFileSync(join(root, "cmd", "plugin-exec-argv.json"), "utf8")),
+    execArgv: pluginFlags,
     assets: { "kubernetes-client.cjs": client, "plugin-run.cjs": runHalf },
   }),
 );
-execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
+// The code cache is made under the same flags: V8 rejects a cache made under others (with a
+// warning on every run), and some flags (--heap-growing-percent) are part of its check.
+execFileSync(process.execPath, [...pluginFlags, "--experimental-sea-config", seaConfig], {
+  stdio: "inherit",
+});
 
 // 3. Per platform: a copy of node with the blob injected, packed reproducibly.
 const platforms = [];
