@@ -12,8 +12,9 @@ import { endToEnd } from "./webhook-e2e.js";
 /**
  * `npm run bench:webhook`: the webhook server (caches of 10,000 workloads) and a bare
  * node:https floor, each pinned to core 0, loaded by autocannon pinned to core 1, over HTTPS
- * with keep-alive and ~1.5 KB AdmissionReview bodies. Prints throughput at saturation,
- * p50/p99 at a fixed 2,000 req/s, and the server's peak memory.
+ * with keep-alive. Prints, for a drifting ClientIntents update (2.5 KB), throughput at
+ * saturation, p50/p99 at a fixed 2,000 req/s, and the server's peak memory; then throughput at
+ * saturation for a Deployment rolled out to a new image (9 KB; both in webhook-reviews.ts).
  *
  * BENCH_BASELINE names a commit whose webhook server runs in the same rounds (built from
  * `git archive` of it, with this checkout's node_modules), so that a change to the server is
