@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "./generate.js";
-import { PLUGIN_EXEC_ARGV } from "./plugin-command.js";
+import { pluginCommand } from "./plugin-command.js";
 import { median } from "./stats.js";
 import { timedRun, type Timed } from "./timed.js";
 
@@ -17,8 +17,6 @@ const BASE = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 
 type Measure = Timed;
 
-const measure = (args: string[]): Measure => timedRun([process.execPath, ...args]);
-
 function report(label: string, all: Measure[]): Measure {
   const m = {
     seconds: median(all.map((x) => x.seconds)),
@@ -32,14 +30,14 @@ function report(label: string, all: Measure[]): Measure {
 
 /** Runs the two commands alternately, so a machine that speeds up or slows down affects both alike. */
 function pair(
-  floorArgs: string[],
-  diffArgs: string[],
+  floorCommand: string[],
+  diffCommand: string[],
 ): { floor: Measure; diff: Measure; ratio: number } {
   const floors: Measure[] = [];
   const diffs: Measure[] = [];
   for (let i = 0; i < RUNS; i++) {
-    floors.push(measure(floorArgs));
-    diffs.push(measure(diffArgs));
+    floors.push(timedRun(floorCommand));
+    diffs.push(timedRun(diffCommand));
   }
   const floor = report("floor: read + js-yaml loadAll", floors);
   const diff = report("egress diff -o json", diffs);
@@ -56,16 +54,23 @@ for (const workloads of [BASE, 2 * BASE]) {
     console.log(
       `${workloads} workloads × 30 destinations, ${workloads} ClientIntents files (snapshot ${mb.toFixed(0)} MB):`,
     );
-    const diffArgs = [
-      ...PLUGIN_EXEC_ARGV,
-      "bin/kubectl-otter.js",
+    const diffCommand = [
+      ...pluginCommand(),
       "egress",
       "diff",
       "--intents",
       intents,
+      "--observed",
+      observed,
+      "--now",
+      "2026-11-25T10:00:00Z",
+      "-o",
+      "json",
     ];
-    diffArgs.push("--observed", observed, "--now", "2026-11-25T10:00:00Z", "-o", "json");
-    const { floor, diff, ratio } = pair(["dist/bench/floor.js", intents, observed], diffArgs);
+    const { floor, diff, ratio } = pair(
+      [process.execPath, "dist/bench/floor.js", intents, observed],
+      diffCommand,
+    );
     console.log(`  ratio diff/floor (median of paired runs): ${ratio.toFixed(2)}× (goal ≤ 1.5×)`);
     results.push({ workloads, diff, floor });
   } finally {

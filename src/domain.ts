@@ -1,3 +1,4 @@
+import { BoundedMap } from "./bounded-map.js";
 import { domainToASCII } from "node:url";
 import { UsageError } from "./errors.js";
 import { shared } from "./held.js";
@@ -45,14 +46,13 @@ export function declaredDomain(raw: string): DeclaredDomain {
     const problem = findDomainProblem(raw);
     // The name is held by what reads it (destinations, targets): once, and as its own copy.
     d = problem === undefined ? { domain: shared(normalizeDomain(raw)) } : { problem };
-    if (known.size >= KNOWN_MAX) known.clear();
     known.set(ownCopy(raw), d);
   }
   return d;
 }
 
 const KNOWN_MAX = 50_000;
-const known = new Map<string, DeclaredDomain>();
+const known = new BoundedMap<string, DeclaredDomain>(KNOWN_MAX);
 
 function findDomainProblem(raw: string): string | undefined {
   let name = raw;

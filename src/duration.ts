@@ -1,3 +1,4 @@
+import { BoundedMap } from "./bounded-map.js";
 import { UsageError } from "./errors.js";
 
 const UNIT_MS: Record<string, number> = {
@@ -73,7 +74,7 @@ function daysIn(year: number, month: number): number {
 }
 
 /** Timestamps already parsed: a snapshot repeats the same few (its writes' times) 100,000s of times. */
-const parsed = new Map<string, number>();
+const parsed = new BoundedMap<string, number>(10_000);
 
 /** Parses an RFC 3339 timestamp to epoch milliseconds, or returns undefined. */
 export function parseTimestamp(text: string): number | undefined {
@@ -81,7 +82,6 @@ export function parseTimestamp(text: string): number | undefined {
   if (known !== undefined) return known;
   const ms = parseRfc3339(text);
   if (ms !== undefined) {
-    if (parsed.size >= 10_000) parsed.clear();
     parsed.set(text, ms);
   }
   return ms;
@@ -120,12 +120,11 @@ export function formatTimestamp(ms: number): string {
   if (known !== undefined) return known;
   const iso = new Date(ms).toISOString();
   const text = iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
-  if (formatted.size >= 10_000) formatted.clear();
   formatted.set(ms, text);
   return text;
 }
 
-const formatted = new Map<number, string>();
+const formatted = new BoundedMap<number, string>(10_000);
 
 /**
  * An age as kubectl's AGE column shows one (its HumanDuration): 45s, 5m30s, 42m, 3h20m, 20h,

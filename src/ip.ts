@@ -1,3 +1,4 @@
+import { BoundedMap } from "./bounded-map.js";
 import { ownCopy } from "./own-copy.js";
 
 /**
@@ -137,7 +138,6 @@ export function parseNetwork(text: string): IpNetwork | undefined {
   let n = networks.get(text);
   if (n === undefined) {
     n = readNetwork(text) ?? null;
-    if (networks.size >= NETWORKS_MAX) networks.clear();
     networks.set(ownCopy(text), n);
   }
   return n ?? undefined;
@@ -147,8 +147,8 @@ export function parseNetwork(text: string): IpNetwork | undefined {
  * Networks read so far, by their text (null: not a network): the same declared IPs are read
  * in every admission review and every file. The values are shared, so read-only.
  */
-const networks = new Map<string, IpNetwork | null>();
 const NETWORKS_MAX = 50_000;
+const networks = new BoundedMap<string, IpNetwork | null>(NETWORKS_MAX);
 
 function readNetwork(text: string): IpNetwork | undefined {
   const slash = text.indexOf("/");
@@ -210,7 +210,6 @@ export function ipFromBytes(
     const prefix = (b0 << 16) | (b1 << 8) | b2;
     let block = v4Known.get(prefix);
     if (!block) {
-      if (v4Known.size >= V4_BLOCKS_MAX) v4Known.clear();
       block = new Array<IpAddress | undefined>(256);
       v4Known.set(prefix, block);
     }
@@ -240,7 +239,7 @@ export function clientIpFromBytes(b: Uint8Array): IpAddress | undefined {
 
 /** /24 blocks of remembered v4 addresses (at most 256 each). */
 const V4_BLOCKS_MAX = 4096;
-const v4Known = new Map<number, Array<IpAddress | undefined>>();
+const v4Known = new BoundedMap<number, Array<IpAddress | undefined>>(V4_BLOCKS_MAX);
 
 /** RFC 5952 text of eight 16-bit groups. */
 function formatV6Groups(groups: readonly number[]): string {

@@ -1,10 +1,11 @@
+import { BoundedMap } from "./bounded-map.js";
 /**
  * Port lists are few and repeated ([443], [80, 443]) across the many destinations and targets
  * the webhook keeps in memory: equal lists are shared, as the read-only values they are.
  */
 
 const MAX_SHARED = 4096;
-const shared = new Map<string, readonly number[]>();
+const shared = new BoundedMap<string, readonly number[]>(MAX_SHARED);
 const NONE: readonly number[] = Object.freeze([]);
 /** Single-port lists by port (the common case), without building a key. */
 const single: Array<readonly number[] | undefined> = [];
@@ -19,7 +20,6 @@ export function sharedPorts(ports: readonly number[]): readonly number[] {
   const key = ports.join(",");
   const known = shared.get(key);
   if (known) return known;
-  if (shared.size >= MAX_SHARED) shared.clear();
   const copy = Object.freeze([...ports]);
   shared.set(key, copy);
   return copy;

@@ -1,3 +1,4 @@
+import { BoundedMap } from "./bounded-map.js";
 import { shared } from "./held.js";
 import type { IpNetwork } from "./ip.js";
 import type { Source } from "./errors.js";
@@ -100,14 +101,13 @@ export function itemTarget(item: DeclaredItem): TargetV2 {
  * Domains' keys, made once each: snapshots and caches key hundreds of thousands of declared
  * domains, most of them the same few names.
  */
-const domainKeys = new Map<string, string>();
 const DOMAIN_KEYS_MAX = 100_000;
+const domainKeys = new BoundedMap<string, string>(DOMAIN_KEYS_MAX);
 
 function domainKey(domain: string): string {
   let key = domainKeys.get(domain);
   if (key === undefined) {
     key = shared(`domain:${domain}`);
-    if (domainKeys.size >= DOMAIN_KEYS_MAX) domainKeys.clear();
     domainKeys.set(shared(domain), key);
   }
   return key;

@@ -4,6 +4,7 @@ import { domainCovers, domainProblem, normalizeDomain, parseClusterZones } from 
 import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from "../src/duration.js";
 import { hostPort } from "../src/cli/host-port.js";
 import { UsageError } from "../src/errors.js";
+import { BoundedMap } from "../src/bounded-map.js";
 import { canonical, sameContent } from "../src/canonical.js";
 import {
   formatIp,
@@ -260,4 +261,14 @@ test("sameContent agrees with comparing canonical texts", (t) => {
   t.false(sameContent({ a: null }, {}));
   t.false(sameContent({ a: null, b: 1 }, { b: 1, c: 2 }));
   t.true(sameContent({ a: undefined }, {}));
+});
+
+test("a BoundedMap forgets what it held once it is full, and never holds more than its bound", (t) => {
+  const m = new BoundedMap<number, number>(3);
+  for (let i = 0; i < 3; i++) m.set(i, i);
+  t.is(m.size, 3);
+  m.set(3, 3);
+  t.deepEqual([...m.keys()], [3]);
+  for (let i = 0; i < 100; i++) m.set(i, i);
+  t.true(m.size <= 3);
 });

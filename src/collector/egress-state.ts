@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Coverage, Gap } from "../observed-egress.js";
 import { mergeGaps } from "./coverage.js";
 import type { WorkloadIdentity } from "./pods.js";
@@ -166,7 +167,7 @@ export class EgressState {
   /** The same, by identity object: a pod's identity is one object, found without a key. */
   private readonly byIdentity = new WeakMap<WorkloadIdentity, WorkloadState>();
   /** Named targets, shared by every workload that reached the name (and so its string). */
-  private readonly named = new Map<string, DestinationTarget>();
+  private readonly named = new BoundedMap<string, DestinationTarget>(SHARED_NAMES_MAX);
 
   /** Reported destinations dropped because their workload was at its cap. */
   noRoom = 0;
@@ -224,7 +225,6 @@ export class EgressState {
     if (t.dnsName === undefined) return { kind: "internet", ip: t.ips[0] ?? "" };
     let shared = this.named.get(t.dnsName);
     if (!shared) {
-      if (this.named.size >= SHARED_NAMES_MAX) this.named.clear();
       shared = { kind: "internet", dnsName: t.dnsName };
       this.named.set(t.dnsName, shared);
     }
