@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "./generate.js";
-import { pluginCommand } from "./plugin-command.js";
+import { snapshotDiff } from "./plugin-command.js";
 import { median } from "./stats.js";
 import { timedRun, type Timed } from "./timed.js";
 
@@ -54,19 +54,7 @@ for (const workloads of [BASE, 2 * BASE]) {
     console.log(
       `${workloads} workloads × 30 destinations, ${workloads} ClientIntents files (snapshot ${mb.toFixed(0)} MB):`,
     );
-    const diffCommand = [
-      ...pluginCommand(),
-      "egress",
-      "diff",
-      "--intents",
-      intents,
-      "--observed",
-      observed,
-      "--now",
-      "2026-11-25T10:00:00Z",
-      "-o",
-      "json",
-    ];
+    const diffCommand = snapshotDiff(intents, observed);
     const { floor, diff, ratio } = pair(
       [process.execPath, "dist/bench/floor.js", intents, observed],
       diffCommand,

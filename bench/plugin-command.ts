@@ -12,3 +12,20 @@ const PLUGIN_EXEC_ARGV = JSON.parse(
 export function pluginCommand(): string[] {
   return [process.execPath, ...PLUGIN_EXEC_ARGV, resolve("bin/kubectl-otter.js")];
 }
+
+/** `egress diff` of intents against a snapshot, as of the generated data's time, as JSON. */
+export function snapshotDiff(intents: string, observed: string): string[] {
+  return [
+    ...pluginCommand(),
+    "egress",
+    "diff",
+    "--intents",
+    intents,
+    "--observed",
+    observed,
+    "--now",
+    "2026-11-25T10:00:00Z",
+    "-o",
+    "json",
+  ];
+}

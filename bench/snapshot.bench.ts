@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dump, load } from "js-yaml";
 import { generate } from "./generate.js";
-import { pluginCommand } from "./plugin-command.js";
+import { snapshotDiff } from "./plugin-command.js";
 import { median } from "./stats.js";
 import { timedRun, type Timed } from "./timed.js";
 
@@ -71,21 +71,7 @@ try {
       const plugin: Measure[] = [];
       for (let i = 0; i < RUNS; i++) {
         floors.push(measure(parseFloor(how, file)));
-        plugin.push(
-          timedRun([
-            ...pluginCommand(),
-            "egress",
-            "diff",
-            "--intents",
-            intents,
-            "--observed",
-            file,
-            "--now",
-            "2026-11-25T10:00:00Z",
-            "-o",
-            "json",
-          ]),
-        );
+        plugin.push(timedRun(snapshotDiff(intents, file)));
       }
       const floor = median(floors.map((m) => m.seconds));
       const seconds = median(plugin.map((m) => m.seconds));
