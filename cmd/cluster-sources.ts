@@ -1,10 +1,4 @@
-import type { KubeConfig } from "@kubernetes/client-node";
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type V1Lease,
-} from "@kubernetes/client-node";
+import type { KubeConfig, V1Lease } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -36,7 +30,12 @@ import {
 import type { Obj } from "../src/shape.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import type { Listening } from "../src/verdicts.js";
-import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  SharedConnectionsKubeConfig,
+} from "../kube/plugin-client.js";
 
 /**
  * Reading ObservedEgress, ClientIntents and the collector's Lease from a cluster, with

@@ -83,7 +83,7 @@ wrapped(module.exports, require, module);`,
     }));
   },
 });
-const clientAsset = asAsset(/^@kubernetes\/client-node$/, "kubernetes-client.cjs");
+const clientAsset = asAsset(/plugin-client\.js$/, "kubernetes-client.cjs");
 const common = {
   bundle: true,
   platform: "node",
@@ -93,30 +93,12 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
 };
-// Only what the plugin uses of the client (the names cmd/cluster-sources.ts and
-// kube/kubeconfig.ts import), so that the rest is shaken out.
-const used = [
-  ...new Set(
-    ["dist/cmd/cluster-sources.js", "dist/kube/kubeconfig.js"].flatMap((file) => {
-      const names = /import \{([^}]*)\} from "@kubernetes\/client-node"/.exec(
-        readFileSync(join(root, file), "utf8"),
-      )?.[1];
-      if (!names) throw new Error(`${file} does not import @kubernetes/client-node`);
-      return names
-        .split(",")
-        .map((n) => n.trim())
-        .filter((n) => n !== "");
-    }),
-  ),
-].join(", ");
+// Only what the plugin uses of the client (kube/plugin-client.ts, which the npm package bundles
+// too), so that the rest is shaken out. Built from its source: the npm bundle is ES modules.
 const client = join(work, "kubernetes-client.cjs");
 await build({
   ...common,
-  stdin: {
-    contents: `export {${used}} from "@kubernetes/client-node";`,
-    resolveDir: root,
-    loader: "js",
-  },
+  entryPoints: [join(root, "kube", "plugin-client.ts")],
   outfile: client,
   plugins: [absentOptional],
 });
