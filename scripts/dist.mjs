@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { OPTIONAL_ADDONS } from "./optional-addons.mjs";
 import { REPRODUCIBLE_TAR } from "./reproducible-tar.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -56,7 +57,7 @@ const absentOptional = {
   // "not installed", so the binary never asks its require() for a file on disk.
   name: "absent-optional",
   setup(b) {
-    b.onResolve({ filter: /^(bufferutil|utf-8-validate|encoding)$/ }, (a) => ({
+    b.onResolve({ filter: OPTIONAL_ADDONS }, (a) => ({
       path: a.path,
       namespace: "absent",
     }));

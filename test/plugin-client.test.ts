@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
@@ -11,6 +11,7 @@ import { BIN } from "./helpers/cli.js";
  */
 
 const dir = mkdtempSync(join(tmpdir(), "otter-plugin-client-"));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 // Counts the modules loaded from the client's package, and says so on exit.
 const counter = join(dir, "count-client-modules.mjs");
 writeFileSync(
