@@ -65,6 +65,35 @@ export class HeldInternetDestination implements InternetDestination {
     return a.includes(",") ? a.split(",") : [a];
   }
 
+  /** How many addresses (none copied). */
+  get ipCount(): number {
+    const a = this.addresses;
+    if (a === "") return 0;
+    let n = 1;
+    for (let at = a.indexOf(","); at >= 0; at = a.indexOf(",", at + 1)) n++;
+    return n;
+  }
+
+  /** The first address's canonical text (the rest not copied). */
+  get firstIpText(): string | undefined {
+    const a = this.addresses;
+    if (a === "") return undefined;
+    const comma = a.indexOf(",");
+    return comma < 0 ? a : a.slice(0, comma);
+  }
+
+  /** Whether `test` holds for every address (in order, stopping at the first that fails). */
+  everyIpText(test: (ip: string) => boolean): boolean {
+    const a = this.addresses;
+    if (a === "") return true;
+    let from = 0;
+    for (let comma = a.indexOf(","); comma >= 0; comma = a.indexOf(",", from)) {
+      if (!test(a.slice(from, comma))) return false;
+      from = comma + 1;
+    }
+    return test(from === 0 ? a : a.slice(from));
+  }
+
   /** As a plain object (JSON, copies): what it reads as. */
   toJSON(): InternetDestination {
     return {
@@ -153,6 +182,26 @@ export function heldTimes(map: ReadonlyMap<string, number>): DeclaredTimes {
 /** An internet destination's addresses as canonical texts. */
 export function ipTexts(d: InternetDestination): readonly string[] {
   return d instanceof HeldInternetDestination ? d.ipTexts : d.ips.map((ip) => ip.text);
+}
+
+/** How many addresses an internet destination has (a held one's are not copied to count). */
+export function ipCount(d: InternetDestination): number {
+  return d instanceof HeldInternetDestination ? d.ipCount : d.ips.length;
+}
+
+/** An internet destination's first address, as canonical text. */
+export function firstIpText(d: InternetDestination): string | undefined {
+  return d instanceof HeldInternetDestination ? d.firstIpText : d.ips[0]?.text;
+}
+
+/**
+ * Whether `test` holds for every address of an internet destination (canonical texts, in
+ * order, stopping at the first that fails): a held one's addresses are read without an array.
+ */
+export function everyIpText(d: InternetDestination, test: (ip: string) => boolean): boolean {
+  if (d instanceof HeldInternetDestination) return d.everyIpText(test);
+  for (const ip of d.ips) if (!test(ip.text)) return false;
+  return true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { concatAll } from "./concat.js";
 import { belowSuffix, isWildcard, wildcardSuffix } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
-import { canonicalIp, internetWith, ipTexts } from "./held.js";
+import { canonicalIp, everyIpText, firstIpText, internetWith, ipCount, ipTexts } from "./held.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains } from "./ip.js";
 import type { Destination, Gap, InternetDestination, ObservedWorkload } from "./observed-egress.js";
@@ -87,7 +87,7 @@ function maxDefined(a: number | undefined, b: number): number {
 
 /** Internet destinations are judged IP by IP when they have no DNS name. */
 function needsSplit(d: Destination): boolean {
-  return d.kind === "internet" && d.dnsName === undefined && d.ips.length > 1;
+  return d.kind === "internet" && d.dnsName === undefined && ipCount(d) > 1;
 }
 
 function splitIpOnly(d: Destination): readonly Destination[] {
@@ -135,16 +135,19 @@ class Coverage {
     if (!this.namesOf) {
       // Most addresses answer for one name: held as the name, an array only past one.
       const namesOf = new Map<string, string | string[]>();
+      let name = "";
+      const add = (address: string): boolean => {
+        const names = namesOf.get(address);
+        if (names === undefined) namesOf.set(address, name);
+        else if (typeof names === "string") {
+          if (names !== name) namesOf.set(address, [names, name]);
+        } else if (!names.includes(name)) names.push(name);
+        return true;
+      };
       for (const d of this.destinations) {
         if (d.kind !== "internet" || d.dnsName === undefined) continue;
-        const name = d.dnsName;
-        for (const address of ipTexts(d)) {
-          const names = namesOf.get(address);
-          if (names === undefined) namesOf.set(address, name);
-          else if (typeof names === "string") {
-            if (names !== name) namesOf.set(address, [names, name]);
-          } else if (!names.includes(name)) names.push(name);
-        }
+        name = d.dnsName;
+        everyIpText(d, add);
       }
       this.namesOf = namesOf;
     }
@@ -190,21 +193,18 @@ class Coverage {
     this.addDomainsCovering(name, out);
     // Declared IPs cover a named destination only when together they contain every IP of it.
     if (this.hostIps.size === 0 && this.rangeIps.length === 0) return out;
-    const ips = ipTexts(d);
-    if (ips.length > 0) {
-      const used: DeclaredItem[] = [];
-      for (const ip of ips) {
-        const before = used.length;
-        this.addIpsContaining(ip, used);
-        if (used.length === before) return out;
-      }
-      pushDistinct(out, used);
-    }
+    const used: DeclaredItem[] = [];
+    const contained = everyIpText(d, (ip) => {
+      const before = used.length;
+      this.addIpsContaining(ip, used);
+      return used.length > before;
+    });
+    if (contained && used.length > 0) pushDistinct(out, used);
     return out;
   }
 
   private coveringIp(d: InternetDestination): DeclaredItem[] {
-    const ip = ipTexts(d)[0];
+    const ip = firstIpText(d);
     if (ip === undefined) return [];
     const out: DeclaredItem[] = [];
     this.addIpsContaining(ip, out);

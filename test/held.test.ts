@@ -9,6 +9,14 @@ import {
   type Destination,
   type ObservedWorkload,
 } from "../src/observed-egress.js";
+import {
+  everyIpText,
+  firstIpText,
+  HeldInternetDestination,
+  ipCount,
+  ipTexts,
+} from "../src/held.js";
+import { parseIp, type IpAddress } from "../src/ip.js";
 import { ago, clientIntents, DAY, HOUR, NOW, observedEgress, WINDOW } from "./helpers/factories.js";
 
 /**
@@ -132,5 +140,26 @@ test("decisions from held observations equal decisions from plain objects", (t) 
       },
     ),
     { numRuns: 500 },
+  );
+});
+
+test("a held destination's addresses read the same one by one as in a list", (t) => {
+  fc.assert(
+    fc.property(fc.subarray(IPS), fc.integer({ min: 0, max: 4 }), (texts, stopAt) => {
+      const ips = texts.map((x) => parseIp(x) as IpAddress);
+      const held = new HeldInternetDestination(undefined, ips, [443], NOW, undefined);
+      const flat = { kind: "internet", ips, ports: [443], lastSeen: NOW } as const;
+      const want = ips.map((ip) => ip.text);
+      for (const d of [held, flat]) {
+        t.deepEqual(ipTexts(d), want);
+        t.is(ipCount(d), want.length);
+        t.is(firstIpText(d), want[0]);
+        // Read in order, and no further than the first address the test rejects.
+        const seen: string[] = [];
+        const every = everyIpText(d, (ip) => seen.push(ip) <= stopAt);
+        t.deepEqual(seen, want.slice(0, stopAt + 1));
+        t.is(every, want.length <= stopAt);
+      }
+    }),
   );
 });
