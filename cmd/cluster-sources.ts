@@ -176,20 +176,20 @@ export class Cluster {
   }
 
   /**
-   * Every object of a custom resource in the scope, read in chunks (--chunk-size) as kubectl
-   * reads them, each object taken by `each` as its chunk arrives: only what `each` keeps of a
-   * chunk outlives it.
+   * The objects of a custom resource in the scope, read in chunks (--chunk-size) as kubectl
+   * reads them: each chunk's objects taken by `each` as it arrives, yielded chunk by chunk, in
+   * the API server's order (namespace, then name). Only what `each` keeps outlives a chunk.
    */
-  async list<T>(
+  async *pages<T>(
     group: string,
     version: string,
     plural: string,
     scope: NamespaceScope,
     each: (o: Obj) => T,
-  ): Promise<T[]> {
-    const namespaces = scope.all ? [undefined] : scope.names;
-    const out: T[] = [];
+  ): AsyncGenerator<T[]> {
+    const namespaces = scope.all ? [undefined] : [...scope.names].sort();
     const limit = this.chunkSize > 0 ? { limit: this.chunkSize } : {};
+    let read = 0;
     for (const namespace of namespaces) {
       let cont: string | undefined;
       do {
@@ -211,12 +211,13 @@ export class Cluster {
                 _continue: cont,
               }),
         )) as { items?: Obj[]; metadata?: { continue?: string } };
-        for (const o of page.items ?? []) out.push(each(o));
-        this.progress?.(plural, out.length);
+        const items = (page.items ?? []).map(each);
+        read += items.length;
+        this.progress?.(plural, read);
         cont = page.metadata?.continue || undefined;
+        yield items;
       } while (cont);
     }
-    return out;
   }
 
   /** The namespaces' names. */
@@ -251,7 +252,12 @@ export class ClusterObserved implements ObservedSource {
   ) {}
 
   async observed(): Promise<ObservedWorkload[]> {
-    return this.cluster.list(
+    return collect(this.pages());
+  }
+
+  /** The observations chunk by chunk, in the API server's order. */
+  pages(): AsyncGenerator<ObservedWorkload[]> {
+    return this.cluster.pages(
       OBSERVED_GROUP,
       OBSERVED_VERSION,
       OBSERVED_PLURAL,
@@ -277,23 +283,42 @@ export class ClusterIntents implements IntentsSource {
   ) {}
 
   async intents(defaultNamespace: string): Promise<ClientIntents[]> {
+    return collect(this.pages(defaultNamespace));
+  }
+
+  /**
+   * The ClientIntents chunk by chunk, in the API server's order, in the newest version the
+   * cluster serves: a version it does not serve fails at the first chunk, and the next is tried.
+   */
+  async *pages(defaultNamespace: string): AsyncGenerator<ClientIntents[]> {
     let lastError: unknown;
     for (const version of INTENTS_LIST_VERSIONS) {
+      const pages = this.cluster.pages(INTENTS_GROUP, version, INTENTS_PLURAL, this.scope, (o) =>
+        clientIntentsFromObject(o, defaultNamespace),
+      );
+      let first: IteratorResult<ClientIntents[]>;
       try {
-        return await this.cluster.list(INTENTS_GROUP, version, INTENTS_PLURAL, this.scope, (o) =>
-          clientIntentsFromObject(o, defaultNamespace),
-        );
+        first = await pages.next();
       } catch (e) {
-        // A version this cluster's CRD does not serve: try the next one.
         if (e instanceof ClusterError && /^NotFound|404|not found/i.test(e.message)) {
           lastError = e;
           continue;
         }
         throw e;
       }
+      if (first.done) return;
+      yield first.value;
+      yield* pages;
+      return;
     }
     throw lastError instanceof Error
       ? lastError
       : new ClusterError("ClientIntents are not served by this cluster");
   }
+}
+
+async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) for (const item of page) out.push(item);
+  return out;
 }

@@ -23,6 +23,7 @@ import type { Style } from "../src/render/style.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import type { Cluster } from "./cluster-sources.js";
 import { IntentsFiles, ObservedSnapshot } from "./file-sources.js";
+import { diffByNamespace, judgedByNamespace } from "./streamed-diff.js";
 import type { Io } from "./kubectl-otter.js";
 
 /**
@@ -182,6 +183,25 @@ function writeAll(changes: readonly FileChange[]): void {
 }
 
 export async function execute(inv: Invocation, io: Io): Promise<number> {
+  if (judgedByNamespace(inv)) {
+    const k8s = await import("./cluster-sources.js");
+    const cluster = k8s.Cluster.connect(inv.kube);
+    const stopProgress = showProgress(cluster, io);
+    let judged: Awaited<ReturnType<typeof diffByNamespace>>;
+    try {
+      judged = await diffByNamespace(inv, io, k8s, cluster);
+    } finally {
+      stopProgress();
+    }
+    if (judged) {
+      let n = 0;
+      for (const chunk of judged.stdout) {
+        io.stdout(chunk);
+        if (++n % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      return judged.exitCode;
+    }
+  }
   const outcome = runCommand(inv, await gather(inv, io), styleFor(io));
   if (outcome.writes && outcome.writes.length > 0) writeAll(outcome.writes);
   for (const line of outcome.stderr ?? []) io.stderr(`${line}\n`);

@@ -160,8 +160,9 @@ function fixHints(inv: Invocation, diff: EgressDiff): string[] {
   ];
 }
 
-export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome {
-  const input: DiffInput = {
+/** The engine's input for a diff of gathered data. */
+export function diffInput(inv: Invocation, data: Gathered): DiffInput {
+  return {
     intents: data.intents,
     workloadScope: data.workloadScope,
     observed: data.observed,
@@ -174,6 +175,10 @@ export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome 
     // JSON is written one workload at a time: their findings need not all be held at once.
     findingsWhenRead: inv.output === "json" && !inv.fix,
   };
+}
+
+export function runDiff(inv: Invocation, data: Gathered, style: Style): Outcome {
+  const input = diffInput(inv, data);
   if (inv.fix) {
     if (!data.fix) throw new Error("internal error: --fix without the files to edit");
     const fixed = runFix(input, data.fix, { dryRun: inv.dryRun, failOn: inv.failOn });

@@ -18,26 +18,53 @@ export function renderYamlStream(values: readonly unknown[]): string {
 const ITEMS = "__otter_stream_items__";
 
 /**
- * JSON.stringify(value with value[key] = items, null, 2), produced piece by piece: the
- * head, then each item (built lazily by the iterable), then the tail. Big reports never
- * exist as one object tree or one string.
+ * JSON.stringify(value with value[key] = items, null, 2) in pieces: from the head to the
+ * array's opening, each item (with what separates it from the one before), and the end. Big
+ * reports never exist as one object tree or one string.
  */
+export class JsonWithArray {
+  private readonly head: string;
+  private readonly tail: string;
+  private readonly indent: string;
+  private readonly inner: string;
+
+  constructor(value: Record<string, unknown>, key: string) {
+    const text = JSON.stringify({ ...value, [key]: ITEMS }, null, 2);
+    const at = text.indexOf(`"${ITEMS}"`);
+    this.head = text.slice(0, at);
+    this.tail = text.slice(at + ITEMS.length + 2);
+    this.indent = /\n( *)"[^\n]*$/.exec(this.head)?.[1] ?? "";
+    this.inner = `${this.indent}  `;
+  }
+
+  /** The text up to the array's first item, when `count` items follow. */
+  start(count: number): string {
+    return count === 0 ? `${this.head}[` : `${this.head}[\n`;
+  }
+
+  /** An item, written after `before` others. */
+  item(value: unknown, before: number): string {
+    const body = JSON.stringify(value, null, 2).replace(/\n/g, `\n${this.inner}`);
+    return `${before === 0 ? "" : ",\n"}${this.inner}${body}`;
+  }
+
+  /** The text after the array's last item, when it has `count`. */
+  end(count: number): string {
+    return count === 0 ? `]${this.tail}\n` : `\n${this.indent}]${this.tail}\n`;
+  }
+}
+
+/** The JSON of `value` with `value[key] = items`, each item built as it is written. */
 export function* jsonWithStreamedArray(
   value: Record<string, unknown>,
   key: string,
   items: Iterable<unknown>,
 ): Generator<string> {
-  const text = JSON.stringify({ ...value, [key]: ITEMS }, null, 2);
-  const at = text.indexOf(`"${ITEMS}"`);
-  const head = text.slice(0, at);
-  const tail = text.slice(at + ITEMS.length + 2);
-  const indent = /\n( *)"[^\n]*$/.exec(head)?.[1] ?? "";
-  const inner = `${indent}  `;
-  let first = true;
+  const json = new JsonWithArray(value, key);
+  let count = 0;
   for (const item of items) {
-    const body = JSON.stringify(item, null, 2).replace(/\n/g, `\n${inner}`);
-    yield `${first ? `${head}[\n` : ",\n"}${inner}${body}`;
-    first = false;
+    yield `${count === 0 ? json.start(1) : ""}${json.item(item, count)}`;
+    count++;
   }
-  yield first ? `${head}[]${tail}\n` : `\n${indent}]${tail}\n`;
+  yield `${count === 0 ? json.start(0) : ""}${json.end(count)}`;
 }
