@@ -80,6 +80,12 @@ function anyKubeconfig(): boolean {
   return existsSync(join(homedir(), ".kube", "config"));
 }
 
+/**
+ * A list's continue token the API server no longer takes (410 Gone: etcd was compacted past
+ * the list's snapshot), which is only likely when a list is read slowly.
+ */
+export class ExpiredList extends ClusterError {}
+
 export class Cluster {
   readonly server: string;
   readonly contextNamespace: string | undefined;
@@ -163,7 +169,8 @@ export class Cluster {
         const detail = s.status.message ?? `HTTP ${s.code}`;
         const reason =
           s.code === 403 ? "Forbidden" : s.code === 401 ? "Unauthorized" : (s.status.reason ?? "");
-        throw new ClusterError(`${reason ? `${reason}: ` : ""}${detail}`);
+        const message = `${reason ? `${reason}: ` : ""}${detail}`;
+        throw s.code === 410 ? new ExpiredList(message) : new ClusterError(message);
       }
       const cause = (e as { cause?: { message?: string } }).cause?.message;
       const message = e instanceof Error ? e.message : String(e);

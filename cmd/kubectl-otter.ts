@@ -11,8 +11,7 @@ import { VERSION } from "../src/version.js";
  */
 
 export interface Io {
-  /** Text, or bytes already encoded as UTF-8. */
-  stdout(text: string | Uint8Array): void;
+  stdout(text: string): void;
   stderr(text: string): void;
   stdin(): string;
   env: NodeJS.ProcessEnv;
@@ -63,8 +62,8 @@ class OutputError extends Error {
  * All of text to a file descriptor, synchronously: no stream is set up (that costs a few
  * milliseconds of every start), and a non-blocking pipe that is full is waited for.
  */
-function writeFd(fd: number, text: string | Uint8Array): void {
-  const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+function writeFd(fd: number, text: string): void {
+  const buf = Buffer.from(text, "utf8");
   let off = 0;
   while (off < buf.length) {
     try {

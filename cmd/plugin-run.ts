@@ -82,7 +82,8 @@ function showProgress(cluster: Cluster, io: Io): () => void {
   cluster.progress = (plural, read) => {
     if (Date.now() - started < 1000) return;
     shown = true;
-    io.stderr(`\rreading ${plural}: ${read}`);
+    // Cleared to the end: the two lists of a diff take turns on the line.
+    io.stderr(`\rreading ${plural}: ${read}\x1b[K`);
   };
   return () => {
     cluster.progress = undefined;
@@ -197,6 +198,7 @@ export async function execute(inv: Invocation, io: Io): Promise<number> {
       let n = 0;
       for (const chunk of judged.stdout) {
         io.stdout(chunk);
+        // Between tasks V8 frees the buffers of what was written (see collectYoung).
         if (++n % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       return judged.exitCode;

@@ -1,4 +1,4 @@
-import { byNamespace, UnorderedList } from "../src/by-namespace.js";
+import { byNamespace, UNORDERED } from "../src/by-namespace.js";
 import { DiffByNamespace } from "../src/cli/diff-by-namespace.js";
 import type { Invocation } from "../src/cli/invocation.js";
 import { namespaceScope } from "../src/cli/run.js";
@@ -27,14 +27,15 @@ export function judgedByNamespace(inv: Invocation): boolean {
 
 /**
  * Reads and judges; the report to write, and the exit code. Undefined when the API server's
- * lists were not in key order: then the lists are to be read whole.
+ * lists were not in key order, or a list's continue token expired while the other was read:
+ * then the lists are to be read whole.
  */
 export async function diffByNamespace(
   inv: Invocation,
   io: Io,
   k8s: typeof ClusterSourcesModule,
   cluster: Cluster,
-): Promise<{ stdout: Iterable<string | Uint8Array>; exitCode: 0 | 1 } | undefined> {
+): Promise<{ stdout: Iterable<string>; exitCode: 0 | 1 } | undefined> {
   const namespaces = namespaceScope(inv, false, cluster.contextNamespace);
   const defaultNamespace = inv.kube.namespace ?? cluster.contextNamespace ?? "default";
   const now = inv.now ?? io.clock();
@@ -43,7 +44,6 @@ export async function diffByNamespace(
   const listening = await observed.listening();
   const diff = new DiffByNamespace(inv, { listening, now, namespaces });
   const spool = new TextSpool();
-  let last: string | undefined;
   try {
     const groups = byNamespace(
       intents.pages(defaultNamespace),
@@ -52,30 +52,37 @@ export async function diffByNamespace(
       (o) => o.namespace,
     );
     for await (const group of groups) {
-      // The report orders namespaces by localeCompare; for namespace names (DNS labels) that
-      // is the lists' order, which is checked rather than assumed.
-      if (last !== undefined && last.localeCompare(group.namespace) >= 0) return undefined;
-      last = group.namespace;
+      spool.begin(group.namespace);
       for (const text of diff.add(group.a, group.b)) spool.add(text);
     }
   } catch (e) {
-    if (e instanceof UnorderedList) return undefined;
+    // By name, as isTypedError reads errors (the single binary may hold two copies of a class).
+    if (e instanceof k8s.ExpiredList || (e as Error).name === UNORDERED) return undefined;
     throw e;
   }
-  function* stdout() {
-    yield diff.start();
-    let written = 0;
-    for (const block of spool.read()) {
-      yield block;
-      written += block.length;
-      if (written > 8 << 20) {
-        written = 0;
-        collectYoung();
-      }
+  return { stdout: reportText(diff, spool), exitCode: diff.exitCode };
+}
+
+/**
+ * The report: its summary, then each namespace's workloads in the report's order (by name;
+ * the lists came in key order, "team-a/…" before "team/…").
+ */
+export function* reportText(diff: DiffByNamespace, spool: TextSpool): Generator<string> {
+  yield diff.start();
+  const order = spool.names().sort((x, y) => x.localeCompare(y));
+  let any = false;
+  let written = 0;
+  for (const { text, first } of spool.read(order)) {
+    if (first && any) yield diff.between;
+    any = true;
+    yield text;
+    written += text.length;
+    if (written > 8 << 20) {
+      written = 0;
+      collectYoung();
     }
-    yield diff.end();
   }
-  return { stdout: stdout(), exitCode: diff.exitCode };
+  yield diff.end();
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
  * Two lists read page by page, joined namespace by namespace. The API server lists a
- * namespaced resource in key order (namespace, then name), and a paged list continues from
- * the last key it sent; so a namespace is complete in a list once the list has moved past it.
- * What a `kubectl otter egress diff -A` of a large cluster then holds is one namespace's
- * objects, not the cluster's (ADR 17).
+ * namespaced resource in the order of its storage keys (`<namespace>/<name>`), and a paged list
+ * continues from the last key it sent; so a namespace is complete in a list once the list has
+ * moved past its keys. What a `kubectl otter egress diff -A` of a large cluster then holds is
+ * one namespace's objects, not the cluster's (ADR 17).
+ *
+ * Namespaces are handed on in key order, which is not quite the order of their names:
+ * `team-a/…` comes before `team/…` ("-" sorts before "/").
  */
 
 export interface NamespaceGroup<A, B> {
@@ -12,17 +15,22 @@ export interface NamespaceGroup<A, B> {
   readonly b: B[];
 }
 
+export const UNORDERED = "UnorderedList";
+
 /** A list that went back to a namespace it had left: it is not in key order. */
 export class UnorderedList extends Error {
+  override readonly name = UNORDERED;
   constructor(namespace: string, after: string) {
     super(`the list went back to namespace "${namespace}" after "${after}"`);
-    this.name = "UnorderedList";
   }
 }
 
-/** One list being read: its pages, and the last namespace it has reached. */
+/** Where a namespace's objects are in key order: "<namespace>/". */
+const keyOf = (namespace: string) => `${namespace}/`;
+
+/** One list being read: its pages, and the key order it has reached. */
 class Cursor<T> {
-  /** The namespace of the last object read ("" before any). */
+  /** The key of the last object's namespace ("" before any). */
   at = "";
   done = false;
   private readonly pages: AsyncIterator<readonly T[]>;
@@ -43,15 +51,16 @@ class Cursor<T> {
     }
     for (const item of page.value) {
       const ns = this.namespaceOf(item);
-      if (ns < this.at) throw new UnorderedList(ns, this.at);
-      this.at = ns;
+      const key = keyOf(ns);
+      if (key < this.at) throw new UnorderedList(ns, this.at.slice(0, -1));
+      this.at = key;
       this.into(ns, item);
     }
   }
 
   /** Whether this list can hold no more of a namespace. */
   isPast(namespace: string): boolean {
-    return this.done || this.at > namespace;
+    return this.done || this.at > keyOf(namespace);
   }
 
   async stop(): Promise<void> {
@@ -61,8 +70,8 @@ class Cursor<T> {
 
 /**
  * The namespaces of two key-ordered lists, each once its objects from both lists have all
- * been read, in order. Throws UnorderedList when a list is not in key order (then nothing it
- * yielded can be trusted to be whole: read the lists whole instead).
+ * been read, in key order. Throws UnorderedList when a list is not in key order (then what it
+ * yielded cannot be trusted to be whole: read the lists whole instead).
  */
 export async function* byNamespace<A, B>(
   as: AsyncIterable<readonly A[]>,
@@ -82,7 +91,11 @@ export async function* byNamespace<A, B>(
     while (!a.done || !b.done) {
       // Read the list that is behind, so that the other one's open namespaces close sooner.
       await (!a.done && (b.done || a.at <= b.at) ? a : b).read();
-      const complete = [...open.keys()].filter((ns) => a.isPast(ns) && b.isPast(ns)).sort();
+      const complete = [...open.keys()]
+        .filter((ns) => a.isPast(ns) && b.isPast(ns))
+        .map(keyOf)
+        .sort()
+        .map((key) => key.slice(0, -1));
       for (const ns of complete) {
         const g = open.get(ns) as { a: A[]; b: B[] };
         open.delete(ns);

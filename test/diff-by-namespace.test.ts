@@ -1,6 +1,8 @@
 import test from "ava";
 import fc from "fast-check";
 import { clientIntentsFromObject, type ClientIntents } from "../src/client-intents.js";
+import { reportText } from "../cmd/streamed-diff.js";
+import { TextSpool } from "../cmd/text-spool.js";
 import { DiffByNamespace } from "../src/cli/diff-by-namespace.js";
 import { parseRequest, type Invocation } from "../src/cli/invocation.js";
 import { runCommand } from "../src/cli/run.js";
@@ -90,16 +92,19 @@ test("property: judged namespace by namespace, the report and exit code are the 
           { color: false, width: 80 },
         );
         const diff = new DiffByNamespace(inv, { listening, now: NOW, namespaces });
-        const texts: string[] = [];
-        for (const ns of [...new Set([...intents, ...observed].map((o) => o.namespace))].sort()) {
+        // Small blocks: a namespace's text spans several, and a block holds several namespaces.
+        const spool = new TextSpool(200);
+        // As the API server lists them: in key order ("a-1/…" before "a/…").
+        const names = [...new Set([...intents, ...observed].map((o) => o.namespace))];
+        for (const ns of names.sort((x, y) => (`${x}/` < `${y}/` ? -1 : 1))) {
+          spool.begin(ns);
           const add = diff.add(
             intents.filter((ci) => ci.namespace === ns),
             observed.filter((o) => o.namespace === ns),
           );
-          for (const text of add) texts.push(text);
+          for (const text of add) spool.add(text);
         }
-        const byNamespace = diff.start() + texts.join("") + diff.end();
-        t.is(byNamespace, [...whole.stdout].join(""));
+        t.is([...reportText(diff, spool)].join(""), [...whole.stdout].join(""));
         t.is(diff.exitCode, whole.exitCode);
       },
     ),

@@ -12,10 +12,12 @@ import { diffInput, type Gathered } from "./run.js";
  * runDiff's, byte for byte, from each namespace's ClientIntents and observations as the lists
  * reach them. Verdicts are per workload, and a workload is in one namespace, so a namespace's
  * verdicts need nothing of the others. The summary comes first in the report but is known
- * last: the workloads' text is kept (by the caller) until `start` can be written.
+ * last: the workloads' text is kept (by the caller) until `start` can be written, and the
+ * caller writes the namespaces in the report's order (by name), whatever order they came in.
  */
 export class DiffByNamespace {
   private summary: Summary = summarize([]);
+  /** Workloads added so far. */
   private count = 0;
   /** What the items are written in: only the array's place in it matters, not the summary. */
   private readonly items: JsonWithArray;
@@ -27,7 +29,10 @@ export class DiffByNamespace {
     this.items = this.report();
   }
 
-  /** Judges one namespace; its workloads' JSON, each built when read (read them all). */
+  /**
+   * Judges one namespace; its workloads' JSON, each built when read (read them all). They are
+   * separated from each other, not from another namespace's: see `between`.
+   */
   add(intents: readonly ClientIntents[], observed: readonly ObservedWorkload[]): Iterable<string> {
     const diff = diffEgress(
       diffInput(this.inv, {
@@ -41,12 +46,18 @@ export class DiffByNamespace {
     const sum = this.summary;
     this.summary = { ...sum, workloads: sum.workloads + s.workloads };
     for (const v of VERDICTS) this.summary[v] = sum[v] + s[v];
+    this.count += s.workloads;
     const items = this.items;
-    const next = () => this.count++;
     function* text() {
-      for (const w of diffReportParts(diff).workloads) yield items.item(w, next());
+      let n = 0;
+      for (const w of diffReportParts(diff).workloads) yield items.item(w, n++);
     }
     return text();
+  }
+
+  /** What goes between two namespaces' workloads (both with some). */
+  get between(): string {
+    return this.items.separator;
   }
 
   /** The report up to its first workload: written once every namespace has been added. */

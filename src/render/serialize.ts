@@ -27,6 +27,8 @@ export class JsonWithArray {
   private readonly tail: string;
   private readonly indent: string;
   private readonly inner: string;
+  /** What goes between two items. */
+  readonly separator = ",\n";
 
   constructor(value: Record<string, unknown>, key: string) {
     const text = JSON.stringify({ ...value, [key]: ITEMS }, null, 2);
@@ -45,7 +47,7 @@ export class JsonWithArray {
   /** An item, written after `before` others. */
   item(value: unknown, before: number): string {
     const body = JSON.stringify(value, null, 2).replace(/\n/g, `\n${this.inner}`);
-    return `${before === 0 ? "" : ",\n"}${this.inner}${body}`;
+    return `${before === 0 ? "" : this.separator}${this.inner}${body}`;
   }
 
   /** The text after the array's last item, when it has `count`. */
