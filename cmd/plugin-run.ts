@@ -199,7 +199,7 @@ export async function execute(inv: Invocation, io: Io): Promise<number> {
       for (const chunk of judged.stdout) {
         io.stdout(chunk);
         // Between tasks V8 frees the buffers of what was written (see collectYoung).
-        if (++n % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (++n % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       return judged.exitCode;
     }
