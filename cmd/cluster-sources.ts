@@ -195,36 +195,46 @@ export class Cluster {
     each: (o: Obj) => T,
   ): AsyncGenerator<T[]> {
     const namespaces = scope.all ? [undefined] : [...scope.names].sort();
-    const limit = this.chunkSize > 0 ? { limit: this.chunkSize } : {};
     let read = 0;
     for (const namespace of namespaces) {
       let cont: string | undefined;
       do {
-        const page = (await this.call(`list ${plural}.${group}`, () =>
-          namespace === undefined
-            ? this.custom.listClusterCustomObject({
-                group,
-                version,
-                plural,
-                ...limit,
-                _continue: cont,
-              })
-            : this.custom.listNamespacedCustomObject({
-                group,
-                version,
-                namespace,
-                plural,
-                ...limit,
-                _continue: cont,
-              }),
-        )) as { items?: Obj[]; metadata?: { continue?: string } };
-        const items = (page.items ?? []).map(each);
-        read += items.length;
+        const chunk = await this.chunk(group, version, plural, namespace, cont, each);
+        read += chunk.items.length;
         this.progress?.(plural, read);
-        cont = page.metadata?.continue || undefined;
-        yield items;
+        cont = chunk.cont;
+        yield chunk.items;
       } while (cont);
     }
+  }
+
+  /**
+   * One chunk of a list, its objects taken by `each`. The response (12 MB of objects for 500
+   * ObservedEgress) is not kept: in `pages` it would live on, beside its chunk, for as long as
+   * the reader works on that chunk.
+   */
+  private async chunk<T>(
+    group: string,
+    version: string,
+    plural: string,
+    namespace: string | undefined,
+    cont: string | undefined,
+    each: (o: Obj) => T,
+  ): Promise<{ items: T[]; cont: string | undefined }> {
+    const limit = this.chunkSize > 0 ? { limit: this.chunkSize } : {};
+    const page = (await this.call(`list ${plural}.${group}`, () =>
+      namespace === undefined
+        ? this.custom.listClusterCustomObject({ group, version, plural, ...limit, _continue: cont })
+        : this.custom.listNamespacedCustomObject({
+            group,
+            version,
+            namespace,
+            plural,
+            ...limit,
+            _continue: cont,
+          }),
+    )) as { items?: Obj[]; metadata?: { continue?: string } };
+    return { items: (page.items ?? []).map(each), cont: page.metadata?.continue || undefined };
   }
 
   /** The namespaces' names. */
