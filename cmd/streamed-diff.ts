@@ -1,5 +1,6 @@
 import { byNamespace, UNORDERED } from "../src/by-namespace.js";
 import { DiffByNamespace } from "../src/cli/diff-by-namespace.js";
+import { compareNamespaces } from "../src/diff.js";
 import type { Invocation } from "../src/cli/invocation.js";
 import { namespaceScope } from "../src/cli/run.js";
 import type * as ClusterSourcesModule from "./cluster-sources.js";
@@ -69,7 +70,7 @@ export async function diffByNamespace(
  */
 export function* reportText(diff: DiffByNamespace, spool: TextSpool): Generator<string> {
   yield diff.start();
-  const order = spool.names().sort((x, y) => x.localeCompare(y));
+  const order = spool.names().sort(compareNamespaces);
   let any = false;
   let written = 0;
   for (const { text, first } of spool.read(order)) {

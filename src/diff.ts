@@ -90,9 +90,14 @@ interface Group {
   base: ClientIntents[];
 }
 
+/** The order of namespaces in a report. */
+export function compareNamespaces(a: string, b: string): number {
+  return a.localeCompare(b);
+}
+
 function compareRefs(a: WorkloadRef, b: WorkloadRef): number {
   return (
-    a.namespace.localeCompare(b.namespace) ||
+    compareNamespaces(a.namespace, b.namespace) ||
     a.name.localeCompare(b.name) ||
     (a.kind ?? "").localeCompare(b.kind ?? "")
   );
@@ -240,6 +245,6 @@ export function diffEgress(input: DiffInput): EgressDiff {
 export type FailOn = ReadonlySet<Verdict>;
 
 /** Exit status of a diff: 1 when any finding has a failing verdict (counted in the summary). */
-export function hasFailingFindings(diff: EgressDiff, failOn: FailOn): boolean {
+export function hasFailingFindings(diff: Pick<EgressDiff, "summary">, failOn: FailOn): boolean {
   return [...failOn].some((v) => diff.summary[v] > 0);
 }

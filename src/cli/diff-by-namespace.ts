@@ -16,9 +16,8 @@ import { diffInput, type Gathered } from "./run.js";
  * caller writes the namespaces in the report's order (by name), whatever order they came in.
  */
 export class DiffByNamespace {
-  private summary: Summary = summarize([]);
-  /** Workloads added so far. */
-  private count = 0;
+  /** The namespaces' summaries added up (its `workloads`: how many items were written). */
+  private readonly summary: Summary = summarize([]);
   /** What the items are written in: only the array's place in it matters, not the summary. */
   private readonly items: JsonWithArray;
 
@@ -42,11 +41,8 @@ export class DiffByNamespace {
         workloadScope: "namespaces",
       }),
     );
-    const s = diff.summary;
-    const sum = this.summary;
-    this.summary = { ...sum, workloads: sum.workloads + s.workloads };
-    for (const v of VERDICTS) this.summary[v] = sum[v] + s[v];
-    this.count += s.workloads;
+    this.summary.workloads += diff.summary.workloads;
+    for (const v of VERDICTS) this.summary[v] += diff.summary[v];
     const items = this.items;
     function* text() {
       let n = 0;
@@ -62,20 +58,15 @@ export class DiffByNamespace {
 
   /** The report up to its first workload: written once every namespace has been added. */
   start(): string {
-    return this.report().start(this.count);
+    return this.report().start(this.summary.workloads);
   }
 
   end(): string {
-    return this.report().end(this.count);
+    return this.report().end(this.summary.workloads);
   }
 
   get exitCode(): 0 | 1 {
-    return hasFailingFindings(
-      { now: this.shared.now, windowMs: this.inv.windowMs, summary: this.summary, workloads: [] },
-      this.inv.failOn,
-    )
-      ? 1
-      : 0;
+    return hasFailingFindings({ summary: this.summary }, this.inv.failOn) ? 1 : 0;
   }
 
   private report(): JsonWithArray {
