@@ -1,6 +1,6 @@
 import { generateKeyPair } from "../webhook/key-pair.js";
 import { X509Certificate } from "node:crypto";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import test from "ava";
@@ -212,6 +212,86 @@ async function allowingServer() {
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return { server, port: (server.address() as AddressInfo).port };
 }
+
+test.serial(
+  "reviews sent together, over many connections, each get their own decision under their own uid",
+  async (t) => {
+    // Decided by name: "deny-*" denied, "bug-*" a decision that throws, the rest allowed.
+    const other = createWebhookServer({
+      tls: serving,
+      failurePolicy: "Fail",
+      isReady: () => true,
+      decide: (req) => {
+        if (req.name.startsWith("bug-")) throw new Error("a bug");
+        return req.name.startsWith("deny-")
+          ? { allowed: false, message: `no: ${req.name}`, warnings: [] }
+          : { allowed: true, warnings: [`seen ${req.name}`] };
+      },
+    }).server;
+    await new Promise<void>((done) => other.listen(0, "127.0.0.1", done));
+    const port = (other.address() as AddressInfo).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 16, ca: ca.cert });
+    const post = (name: string, uid: string) =>
+      new Promise<{ uid: string; allowed: boolean; message?: string; warnings?: string[] }>(
+        (resolve, reject) => {
+          const body = JSON.stringify(
+            reviewOf({
+              uid,
+              object: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name } },
+            }),
+          );
+          const req = request(
+            { host: "127.0.0.1", port, path: "/validate", method: "POST", agent },
+            (res) => {
+              let text = "";
+              res.on("data", (d: Buffer) => (text += d.toString()));
+              res.on("end", () => {
+                const r = (
+                  JSON.parse(text) as {
+                    response: {
+                      uid: string;
+                      allowed: boolean;
+                      status?: { message: string };
+                      warnings?: string[];
+                    };
+                  }
+                ).response;
+                resolve({
+                  uid: r.uid,
+                  allowed: r.allowed,
+                  ...(r.status ? { message: r.status.message } : {}),
+                  ...(r.warnings ? { warnings: r.warnings } : {}),
+                });
+              });
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        },
+      );
+    try {
+      const names = Array.from(
+        { length: 120 },
+        (_, i) => `${["ok", "deny", "bug"][i % 3] as string}-${i}`,
+      );
+      const answers = await Promise.all(names.map((name, i) => post(name, `uid-${i}`)));
+      answers.forEach((a, i) => {
+        const name = names[i] as string;
+        t.is(a.uid, `uid-${i}`);
+        if (name.startsWith("ok-")) t.deepEqual([a.allowed, a.warnings], [true, [`seen ${name}`]]);
+        else if (name.startsWith("deny-"))
+          t.deepEqual([a.allowed, a.message], [false, `no: ${name}`]);
+        else {
+          t.false(a.allowed);
+          t.regex(a.message ?? "", new RegExp(`internal error while deciding review uid-${i} `));
+        }
+      });
+    } finally {
+      agent.destroy();
+      await shutdown(other);
+    }
+  },
+);
 
 test.serial("shutdown lets a review in flight finish", async (t) => {
   const { server: other, port } = await allowingServer();

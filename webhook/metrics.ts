@@ -33,7 +33,7 @@ export class Metrics {
   });
   private readonly duration = new Histogram({
     name: "otter_egress_admission_duration_seconds",
-    help: "Time to decide one review.",
+    help: "Time from a review's arrival to its decision, the wait for its turn's other reviews included.",
     buckets: BUCKETS,
     registers: [this.registry],
   });

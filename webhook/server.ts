@@ -6,11 +6,13 @@ import { parseReview, reviewResponse } from "../src/admission/review.js";
 import { finalHandlers, probeRoutes, serverApp } from "../server/app.js";
 import { readBody, send } from "../server/http-body.js";
 import { Metrics } from "./metrics.js";
+import { TurnBatch, type Reply } from "./turn-batch.js";
 
 /**
  * The webhook's HTTPS server, an express app: /validate answers AdmissionReviews, /healthz,
  * /readyz and /metrics serve probes and Prometheus. The body is read here, with a size limit; the
- * decision comes from `decide`, which reads only in-memory caches.
+ * decision comes from `decide`, which reads only in-memory caches, with the other reviews of the
+ * same turn of the event loop (turn-batch.ts).
  */
 
 export interface WebhookServerOptions {
@@ -92,70 +94,91 @@ export function createWebhookServer(opts: WebhookServerOptions): {
     ...(opts.readyNote ? { readyNote: opts.readyNote } : {}),
     registry: metrics.registry,
   });
+  const batch = new TurnBatch(64, (e) =>
+    log({
+      level: "error",
+      msg: "answering a review failed",
+      error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    }),
+  );
+  /** A review's answer, from its whole body (see TurnBatch for when it runs). */
+  const answerOf = (
+    body: Buffer | "too-large",
+    policy: "Fail" | "Ignore",
+    started: bigint,
+  ): Reply => {
+    if (body === "too-large") {
+      metrics.rejected("too-large");
+      return { status: 413, body: JSON.stringify({ error: `body larger than ${limit} bytes` }) };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString("utf8"));
+    } catch {
+      metrics.rejected("bad-json");
+      return { status: 400, body: JSON.stringify({ error: "the body is not JSON" }) };
+    }
+    const parsed = parseReview(json);
+    if ("error" in parsed) {
+      metrics.rejected("bad-review");
+      return { status: 400, body: JSON.stringify({ error: parsed.error }) };
+    }
+    const request = parsed.request;
+    let answer: AdmissionAnswer;
+    try {
+      answer = opts.decide(request) ?? notReadyAnswer(policy);
+    } catch (e) {
+      // A bug must not take the server down: answer by the failure policy, and say so.
+      log({
+        level: "error",
+        msg: "decision failed",
+        uid: request.uid,
+        kind: request.kind.kind,
+        namespace: request.namespace,
+        name: request.name,
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      });
+      metrics.internalError();
+      answer = internalErrorAnswer(policy, request.uid);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.decided(answer, seconds, request.dryRun);
+    // Denials and warnings are what an operator looks for. An allowed review is counted
+    // (otter_egress_admission_decisions_total); at thousands a second, a log line each
+    // would cost throughput. --log-level debug logs them too.
+    const quiet = answer.allowed && answer.warnings.length === 0;
+    if (!quiet || opts.logAllowed)
+      log({
+        level: quiet ? "debug" : "info",
+        msg: "admission",
+        uid: request.uid,
+        kind: request.kind.kind,
+        namespace: request.namespace,
+        name: request.name,
+        allowed: answer.allowed,
+        dryRun: request.dryRun,
+        ms: Math.round(seconds * 1000),
+      });
+    return { status: 200, body: JSON.stringify(reviewResponse(request.uid, answer)) };
+  };
   const review = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     // The warn entry calls /validate/warn: whatever goes wrong there, the answer is allow.
     const policy = pathOf(req) === "/validate/warn" ? "Ignore" : opts.failurePolicy;
-    readBody(req, limit)
-      .then((body) => {
-        if (body === "too-large") {
-          metrics.rejected("too-large");
-          return send(res, 413, JSON.stringify({ error: `body larger than ${limit} bytes` }));
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(body.toString("utf8"));
-        } catch {
-          metrics.rejected("bad-json");
-          return send(res, 400, JSON.stringify({ error: "the body is not JSON" }));
-        }
-        const parsed = parseReview(json);
-        if ("error" in parsed) {
-          metrics.rejected("bad-review");
-          return send(res, 400, JSON.stringify({ error: parsed.error }));
-        }
-        const request = parsed.request;
-        let answer: AdmissionAnswer;
-        try {
-          answer = opts.decide(request) ?? notReadyAnswer(policy);
-        } catch (e) {
-          // A bug must not take the server down: answer by the failure policy, and say so.
-          log({
-            level: "error",
-            msg: "decision failed",
-            uid: request.uid,
-            kind: request.kind.kind,
-            namespace: request.namespace,
-            name: request.name,
-            error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-          });
-          metrics.internalError();
-          answer = internalErrorAnswer(policy, request.uid);
-        }
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics.decided(answer, seconds, request.dryRun);
-        // Denials and warnings are what an operator looks for. An allowed review is counted
-        // (otter_egress_admission_decisions_total); at thousands a second, a log line each
-        // would cost throughput. --log-level debug logs them too.
-        const quiet = answer.allowed && answer.warnings.length === 0;
-        if (!quiet || opts.logAllowed)
-          log({
-            level: quiet ? "debug" : "info",
-            msg: "admission",
-            uid: request.uid,
-            kind: request.kind.kind,
-            namespace: request.namespace,
-            name: request.name,
-            allowed: answer.allowed,
-            dryRun: request.dryRun,
-            ms: Math.round(seconds * 1000),
-          });
-        send(res, 200, JSON.stringify(reviewResponse(request.uid, answer)));
-      })
-      .catch(() => {
+    readBody(req, limit).then(
+      (body) =>
+        batch.add(
+          () => answerOf(body, policy, started),
+          // Unless a request timeout has answered it meanwhile.
+          (reply) => {
+            if (!res.headersSent) send(res, reply.status, reply.body);
+          },
+        ),
+      () => {
         // A body that broke off mid-way: answered if nothing was sent yet.
         if (!res.headersSent) send(res, 400, JSON.stringify({ error: "could not read the body" }));
-      });
+      },
+    );
   };
   app.post(REVIEW_PATH, review);
   finalHandlers(app);
