@@ -4,6 +4,7 @@ import { parseRequest } from "../src/cli/invocation.js";
 import type { UsageError } from "../src/errors.js";
 import { isTypedError } from "../src/errors.js";
 import { VERSION } from "../src/version.js";
+import { withOneMallocArena } from "./malloc-arena.js";
 
 /**
  * `kubectl-otter`: gather → decide → render → exit code. Only this file maps errors to
@@ -169,5 +170,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
  * that could not be written is exit 2 with one line, never a silent success.
  */
 export async function runProcess(argv: readonly string[]): Promise<never> {
+  // Completion runs at every Tab: it reads nothing and starts once.
+  if (argv[0] !== "__complete" && argv[0] !== "__completeNoDesc") withOneMallocArena();
   process.exit(await main(argv));
 }
