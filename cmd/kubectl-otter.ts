@@ -128,7 +128,15 @@ async function completion(args: readonly string[], io: Io): Promise<number> {
   return 0;
 }
 
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+/**
+ * `beforeRun`: what the process does once it knows a command will run (not help, version or
+ * completion), before the command's code is loaded.
+ */
+export async function main(
+  argv: readonly string[],
+  io: Io = processIo(),
+  beforeRun: () => void = () => undefined,
+): Promise<number> {
   if (argv[0] === "__complete" || argv[0] === "__completeNoDesc") {
     return completion(argv.slice(1), io);
   }
@@ -142,6 +150,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         io.stdout(`kubectl-otter ${VERSION} (Node.js ${process.version})\n`);
         return 0;
       case "run":
+        beforeRun();
         return await (await import("./plugin-run.js")).execute(request.invocation, io);
     }
   } catch (e) {
@@ -170,7 +179,6 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
  * that could not be written is exit 2 with one line, never a silent success.
  */
 export async function runProcess(argv: readonly string[]): Promise<never> {
-  // Completion runs at every Tab: it reads nothing and starts once.
-  if (argv[0] !== "__complete" && argv[0] !== "__completeNoDesc") withOneMallocArena();
-  process.exit(await main(argv));
+  // Help, version and completion (at every Tab) read nothing: they start once.
+  process.exit(await main(argv, processIo(), withOneMallocArena));
 }

@@ -4,8 +4,8 @@ import { isSea } from "node:sea";
  * glibc's malloc keeps an arena for each thread that allocates (up to eight per core), and
  * Node's helper threads each touch one: at 10,000 workloads, `diff -A` held 13 MB more at its
  * peak than with one arena for all (ADR 19). The variable is read when the process starts, so
- * the plugin runs itself again with it, once: `bin/kubectl-otter.js` sets it in its first line
- * and does not need to.
+ * the plugin runs itself again with it, once, when a command is to run: `bin/kubectl-otter.js`
+ * sets it in its first line and does not need to.
  */
 
 export const MALLOC_ENV = { MALLOC_ARENA_MAX: "1" } as const;
