@@ -60,12 +60,14 @@ const { server } = createWebhookServer({
 test.before(() => new Promise<void>((done) => server.listen(0, "127.0.0.1", done)));
 test.after.always(() => new Promise<void>((done) => server.close(() => done())));
 
+/** A request to this file's server, or to another (`to`: its port, and an agent to share). */
 function call(
   method: string,
   path: string,
   body?: string | Buffer,
+  to: { port?: number; agent?: Agent } = {},
 ): Promise<{ status: number; body: string }> {
-  const port = (server.address() as AddressInfo).port;
+  const port = to.port ?? (server.address() as AddressInfo).port;
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -75,6 +77,7 @@ function call(
         method,
         ca: ca.cert,
         headers: { "content-type": "application/json" },
+        ...(to.agent ? { agent: to.agent } : {}),
       },
       (res) => {
         let text = "";
@@ -231,44 +234,31 @@ test.serial(
     await new Promise<void>((done) => other.listen(0, "127.0.0.1", done));
     const port = (other.address() as AddressInfo).port;
     const agent = new Agent({ keepAlive: true, maxSockets: 16, ca: ca.cert });
-    const post = (name: string, uid: string) =>
-      new Promise<{ uid: string; allowed: boolean; message?: string; warnings?: string[] }>(
-        (resolve, reject) => {
-          const body = JSON.stringify(
-            reviewOf({
-              uid,
-              object: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name } },
-            }),
-          );
-          const req = request(
-            { host: "127.0.0.1", port, path: "/validate", method: "POST", agent },
-            (res) => {
-              let text = "";
-              res.on("data", (d: Buffer) => (text += d.toString()));
-              res.on("end", () => {
-                const r = (
-                  JSON.parse(text) as {
-                    response: {
-                      uid: string;
-                      allowed: boolean;
-                      status?: { message: string };
-                      warnings?: string[];
-                    };
-                  }
-                ).response;
-                resolve({
-                  uid: r.uid,
-                  allowed: r.allowed,
-                  ...(r.status ? { message: r.status.message } : {}),
-                  ...(r.warnings ? { warnings: r.warnings } : {}),
-                });
-              });
-            },
-          );
-          req.on("error", reject);
-          req.end(body);
-        },
+    type Answer = {
+      response: {
+        uid: string;
+        allowed: boolean;
+        status?: { message: string };
+        warnings?: string[];
+      };
+    };
+    const post = async (name: string, uid: string) => {
+      const body = JSON.stringify(
+        reviewOf({
+          uid,
+          object: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name } },
+        }),
       );
+      const r = (
+        JSON.parse((await call("POST", "/validate", body, { port, agent })).body) as Answer
+      ).response;
+      return {
+        uid: r.uid,
+        allowed: r.allowed,
+        ...(r.status ? { message: r.status.message } : {}),
+        ...(r.warnings ? { warnings: r.warnings } : {}),
+      };
+    };
     try {
       const names = Array.from(
         { length: 120 },

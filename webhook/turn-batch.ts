@@ -23,7 +23,7 @@ export const INTERNAL_ERROR: Reply = {
 };
 
 export class TurnBatch {
-  private queue: Pending[] = [];
+  private readonly queue: Pending[] = [];
   private scheduled = false;
 
   /**
@@ -47,8 +47,7 @@ export class TurnBatch {
   }
 
   private readonly run = (): void => {
-    const now = this.queue.length > this.most ? this.queue.splice(0, this.most) : this.queue;
-    if (now === this.queue) this.queue = [];
+    const now = this.queue.splice(0, this.most);
     if (this.queue.length > 0) setImmediate(this.run);
     else this.scheduled = false;
     const replies: Reply[] = new Array<Reply>(now.length);
