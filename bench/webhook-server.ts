@@ -3,6 +3,8 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { load } from "js-yaml";
 import { readdirSync, readFileSync, writeSync } from "node:fs";
 import { createServer } from "node:https";
+import { constants, PerformanceObserver } from "node:perf_hooks";
+import { median } from "./stats.js";
 import { join } from "node:path";
 import { decide } from "../src/admission/decide.js";
 import { ListSplitter, WHOLE } from "../src/snapshot-split.js";
@@ -11,6 +13,7 @@ import type { Verdict } from "../src/verdicts.js";
 import { log } from "../server/log.js";
 import { createWebhookServer } from "../webhook/server.js";
 import { CacheStore } from "../webhook/store.js";
+import { tuneHeapForReviews } from "../webhook/heap-tuning.js";
 
 /**
  * A server for `npm run bench:webhook`, run pinned to one core:
@@ -55,6 +58,8 @@ if (mode === "floor") {
     });
   });
 } else {
+  // As the webhook's entry point does, before its caches hold anything.
+  tuneHeapForReviews();
   // The caches are filled as the informers fill them: object by object, from JSON as the API
   // server sends it, through the same CacheStore.
   const store = new CacheStore("otter-egress");
@@ -95,12 +100,20 @@ if (mode === "floor") {
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();
 const heapMb = process.memoryUsage().heapUsed / 1048576;
+// Young collections while serving: their pauses are what a review may wait for.
+const youngPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+      youngPauses.push(e.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
 server.listen(Number(portText), "127.0.0.1", () => writeSync(3, "ready\n"));
 process.on("SIGTERM", () => {
   const rssMb = process.memoryUsage().rss / 1048576;
   writeSync(
     3,
-    `${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb, heapMb })}\n`,
+    `${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb, heapMb, youngPauseMs: median(youngPauses) })}\n`,
   );
   process.exit(0);
 });

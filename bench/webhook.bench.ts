@@ -83,6 +83,8 @@ function load_(
         "-c",
         "1",
         process.execPath,
+        // The fixed-rate client measures latency: no TurboFan compiles may stall it (see there).
+        ...(extra.includes("--rate") ? ["--max-opt=2"] : []),
         "dist/bench/webhook-load.js",
         String(port),
         String(SECONDS),
@@ -139,7 +141,13 @@ async function run(
   const fixed = await load_(port, body, ["--connections", "32", "--rate", "2000"]);
   const rolloutSaturated = await load_(port, rollout, ["--connections", "64"]);
   server.kill("SIGTERM");
-  const memory = JSON.parse(await next(it)) as { maxRssMb: number; rssMb: number; heapMb: number };
+  const memory = JSON.parse(await next(it)) as {
+    maxRssMb: number;
+    rssMb: number;
+    heapMb: number;
+    /** Absent from a baseline older than the figure. */
+    youngPauseMs?: number;
+  };
   return { saturated, fixed, rolloutSaturated, ...memory, logLines };
 }
 
@@ -188,6 +196,7 @@ try {
     rssMb: median(rs.map((r) => r.rssMb)),
     maxRssMb: Math.max(...rs.map((r) => r.maxRssMb)),
     logLines: rs.reduce((n, r) => n + r.logLines, 0),
+    youngPauseEach: rs.map((r) => r.youngPauseMs?.toFixed(1) ?? "?").join(", "),
   });
   const floor = summary(runs.floor);
   const engine = summary(runs.engine);
@@ -210,6 +219,7 @@ try {
     console.log(
       `  memory: live heap after loading ${r.heapMb.toFixed(0)} MiB, RSS at the end ${r.rssMb.toFixed(0)} MiB (peak ${r.maxRssMb.toFixed(0)} MiB, while loading); ${r.logLines} log lines`,
     );
+    console.log(`  young collections while serving: median pause ${r.youngPauseEach} ms (by run)`);
   }
   console.log(
     `throughput webhook/floor: ${(engine.rps / floor.rps).toFixed(2)} (goal ≥ 0.5); p99 at 2,000 req/s: ${engine.p99.toFixed(1)} ms (goal < 5 ms)`,
