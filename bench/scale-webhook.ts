@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Caches } from "../webhook/caches.js";
+import { tuneHeapForReviews } from "../webhook/heap-tuning.js";
 import { SharedConnectionsKubeConfig } from "../kube/kubeconfig.js";
 
 /**
@@ -40,6 +41,8 @@ async function figures(started: number): Promise<string> {
   });
 }
 
+// As the webhook's entry point does, before its caches hold anything.
+tuneHeapForReviews();
 const kc = new SharedConnectionsKubeConfig();
 kc.loadFromFile(process.argv[2] ?? "");
 const caches = new Caches(kc, "otter-egress", () => undefined);

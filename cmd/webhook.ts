@@ -15,6 +15,7 @@ import { parseDuration } from "../src/duration.js";
 import { UsageError } from "../src/errors.js";
 import { issueServing, serviceNames, webhookCa, type Pem, type ServingNames } from "../src/tls.js";
 import { Caches } from "../webhook/caches.js";
+import { tuneHeapForReviews } from "../webhook/heap-tuning.js";
 import { log } from "../server/log.js";
 import { TlsSecret } from "../webhook/tls-secret.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
@@ -97,6 +98,7 @@ function servingNames(service: { name: string; namespace: string }): ServingName
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  tuneHeapForReviews();
   const { flags } = parseFlags(argv, FLAGS, "webhook", {
     description:
       "The otter egress admission webhook: denies (or warns on) deploys whose ClientIntents omit observed egress or declare unused egress, judged by the same engine as kubectl otter egress diff.",
