@@ -24,8 +24,12 @@ test("a turn's answers are all worked out, in order, before any is sent; each go
 
 test("an answer that throws is an internal error for its review alone, and is reported", async (t) => {
   const failures: unknown[] = [];
+  const phases: string[] = [];
   const sent: Reply[] = [];
-  const batch = new TurnBatch(64, (e) => failures.push(e));
+  const batch = new TurnBatch(64, (e, when) => {
+    failures.push(e);
+    phases.push(when);
+  });
   batch.add(
     () => ({ status: 200, body: "first" }),
     (r) => sent.push(r),
@@ -49,12 +53,13 @@ test("an answer that throws is an internal error for its review alone, and is re
   t.is(INTERNAL_ERROR.status, 500);
   t.is(failures.length, 1);
   t.regex(String(failures[0]), /a bug/);
+  t.deepEqual(phases, ["answer"], "told it was the answer that failed, not the send");
 });
 
 test("a send that throws does not keep the turn's other answers from going out", async (t) => {
-  const failures: unknown[] = [];
+  const failures: [string, string][] = [];
   const sent: string[] = [];
-  const batch = new TurnBatch(64, (e) => failures.push(e));
+  const batch = new TurnBatch(64, (e, when) => failures.push([when, (e as Error).message]));
   batch.add(
     () => ({ status: 200, body: "a" }),
     () => {
@@ -67,7 +72,7 @@ test("a send that throws does not keep the turn's other answers from going out",
   );
   await turn();
   t.deepEqual(sent, ["b"]);
-  t.is(failures.length, 1);
+  t.deepEqual(failures, [["send", "socket gone"]]);
 });
 
 test("past the cap, the rest waits for the next turn, after the first part is sent", async (t) => {

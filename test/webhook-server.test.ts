@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { issueServing, serviceNames, webhookCa } from "../src/tls.js";
 import { createWebhookServer, shutdown } from "../webhook/server.js";
 import { review as reviewOf } from "./helpers/review.js";
+import type { AdmissionAnswer } from "../src/admission/review.js";
 
 /** The webhook's HTTP surface on plain data: probes, bad bodies, limits, readiness. */
 
@@ -46,6 +47,8 @@ test("the serving certificate is signed by the CA and names the Service and loop
 let ready = true;
 /** A decision that throws (a bug in it). */
 let broken = false;
+/** A decision whose answer the server cannot read (a bug after the decision). */
+let malformed = false;
 const { server } = createWebhookServer({
   tls: serving,
   failurePolicy: "Fail",
@@ -53,6 +56,7 @@ const { server } = createWebhookServer({
   bodyLimit: 64 * 1024,
   decide: () => {
     if (broken) throw new TypeError("Cannot read properties of undefined (reading 'spec')");
+    if (malformed) return { allowed: true } as unknown as AdmissionAnswer;
     return ready ? { allowed: true, warnings: [] } : undefined;
   },
 });
@@ -163,6 +167,29 @@ test.serial(
     } finally {
       broken = false;
     }
+  },
+);
+
+test.serial(
+  "a bug after the decision answers that review 500 and is counted with the internal errors",
+  async (t) => {
+    const count = async () =>
+      Number(
+        /otter_egress_admission_internal_errors_total (\d+)/.exec(
+          (await call("GET", "/metrics")).body,
+        )?.[1],
+      );
+    const before = await count();
+    malformed = true;
+    try {
+      const r = await call("POST", "/validate", review("u6"));
+      t.is(r.status, 500, "the API server applies its failure policy to a failed call");
+      t.regex(r.body, /internal error/);
+    } finally {
+      malformed = false;
+    }
+    t.is(await count(), before + 1);
+    t.is((await call("POST", "/validate", review("u7"))).status, 200, "and it keeps serving");
   },
 );
 

@@ -28,7 +28,7 @@ export class Metrics {
   });
   private readonly internalErrors = new Counter({
     name: "otter_egress_admission_internal_errors_total",
-    help: "Decisions that failed with an internal error (a bug): answered by the failure policy.",
+    help: "Reviews answered with an internal error (a bug in or after the decision): answered by the failure policy.",
     registers: [this.registry],
   });
   private readonly duration = new Histogram({

@@ -94,13 +94,15 @@ export function createWebhookServer(opts: WebhookServerOptions): {
     ...(opts.readyNote ? { readyNote: opts.readyNote } : {}),
     registry: metrics.registry,
   });
-  const batch = new TurnBatch(64, (e) =>
+  const batch = new TurnBatch(64, (e, when) => {
+    // A bug after the decision: the review was answered 500, which the failure policy answers.
+    if (when === "answer") metrics.internalError();
     log({
       level: "error",
-      msg: "answering a review failed",
+      msg: when === "answer" ? "answering a review failed" : "sending a review's answer failed",
       error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-    }),
-  );
+    });
+  });
   /** A review's answer, from its whole body (see TurnBatch for when it runs). */
   const answerOf = (
     body: Buffer | "too-large",

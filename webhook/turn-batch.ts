@@ -30,11 +30,11 @@ export class TurnBatch {
    * @param most the most reviews decided in one turn; the rest wait for the next, after the
    *   loop has read the sockets again, so that one turn holds the loop for a few milliseconds
    *   at most.
-   * @param failed told of an answer that threw, or a send that did.
+   * @param failed told of an answer that threw (answered INTERNAL_ERROR), or a send that did.
    */
   constructor(
     private readonly most = 64,
-    private readonly failed: (e: unknown) => void = () => undefined,
+    private readonly failed: (e: unknown, when: "answer" | "send") => void = () => undefined,
   ) {}
 
   /** `answer` is worked out with this turn's other reviews; `send` is given it after all of them. */
@@ -55,7 +55,7 @@ export class TurnBatch {
       try {
         replies[i] = (now[i] as Pending).answer();
       } catch (e) {
-        this.failed(e);
+        this.failed(e, "answer");
         replies[i] = INTERNAL_ERROR;
       }
     }
@@ -64,7 +64,7 @@ export class TurnBatch {
         (now[i] as Pending).send(replies[i] as Reply);
       } catch (e) {
         // The connection is gone (or was answered by a timeout): nothing to send it to.
-        this.failed(e);
+        this.failed(e, "send");
       }
     }
   };
