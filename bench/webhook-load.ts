@@ -32,11 +32,17 @@ const rate = flag("--rate");
 const WARM_REQUESTS = 20_000;
 
 /**
- * One review sent; `answered` is called with its status (0: the request failed). The warm-up
- * and the schedule send through this one function, so that what the warm-up optimized is what
- * the schedule runs.
+ * One review sent; `answered` is called once, with its status (0: the request failed, or its
+ * answer broke off). The warm-up and the schedule send through this one function, so that what
+ * the warm-up optimized is what the schedule runs.
  */
 function post(agent: Agent, answered: (status: number) => void): void {
+  let told = false;
+  const tell = (status: number) => {
+    if (told) return;
+    told = true;
+    answered(status);
+  };
   const req = request(
     {
       host: "127.0.0.1",
@@ -48,24 +54,31 @@ function post(agent: Agent, answered: (status: number) => void): void {
     },
     (res) => {
       res.resume();
-      res.on("end", () => answered(res.statusCode ?? 0));
+      res.on("end", () => tell(res.statusCode ?? 0));
+      // A connection closed mid-answer ends nothing: without this, the run would wait forever.
+      res.on("close", () => tell(res.complete ? (res.statusCode ?? 0) : 0));
     },
   );
-  req.on("error", () => answered(0));
+  req.on("error", () => tell(0));
   req.end(body);
 }
 
-/** Sends `total` requests with at most `connections` in flight: warms the code on both sides. */
-function warm(agent: Agent, total: number): Promise<void> {
+/**
+ * Sends `total` requests with at most `connections` in flight: warms the code on both sides.
+ * Resolves to how many failed or were not answered 200.
+ */
+function warm(agent: Agent, total: number): Promise<number> {
   let sent = 0;
   let done = 0;
+  let failed = 0;
   return new Promise((resolve) => {
     const one = () => {
       sent++;
-      post(agent, () => {
+      post(agent, (status) => {
         done++;
+        if (status !== 200) failed++;
         if (sent < total) one();
-        else if (done === total) resolve();
+        else if (done === total) resolve(failed);
       });
     };
     for (let i = 0; i < Math.min(connections, total); i++) one();
@@ -74,11 +87,14 @@ function warm(agent: Agent, total: number): Promise<void> {
 
 async function fixedRate(perSecond: number, durationS: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections, rejectUnauthorized: false });
-  await warm(agent, WARM_REQUESTS);
+  // A warm-up that failed counts with the run's own failures: the figures are not to be trusted.
+  const warmFailed = await warm(agent, WARM_REQUESTS);
   await new Promise((r) => setTimeout(r, 1000));
   const warmup = 2 * perSecond;
   const total = warmup + Math.round(perSecond * durationS);
+  // Every answered request's latency (a failed one has none): percentiles are over these.
   const latencies = new Float64Array(total - warmup);
+  let timed = 0;
   let errors = 0;
   let non2xx = 0;
   let done = 0;
@@ -86,8 +102,10 @@ async function fixedRate(perSecond: number, durationS: number) {
   const send = (i: number, due: number) =>
     post(agent, (status) => {
       if (status === 0) errors++;
-      else if (status !== 200) non2xx++;
-      else if (i >= warmup) latencies[i - warmup] = performance.now() - due;
+      else {
+        if (status !== 200) non2xx++;
+        if (i >= warmup) latencies[timed++] = performance.now() - due;
+      }
       done++;
     });
   await new Promise<void>((resolve) => {
@@ -105,13 +123,13 @@ async function fixedRate(perSecond: number, durationS: number) {
   });
   while (done < total) await new Promise((r) => setTimeout(r, 10));
   agent.destroy();
-  const sorted = latencies.sort();
+  const sorted = latencies.subarray(0, timed).sort();
   return {
     rps: perSecond,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     p999: percentile(sorted, 0.999),
-    errors,
+    errors: errors + warmFailed,
     non2xx,
   };
 }
