@@ -10,7 +10,8 @@ import { setFlagsFromString } from "node:v8";
  * such a place was moved, every review's objects went to the old generation and held young
  * ones alive through it: each young collection then copied some 240 KB and paused 5-7 ms
  * instead of 2, and the old generation grew by as much. It happened in some runs and not in
- * others, and once it happens it stays, so a long-running webhook would end up there.
+ * others, and with the caches' hundreds of MiB alive V8 does not take it back, so a
+ * long-running webhook would end up there.
  *
  * NODE_OPTIONS does not accept this flag; it is set here, by the process itself.
  */
