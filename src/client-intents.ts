@@ -45,8 +45,12 @@ const V1_CALL_TYPES: Record<string, readonly string[]> = {
 const INTERNET_FIELDS = ["domains", "ips", "ports"];
 
 /** A list of strings that needs no further checking, or undefined (then the Reader explains). */
+// Shared, and not frozen: loops over them stay on one fast path (frozen is another elements kind).
+const NO_STRINGS: readonly string[] = [];
+const NO_PORTS: readonly number[] = [];
+
 function plainStrings(v: unknown): readonly string[] | undefined {
-  if (v === undefined || v === null) return [];
+  if (v === undefined || v === null) return NO_STRINGS;
   if (!Array.isArray(v)) return undefined;
   for (const x of v) if (typeof x !== "string") return undefined;
   return v as string[];
@@ -185,7 +189,7 @@ function isObj(v: unknown): v is Obj {
 
 /** A port list as Reader.ports would return it, or undefined when that would fail. */
 function plainPorts(v: unknown): readonly number[] | undefined {
-  if (v === undefined || v === null) return [];
+  if (v === undefined || v === null) return NO_PORTS;
   if (!Array.isArray(v)) return undefined;
   for (const p of v) {
     if (typeof p !== "number" || !Number.isInteger(p) || p < 1 || p > 65535) return undefined;

@@ -82,6 +82,17 @@ export class HeldInternetDestination implements InternetDestination {
     return comma < 0 ? a : a.slice(0, comma);
   }
 
+  /** Whether one of the addresses is this canonical text (none copied). */
+  hasIpText(ip: string): boolean {
+    const a = this.addresses;
+    if (ip === "") return false;
+    for (let at = a.indexOf(ip); at >= 0; at = a.indexOf(ip, at + 1)) {
+      const end = at + ip.length;
+      if ((at === 0 || a[at - 1] === ",") && (end === a.length || a[end] === ",")) return true;
+    }
+    return false;
+  }
+
   /** Whether `test` holds for every address (in order, stopping at the first that fails). */
   everyIpText(test: (ip: string) => boolean): boolean {
     const a = this.addresses;
@@ -192,6 +203,13 @@ export function ipCount(d: InternetDestination): number {
 /** An internet destination's first address, as canonical text. */
 export function firstIpText(d: InternetDestination): string | undefined {
   return d instanceof HeldInternetDestination ? d.firstIpText : d.ips[0]?.text;
+}
+
+/** Whether an internet destination has this address (canonical text). */
+export function hasIpText(d: InternetDestination, ip: string): boolean {
+  if (d instanceof HeldInternetDestination) return d.hasIpText(ip);
+  for (const address of d.ips) if (address.text === ip) return true;
+  return false;
 }
 
 /**

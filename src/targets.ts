@@ -49,7 +49,7 @@ export type DeclaredItem = DomainItem | IpItem | InClusterItem | CloudItem;
 
 /** A target in v2beta1 form, as findings and `suggest` write it. */
 export type TargetV2 =
-  | { internet: { domains?: string[]; ips?: string[]; ports?: number[] } }
+  | { internet: { domains?: string[]; ips?: string[]; ports?: readonly number[] } }
   | { kubernetes: { name: string; kind?: string } }
   | { service: { name: string } }
   | { kafka: { name: string } }
@@ -62,17 +62,21 @@ export function qualifiedName(name: string, namespace: string): string {
   return `${name}.${namespace}`;
 }
 
-function withPorts(ports: readonly number[]): { ports?: number[] } {
-  return ports.length > 0 ? { ports: [...ports] } : {};
-}
-
-/** The item as a v2beta1 target, namespaces explicit. */
+/** The item as a v2beta1 target, namespaces explicit (its ports are the item's own list). */
 export function itemTarget(item: DeclaredItem): TargetV2 {
   switch (item.kind) {
     case "domain":
-      return { internet: { domains: [item.domain], ...withPorts(item.ports) } };
+      return {
+        internet:
+          item.ports.length > 0
+            ? { domains: [item.domain], ports: item.ports }
+            : { domains: [item.domain] },
+      };
     case "ip":
-      return { internet: { ips: [item.text], ...withPorts(item.ports) } };
+      return {
+        internet:
+          item.ports.length > 0 ? { ips: [item.text], ports: item.ports } : { ips: [item.text] },
+      };
     case "in-cluster": {
       const name = qualifiedName(item.name, item.namespace);
       // A Service is written one way, whichever form declared it (v1's `svc:`, v2's

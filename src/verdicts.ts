@@ -1,7 +1,15 @@
 import { concatAll } from "./concat.js";
 import { belowSuffix, isWildcard, wildcardSuffix } from "./domain.js";
 import { formatDuration, formatTimestamp } from "./duration.js";
-import { canonicalIp, everyIpText, firstIpText, internetWith, ipCount, ipTexts } from "./held.js";
+import {
+  canonicalIp,
+  everyIpText,
+  firstIpText,
+  hasIpText,
+  internetWith,
+  ipCount,
+  ipTexts,
+} from "./held.js";
 import type { Source } from "./errors.js";
 import { formatIp, networkContains } from "./ip.js";
 import type { Destination, Gap, InternetDestination, ObservedWorkload } from "./observed-egress.js";
@@ -77,10 +85,6 @@ export interface JudgeOptions {
   readonly listening: Listening;
 }
 
-interface Usage {
-  lastSeen: number;
-}
-
 function maxDefined(a: number | undefined, b: number): number {
   return a === undefined || b > a ? b : a;
 }
@@ -95,19 +99,26 @@ function splitIpOnly(d: Destination): readonly Destination[] {
   return d.ips.map((ip) => internetWith(d, { ips: [ip] }));
 }
 
-function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+/** Most keys have one item: held as the item, an array only past one. */
+type OneOrMore<V> = V | V[];
+
+function addTo<K, V extends object>(map: Map<K, OneOrMore<V>>, key: K, value: V): void {
+  const known = map.get(key);
+  if (known === undefined) map.set(key, value);
+  else if (Array.isArray(known)) known.push(value);
+  else map.set(key, [known, value]);
 }
+
+/** Up to this many destinations, the names of an address are found by a scan, not an index. */
+const SCANNED_DESTINATIONS = 64;
 
 class Coverage {
   /** Declared domains by name ("api.example.com"); wildcards are kept apart. */
-  private readonly byDomain = new Map<string, DomainItem[]>();
+  private readonly byDomain = new Map<string, OneOrMore<DomainItem>>();
   /** Declared wildcards with the suffix they cover ("*.example.com" → ".example.com"). */
   private readonly wildcards: { readonly suffix: string; readonly item: DomainItem }[] = [];
   /** Declared single addresses by their canonical text; CIDRs are scanned. */
-  private readonly hostIps = new Map<string, IpItem[]>();
+  private readonly hostIps = new Map<string, OneOrMore<IpItem>>();
   private readonly rangeIps: IpItem[] = [];
   private readonly inCluster: InClusterItem[] = [];
   /** IP → the DNS names that resolved to it for this workload (any time), built when needed. */
@@ -132,6 +143,19 @@ class Coverage {
   /** The names an IP was resolved from (only a declared domain can cover an IP through them). */
   private namesFor(ip: string): string | readonly string[] | undefined {
     if (this.byDomain.size === 0 && this.wildcards.length === 0) return undefined;
+    // A workload's tens of destinations are scanned; an index of every address would cost
+    // more than the scans it saves (each review judges one workload).
+    if (this.destinations.length <= SCANNED_DESTINATIONS) {
+      let names: string | string[] | undefined;
+      for (const d of this.destinations) {
+        if (d.kind !== "internet" || d.dnsName === undefined || !hasIpText(d, ip)) continue;
+        if (names === undefined) names = d.dnsName;
+        else if (typeof names === "string") {
+          if (names !== d.dnsName) names = [names, d.dnsName];
+        } else if (!names.includes(d.dnsName)) names.push(d.dnsName);
+      }
+      return names;
+    }
     if (!this.namesOf) {
       // Most addresses answer for one name: held as the name, an array only past one.
       const namesOf = new Map<string, string | string[]>();
@@ -155,9 +179,9 @@ class Coverage {
   }
 
   /** The declared items that cover a destination (empty: not covered). Ports play no part. */
-  covering(d: Destination): DeclaredItem[] {
+  covering(d: Destination): readonly DeclaredItem[] {
     if (d.kind === "kubernetes") {
-      const out: DeclaredItem[] = [];
+      let out: Items;
       for (const item of this.inCluster) {
         const hit =
           item.namespace === d.namespace &&
@@ -165,64 +189,101 @@ class Coverage {
             ? item.name === d.service
             : (item.name === d.name || item.name === d.service) &&
               (item.targetKind === undefined || item.targetKind === d.workloadKind));
-        if (hit) out.push(item);
+        if (hit) out = withItem(out, item);
       }
-      return out;
+      return out ?? NONE;
     }
-    return d.dnsName !== undefined ? this.coveringNamed(d, d.dnsName) : this.coveringIp(d);
+    return (
+      (d.dnsName !== undefined ? this.coveringNamed(d, d.dnsName) : this.coveringIp(d)) ?? NONE
+    );
   }
 
   /** The declared domains that cover a name: the same name, and wildcards of every parent. */
-  private addDomainsCovering(name: string, out: DeclaredItem[]): void {
+  private addDomainsCovering(name: string, out: Items): Items {
     const exact = this.byDomain.get(name);
-    if (exact) for (const item of exact) out.push(item);
-    for (const w of this.wildcards) if (belowSuffix(name, w.suffix)) out.push(w.item);
+    if (Array.isArray(exact)) for (const item of exact) out = withItem(out, item);
+    else if (exact !== undefined) out = withItem(out, exact);
+    for (const w of this.wildcards) if (belowSuffix(name, w.suffix)) out = withItem(out, w.item);
+    return out;
   }
 
   /** The declared IPs and CIDRs that contain an address (its canonical text). */
-  private addIpsContaining(ip: string, out: DeclaredItem[]): void {
+  private addIpsContaining(ip: string, out: Items): Items {
     const exact = this.hostIps.get(ip);
-    if (exact) for (const item of exact) out.push(item);
-    if (this.rangeIps.length === 0) return;
+    if (Array.isArray(exact)) for (const item of exact) out = withItem(out, item);
+    else if (exact !== undefined) out = withItem(out, exact);
+    if (this.rangeIps.length === 0) return out;
     const address = canonicalIp(ip);
-    for (const item of this.rangeIps) if (networkContains(item.network, address)) out.push(item);
-  }
-
-  private coveringNamed(d: InternetDestination, name: string): DeclaredItem[] {
-    const out: DeclaredItem[] = [];
-    this.addDomainsCovering(name, out);
-    // Declared IPs cover a named destination only when together they contain every IP of it.
-    if (this.hostIps.size === 0 && this.rangeIps.length === 0) return out;
-    const used: DeclaredItem[] = [];
-    const contained = everyIpText(d, (ip) => {
-      const before = used.length;
-      this.addIpsContaining(ip, used);
-      return used.length > before;
-    });
-    if (contained && used.length > 0) pushDistinct(out, used);
-    return out;
-  }
-
-  private coveringIp(d: InternetDestination): DeclaredItem[] {
-    const ip = firstIpText(d);
-    if (ip === undefined) return [];
-    const out: DeclaredItem[] = [];
-    this.addIpsContaining(ip, out);
-    const names = this.namesFor(ip);
-    if (typeof names === "string") this.addDomainsCovering(names, out);
-    else if (names) {
-      const viaNames: DeclaredItem[] = [];
-      for (const name of names) this.addDomainsCovering(name, viaNames);
-      pushDistinct(out, viaNames);
+    for (const item of this.rangeIps) {
+      if (networkContains(item.network, address)) out = withItem(out, item);
     }
     return out;
   }
+
+  /** Whether a declared IP or CIDR contains an address (its canonical text). */
+  private anyIpContaining(ip: string): boolean {
+    if (this.hostIps.has(ip)) return true;
+    if (this.rangeIps.length === 0) return false;
+    const address = canonicalIp(ip);
+    for (const item of this.rangeIps) if (networkContains(item.network, address)) return true;
+    return false;
+  }
+
+  private coveringNamed(d: InternetDestination, name: string): Items {
+    const out = this.addDomainsCovering(name, undefined);
+    // Declared IPs cover a named destination only when together they contain every IP of it.
+    if (this.hostIps.size === 0 && this.rangeIps.length === 0) return out;
+    // Most named destinations have a first address that no declared IP contains: settled here.
+    const first = firstIpText(d);
+    if (first === undefined || !this.anyIpContaining(first)) return out;
+    let used: Items;
+    const contained = everyIpText(d, (ip) => {
+      const before = used?.length ?? 0;
+      used = this.addIpsContaining(ip, used);
+      return (used?.length ?? 0) > before;
+    });
+    return contained && used !== undefined ? withDistinct(out, used) : out;
+  }
+
+  private coveringIp(d: InternetDestination): Items {
+    const ip = firstIpText(d);
+    if (ip === undefined) return undefined;
+    const out = this.addIpsContaining(ip, undefined);
+    const names = this.namesFor(ip);
+    if (typeof names === "string") return this.addDomainsCovering(names, out);
+    if (!names) return out;
+    let viaNames: Items;
+    for (const name of names) viaNames = this.addDomainsCovering(name, viaNames);
+    return viaNames === undefined ? out : withDistinct(out, viaNames);
+  }
+}
+
+/**
+ * Covering items while they are gathered: a list is made with its first item (most destinations
+ * have one, and an empty list grown by a push reserves room for seventeen).
+ */
+type Items = DeclaredItem[] | undefined;
+
+// Not frozen: a frozen array would make the loops over these lists slower (another elements kind).
+const NONE: readonly DeclaredItem[] = [];
+
+function withItem(out: Items, item: DeclaredItem): DeclaredItem[] {
+  if (out === undefined) return [item];
+  out.push(item);
+  return out;
+}
+
+/** Whether one of the items declares this port. */
+function declaresPort(items: readonly DeclaredItem[], port: number): boolean {
+  for (const item of items) if ("ports" in item && item.ports.includes(port)) return true;
+  return false;
 }
 
 /** Adds items to `out`, each once (`items` may repeat one), in order. */
-function pushDistinct(out: DeclaredItem[], items: readonly DeclaredItem[]): void {
-  if (items.length === 1) out.push(items[0] as DeclaredItem);
-  else for (const item of new Set(items)) out.push(item);
+function withDistinct(out: Items, items: readonly DeclaredItem[]): Items {
+  if (items.length === 1) return withItem(out, items[0] as DeclaredItem);
+  for (const item of new Set(items)) out = withItem(out, item);
+  return out;
 }
 
 /** Identifies a missing finding's target (the same destination, the same ports). */
@@ -369,7 +430,8 @@ export function judgeWorkload(
   const horizon = opts.now - opts.windowMs;
   const all = concatAll(observed.map((o) => o.destinations));
   const coverage = new Coverage(items, all);
-  const used = new Map<DeclaredItem, Usage>();
+  // Each used item's last use (in the window).
+  const used = new Map<DeclaredItem, number>();
   // The same destination may be reported by several ObservedEgress objects: one finding each.
   const missing = new Map<string, Finding>();
   const addMissing = (
@@ -382,20 +444,18 @@ export function judgeWorkload(
     const key = missingKey(target);
     const known = missing.get(key);
     if (!known || (known.lastSeen ?? 0) < lastSeen) {
-      missing.set(key, {
-        verdict: "missing",
-        code,
-        target,
-        reason,
-        lastSeen,
-        ...(widens ? { widens } : {}),
-      });
+      missing.set(
+        key,
+        widens
+          ? { verdict: "missing", code, target, reason, lastSeen, widens }
+          : { verdict: "missing", code, target, reason, lastSeen },
+      );
     }
   };
 
   // Each destination's covering items, found once: the missing answers below read them again.
-  const covers: (DeclaredItem[] | undefined)[] = new Array<DeclaredItem[] | undefined>(all.length);
-  const coveringAt = (i: number): DeclaredItem[] =>
+  const covers = new Array<readonly DeclaredItem[] | undefined>(all.length);
+  const coveringAt = (i: number): readonly DeclaredItem[] =>
     (covers[i] ??= coverage.covering(all[i] as Destination));
 
   // The answers of recent names that nothing declares: an address among them is that name's,
@@ -436,13 +496,14 @@ export function judgeWorkload(
     let anyPort = false;
     for (const item of covering) {
       const u = used.get(item);
-      if (u) u.lastSeen = Math.max(u.lastSeen, d.lastSeen);
-      else used.set(item, { lastSeen: d.lastSeen });
+      if (u === undefined || u < d.lastSeen) used.set(item, d.lastSeen);
       if ((item.kind !== "domain" && item.kind !== "ip") || item.ports.length === 0) anyPort = true;
     }
     if (anyPort) return;
-    for (const port of d.ports) {
-      if (covering.some((item) => "ports" in item && item.ports.includes(port))) continue;
+    // Indexed: port lists are frozen and shared, and for-of over a frozen array allocates.
+    for (let p = 0; p < d.ports.length; p++) {
+      const port = d.ports[p] as number;
+      if (declaresPort(covering, port)) continue;
       const allowed = new Set(covering.flatMap((item) => ("ports" in item ? item.ports : [])));
       const declaredPorts = [...allowed].sort((a, b) => a - b).join(", ");
       addMissing(
@@ -465,15 +526,16 @@ export function judgeWorkload(
   let usedBefore: Map<DeclaredItem, number> | undefined;
   const lastUsedBefore = (item: DeclaredItem): number | undefined => {
     if (!usedBefore) {
-      usedBefore = new Map();
+      const before = new Map<DeclaredItem, number>();
+      const add = (d: Destination) => {
+        for (const c of coverage.covering(d)) before.set(c, maxDefined(before.get(c), d.lastSeen));
+      };
       for (const dest of all) {
         if (dest.lastSeen >= horizon) continue;
-        for (const d of splitIpOnly(dest)) {
-          for (const c of coverage.covering(d)) {
-            usedBefore.set(c, maxDefined(usedBefore.get(c), d.lastSeen));
-          }
-        }
+        if (needsSplit(dest)) splitIpOnly(dest).forEach(add);
+        else add(dest);
       }
+      usedBefore = before;
     }
     return usedBefore.get(item);
   };
@@ -490,7 +552,7 @@ export function judgeWorkload(
         item,
       };
     const u = used.get(item);
-    if (u) {
+    if (u !== undefined) {
       return {
         verdict: "matched",
         code: "DeclaredAndUsed",
@@ -498,22 +560,15 @@ export function judgeWorkload(
         reason: "declared and used",
         source: item.source,
         item,
-        lastSeen: u.lastSeen,
+        lastSeen: u,
       };
     }
     const lastSeen = lastUsedBefore(item);
     const { verdict, code, reason } = silenceReason(item, observed, opts);
     const seen =
       lastSeen === undefined ? "; never seen" : `; last seen ${formatTimestamp(lastSeen)}`;
-    return {
-      verdict,
-      code,
-      target,
-      reason: reason + seen,
-      source: item.source,
-      item,
-      ...(lastSeen === undefined ? {} : { lastSeen }),
-    };
+    const base = { verdict, code, target, reason: reason + seen, source: item.source, item };
+    return lastSeen === undefined ? base : { ...base, lastSeen };
   });
 
   return sortFindings([...missing.values(), ...declared]);

@@ -230,6 +230,12 @@ test("a CIDR covers a named destination only when it contains every IP of it", (
     "missing api.openai.com",
     "unnecessary 104.18.6.0/24",
   ]);
+  // Its first IP contained, its second not: still not covered.
+  const first = { internet: { ips: ["104.18.7.0/24"] } };
+  t.deepEqual(verdicts(judge([first], { destinations: [openai] })), [
+    "missing api.openai.com",
+    "unnecessary 104.18.7.0/24",
+  ]);
   const wide = { internet: { ips: ["104.18.0.0/16"] } };
   t.deepEqual(verdicts(judge([wide], { destinations: [openai] })), ["matched 104.18.0.0/16"]);
   // Two declared IPs that together hold every IP of it cover it too.
@@ -263,6 +269,28 @@ test("an IP-only destination is covered by a declared domain that resolved to it
     destinations: [named, bare, other],
   });
   t.deepEqual(verdicts(f), ["matched dynamodb.eu-west-2.amazonaws.com", "missing 52.94.56.48"]);
+});
+
+test("an IP-only destination's address is matched whole to the names it answered for", (t) => {
+  // A workload's few destinations are scanned for the address; many are indexed: both ways.
+  for (const more of [0, 100]) {
+    const named = internet("api.example.com", ["152.94.56.47", "52.94.56.40"], [443]);
+    // A prefix of one of the name's addresses and the tail of the other: not one of them.
+    const bare = internet(undefined, ["52.94.56.4"], [443]);
+    const answered = internet(undefined, ["52.94.56.40"], [443]);
+    const others = Array.from({ length: more }, (_, i) =>
+      internet(`n${i}.example.net`, [`10.0.${i >> 8}.${i & 255}`], [443]),
+    );
+    const f = judge([{ internet: { domains: ["api.example.com"] } }], {
+      destinations: [named, bare, answered, ...others],
+    });
+    t.deepEqual(
+      verdicts(f).filter((v) => !v.endsWith(".example.net")),
+      ["matched api.example.com", "missing 52.94.56.4"],
+      `${more} more destinations`,
+    );
+    t.is(f.length, 2 + more);
+  }
 });
 
 test("an IP-only destination is covered by a declared CIDR", (t) => {

@@ -95,7 +95,8 @@ function unverifiedWarnings(title: string, findings: readonly Finding[]): string
   const byReason = new Map<string, number>();
   for (const f of findings) {
     if (f.verdict !== "unverified") continue;
-    const reason = f.reason.split("; ")[0] ?? f.reason;
+    const cut = f.reason.indexOf("; ");
+    const reason = cut < 0 ? f.reason : f.reason.slice(0, cut);
     byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
   }
   return [...byReason]
