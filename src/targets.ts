@@ -62,7 +62,11 @@ export function qualifiedName(name: string, namespace: string): string {
   return `${name}.${namespace}`;
 }
 
-/** The item as a v2beta1 target, namespaces explicit (its ports are the item's own list). */
+/**
+ * The item as a v2beta1 target, namespaces explicit. Its ports are the item's own list, often
+ * frozen and shared by many items: read them, never edit them in place (YAML is written with
+ * `noRefs`, so a shared list is not written as an anchor).
+ */
 export function itemTarget(item: DeclaredItem): TargetV2 {
   switch (item.kind) {
     case "domain":
