@@ -44,11 +44,11 @@ const V1_CALL_TYPES: Record<string, readonly string[]> = {
 
 const INTERNET_FIELDS = ["domains", "ips", "ports"];
 
-/** A list of strings that needs no further checking, or undefined (then the Reader explains). */
 // Shared, and not frozen: loops over them stay on one fast path (frozen is another elements kind).
 const NO_STRINGS: readonly string[] = [];
 const NO_PORTS: readonly number[] = [];
 
+/** A list of strings that needs no further checking, or undefined (then the Reader explains). */
 function plainStrings(v: unknown): readonly string[] | undefined {
   if (v === undefined || v === null) return NO_STRINGS;
   if (!Array.isArray(v)) return undefined;

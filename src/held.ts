@@ -84,8 +84,9 @@ export class HeldInternetDestination implements InternetDestination {
 
   /** Whether one of the addresses is this canonical text (none copied). */
   hasIpText(ip: string): boolean {
-    const a = this.addresses;
+    // The empty text is no address (and a search for it would never move on).
     if (ip === "") return false;
+    const a = this.addresses;
     for (let at = a.indexOf(ip); at >= 0; at = a.indexOf(ip, at + 1)) {
       const end = at + ip.length;
       if ((at === 0 || a[at - 1] === ",") && (end === a.length || a[end] === ",")) return true;
@@ -205,8 +206,9 @@ export function firstIpText(d: InternetDestination): string | undefined {
   return d instanceof HeldInternetDestination ? d.firstIpText : d.ips[0]?.text;
 }
 
-/** Whether an internet destination has this address (canonical text). */
+/** Whether an internet destination has this address (canonical text; never the empty text). */
 export function hasIpText(d: InternetDestination, ip: string): boolean {
+  if (ip === "") return false;
   if (d instanceof HeldInternetDestination) return d.hasIpText(ip);
   for (const address of d.ips) if (address.text === ip) return true;
   return false;

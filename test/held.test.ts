@@ -12,6 +12,7 @@ import {
 import {
   everyIpText,
   firstIpText,
+  hasIpText,
   HeldInternetDestination,
   ipCount,
   ipTexts,
@@ -159,7 +160,12 @@ test("a held destination's addresses read the same one by one as in a list", (t)
         const every = everyIpText(d, (ip) => seen.push(ip) <= stopAt);
         t.deepEqual(seen, want.slice(0, stopAt + 1));
         t.is(every, want.length <= stopAt);
+        // Whole addresses only: a prefix, a tail or the empty text is none of them.
+        for (const probe of [...IPS, "", "10.0.0", "0.0.5", "104.18.7.19", "4700::1"]) {
+          t.is(hasIpText(d, probe), want.includes(probe), `${JSON.stringify(probe)} in ${want}`);
+        }
       }
+      t.false(held.hasIpText(""), "the empty text, asked of the held form itself");
     }),
   );
 });
