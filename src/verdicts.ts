@@ -109,6 +109,14 @@ function addTo<K, V extends object>(map: Map<K, OneOrMore<V>>, key: K, value: V)
   else map.set(key, [known, value]);
 }
 
+/** The names an address answered for, with one more (each once, in the order met). */
+function withName(names: OneOrMore<string> | undefined, name: string): OneOrMore<string> {
+  if (names === undefined) return name;
+  if (typeof names === "string") return names === name ? names : [names, name];
+  if (!names.includes(name)) names.push(name);
+  return names;
+}
+
 /** Up to this many destinations, the names of an address are found by a scan, not an index. */
 const SCANNED_DESTINATIONS = 64;
 
@@ -122,7 +130,7 @@ class Coverage {
   private readonly rangeIps: IpItem[] = [];
   private readonly inCluster: InClusterItem[] = [];
   /** IP → the DNS names that resolved to it for this workload (any time), built when needed. */
-  private namesOf: Map<string, string | string[]> | undefined;
+  private namesOf: Map<string, OneOrMore<string>> | undefined;
 
   constructor(
     items: readonly DeclaredItem[],
@@ -146,26 +154,20 @@ class Coverage {
     // A workload's tens of destinations are scanned; an index of every address would cost
     // more than the scans it saves (each review judges one workload).
     if (this.destinations.length <= SCANNED_DESTINATIONS) {
-      let names: string | string[] | undefined;
+      let names: OneOrMore<string> | undefined;
       for (const d of this.destinations) {
-        if (d.kind !== "internet" || d.dnsName === undefined || !hasIpText(d, ip)) continue;
-        if (names === undefined) names = d.dnsName;
-        else if (typeof names === "string") {
-          if (names !== d.dnsName) names = [names, d.dnsName];
-        } else if (!names.includes(d.dnsName)) names.push(d.dnsName);
+        if (d.kind === "internet" && d.dnsName !== undefined && hasIpText(d, ip)) {
+          names = withName(names, d.dnsName);
+        }
       }
       return names;
     }
     if (!this.namesOf) {
       // Most addresses answer for one name: held as the name, an array only past one.
-      const namesOf = new Map<string, string | string[]>();
+      const namesOf = new Map<string, OneOrMore<string>>();
       let name = "";
       const add = (address: string): boolean => {
-        const names = namesOf.get(address);
-        if (names === undefined) namesOf.set(address, name);
-        else if (typeof names === "string") {
-          if (names !== name) namesOf.set(address, [names, name]);
-        } else if (!names.includes(name)) names.push(name);
+        namesOf.set(address, withName(namesOf.get(address), name));
         return true;
       };
       for (const d of this.destinations) {
@@ -200,18 +202,14 @@ class Coverage {
 
   /** The declared domains that cover a name: the same name, and wildcards of every parent. */
   private addDomainsCovering(name: string, out: Items): Items {
-    const exact = this.byDomain.get(name);
-    if (Array.isArray(exact)) for (const item of exact) out = withItem(out, item);
-    else if (exact !== undefined) out = withItem(out, exact);
+    out = withAll(out, this.byDomain.get(name));
     for (const w of this.wildcards) if (belowSuffix(name, w.suffix)) out = withItem(out, w.item);
     return out;
   }
 
   /** The declared IPs and CIDRs that contain an address (its canonical text). */
   private addIpsContaining(ip: string, out: Items): Items {
-    const exact = this.hostIps.get(ip);
-    if (Array.isArray(exact)) for (const item of exact) out = withItem(out, item);
-    else if (exact !== undefined) out = withItem(out, exact);
+    out = withAll(out, this.hostIps.get(ip));
     if (this.rangeIps.length === 0) return out;
     const address = canonicalIp(ip);
     for (const item of this.rangeIps) {
@@ -270,6 +268,13 @@ const NONE: readonly DeclaredItem[] = [];
 function withItem(out: Items, item: DeclaredItem): DeclaredItem[] {
   if (out === undefined) return [item];
   out.push(item);
+  return out;
+}
+
+/** `out` with the items a lookup found (none, one, or more). */
+function withAll(out: Items, found: OneOrMore<DeclaredItem> | undefined): Items {
+  if (Array.isArray(found)) for (const item of found) out = withItem(out, item);
+  else if (found !== undefined) out = withItem(out, found);
   return out;
 }
 
