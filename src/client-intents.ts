@@ -1,4 +1,3 @@
-import { shared } from "./held.js";
 import { declaredDomain } from "./domain.js";
 import { formatSource, InputError, type Source } from "./errors.js";
 import { parseNetwork } from "./ip.js";
@@ -139,7 +138,7 @@ export class IntentsReader extends Reader {
       const domain = domains[i] as string;
       const d = declaredDomain(domain);
       if (d.problem !== undefined) this.fail([...path, "domains", i], d.problem);
-      into.push({ kind: "domain", domain: shared(d.domain), ports, source });
+      into.push({ kind: "domain", domain: d.domain, ports, source });
     }
     for (let i = 0; i < ips.length; i++) {
       const text = ips[i] as string;
@@ -219,7 +218,7 @@ function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean 
       into.length = before;
       return false;
     }
-    into.push({ kind: "domain", domain: shared(d.domain), ports, source });
+    into.push({ kind: "domain", domain: d.domain, ports, source });
   }
   for (const text of ips) {
     const network = parseNetwork(text);

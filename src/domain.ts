@@ -38,7 +38,7 @@ export type DeclaredDomain =
 
 /**
  * domainProblem and normalizeDomain in one, remembered: the same few names are checked over
- * and over (every admission review, every file).
+ * and over (every admission review, every file). The name is held once (`shared`).
  */
 export function declaredDomain(raw: string): DeclaredDomain {
   let d = known.get(raw);
