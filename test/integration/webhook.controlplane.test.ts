@@ -619,7 +619,15 @@ test.serial(
         async () => ((await get(at, "/readyz")).body === "ok" ? true : undefined),
         60_000,
       );
-      t.regex(logs.join(""), /"msg":"watching ClientIntents","version":"v2beta1"/);
+      // Log lines are written up to 50 ms after they are logged.
+      await eventually(
+        "the log saying so",
+        async () =>
+          /"msg":"watching ClientIntents","version":"v2beta1"/.test(logs.join(""))
+            ? true
+            : undefined,
+        5_000,
+      );
       // And when the CRD goes again, it goes back to judging with nothing declared.
       t.is((await k("delete", "-f", crd, "--wait=true")).code, 0);
       await eventually(
