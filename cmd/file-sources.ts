@@ -15,7 +15,7 @@ import { InputError } from "../src/errors.js";
 import { observedOfSnapshot, type ObservedWorkload } from "../src/observed-egress.js";
 import { observedOfSnapshotText, SnapshotReader } from "../src/observed-snapshot.js";
 import type { IntentsSource, ObservedSource } from "../src/sources.js";
-import { parseYamlDocuments } from "../src/yaml-documents.js";
+import { parseYamlDocuments, type YamlDocument } from "../src/yaml-documents.js";
 
 /** Reading intents and snapshots from files, directories and stdin. */
 
@@ -81,6 +81,16 @@ export class IntentsFiles implements IntentsSource {
   /** What was skipped, for stderr. */
   warnings: string[] = [];
 
+  /** Each file read and parsed when its turn comes (see IntentsPath.files). */
+  private *parsed(files: readonly string[]): Generator<{ name: string; docs: YamlDocument[] }> {
+    for (const file of files) {
+      const name = displayName(file);
+      const text = readInput(file, this.stdin);
+      this.texts.set(name, text);
+      yield { name, docs: parseYamlDocuments(text, name) };
+    }
+  }
+
   async intents(defaultNamespace: string): Promise<ClientIntents[]> {
     // A file named twice (a directory and a file in it, a link and its target) is read once.
     const seen = new Set<string>();
@@ -95,12 +105,7 @@ export class IntentsFiles implements IntentsSource {
       });
       // A path whose every file another path named has nothing to add.
       if (named.length > 0 && fresh.length === 0) continue;
-      const files = fresh.map((file) => {
-        const text = readInput(file, this.stdin);
-        this.texts.set(displayName(file), text);
-        return { name: displayName(file), docs: parseYamlDocuments(text, displayName(file)) };
-      });
-      paths.push({ path: displayName(path), files });
+      paths.push({ path: displayName(path), files: this.parsed(fresh) });
     }
     const { intents, warnings } = intentsOfPaths(paths, defaultNamespace, this.required);
     this.warnings = warnings;

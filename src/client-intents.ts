@@ -497,7 +497,12 @@ export function clientIntentsFromDocuments(
 export interface IntentsPath {
   /** The argument as given (a file, a directory, or - for stdin). */
   readonly path: string;
-  readonly files: ReadonlyArray<{ readonly name: string; readonly docs: readonly YamlDocument[] }>;
+  /**
+   * Read once, in order. A file's documents (with the parser events kept for their lines) are
+   * needed only until its ClientIntents are read, so a reader can parse each file as it is
+   * asked for: thousands of files' documents are then never held at once.
+   */
+  readonly files: Iterable<{ readonly name: string; readonly docs: readonly YamlDocument[] }>;
 }
 
 /**
@@ -519,22 +524,27 @@ export function intentsOfPaths(
   const empty: Array<[path: string, why: string]> = [];
   let saidNone = false;
   for (const p of paths) {
-    const found = p.files.flatMap((f) => clientIntentsFromDocuments(f.docs, defaultNamespace));
-    intents.push(...found);
-    const others = otherObjects(
-      p.files.flatMap((f) => f.docs),
-      wanted,
-    );
+    const before = intents.length;
+    let files = 0;
+    const kinds = new Set<string>();
+    let emptyList = false;
+    for (const f of p.files) {
+      files++;
+      for (const ci of clientIntentsFromDocuments(f.docs, defaultNamespace)) intents.push(ci);
+      const inFile = otherObjects(f.docs, wanted);
+      for (const kind of inFile.kinds) kinds.add(kind);
+      emptyList ||= inFile.emptyList;
+    }
+    const others = { kinds: [...kinds], emptyList };
     for (const kind of others.kinds.filter((k) => k.startsWith("ClientIntents "))) {
       warnings.push(`${p.path}: skipped ${kind}: ClientIntents are ${INTENTS_GROUP} objects`);
     }
-    if (found.length > 0) continue;
+    if (intents.length > before) continue;
     if (others.emptyList && others.kinds.length === 0) {
       saidNone = true;
       continue;
     }
-    const why =
-      p.files.length === 0 ? "(it holds no .yaml, .yml or .json files)" : foundInstead(others);
+    const why = files === 0 ? "(it holds no .yaml, .yml or .json files)" : foundInstead(others);
     empty.push([p.path, why]);
   }
   if (required && intents.length === 0 && !saidNone && empty.length > 0) {
