@@ -98,7 +98,7 @@ export class IntentsFiles implements IntentsSource {
     for (const path of this.paths) {
       const named = expandPath(path);
       const fresh = named.filter((file) => {
-        const real = file === "-" ? file : realpathSync(file);
+        const real = file === "-" ? file : realpathSync.native(file);
         if (seen.has(real)) return false;
         seen.add(real);
         return true;
