@@ -63,6 +63,19 @@ export function readInput(path: string, stdin: () => string): string {
   }
 }
 
+/**
+ * What a file really is, for reading each file once. Node's own realpathSync, not the libc one
+ * (realpathSync.native), which fails on a pipe (/dev/stdin, `<(git show …)`).
+ */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch (e) {
+    // A dangling or looping link in a directory.
+    throw new InputError(systemMessage(e), { file });
+  }
+}
+
 function displayName(path: string): string {
   return path === "-" ? "<stdin>" : path;
 }
@@ -98,7 +111,7 @@ export class IntentsFiles implements IntentsSource {
     for (const path of this.paths) {
       const named = expandPath(path);
       const fresh = named.filter((file) => {
-        const real = file === "-" ? file : realpathSync.native(file);
+        const real = file === "-" ? file : realPath(file);
         if (seen.has(real)) return false;
         seen.add(real);
         return true;

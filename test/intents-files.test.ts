@@ -1,9 +1,9 @@
 import test from "ava";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN } from "./helpers/cli.js";
+import { BIN, runCli } from "./helpers/cli.js";
 
 /**
  * A repository with thousands of ClientIntents files: each file's parse (with the parser
@@ -59,6 +59,62 @@ test("3,000 ClientIntents files are diffed in a 64 MiB heap: no file's parse out
     t.is(run.status, 0, run.stderr.slice(-400));
     const out = JSON.parse(run.stdout) as { workloads: Array<{ workload: { name: string } }> };
     t.is(new Set(out.workloads.map((w) => w.workload.name)).size, 3000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const ONE_INTENTS = [
+  "apiVersion: k8s.otterize.com/v2beta1",
+  "kind: ClientIntents",
+  "metadata: {name: client, namespace: dev}",
+  "spec:",
+  "  workload: {name: client, kind: Deployment}",
+  "  targets:",
+  "    - internet: {domains: [api.example.com], ports: [443]}",
+  "",
+].join("\n");
+
+test("intents from a pipe (--intents /dev/stdin, <(git show …)) are read", (t) => {
+  const dir = repository(0, 0);
+  try {
+    const file = join(dir, "client.yaml");
+    writeFileSync(file, ONE_INTENTS);
+    // A shell's pipe, as `<(…)` gives (Node's own stdin pipes are sockets).
+    const r = spawnSync(
+      "sh",
+      [
+        "-c",
+        'cat "$1" | "$0" "$2" egress diff --intents /dev/stdin --observed "$3"',
+        process.execPath,
+        file,
+        BIN,
+        join(dir, "observed.yaml"),
+      ],
+      { encoding: "utf8" },
+    );
+    t.is(r.status, 0, r.stderr);
+    t.is(r.stderr, "");
+    t.regex(r.stdout, /dev\/client/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a dangling link among the intents files is an input error naming it", async (t) => {
+  const dir = repository(1, 1);
+  try {
+    symlinkSync(join(dir, "gone.yaml"), join(dir, "intents", "zz.yaml"));
+    const r = await runCli([
+      "egress",
+      "diff",
+      "--intents",
+      join(dir, "intents"),
+      "--observed",
+      join(dir, "observed.yaml"),
+    ]);
+    t.is(r.code, 2);
+    t.is(r.stderr, `error: ${join(dir, "intents", "zz.yaml")}: no such file or directory\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
