@@ -26,6 +26,7 @@ function systemMessage(e: unknown): string {
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES") return "permission denied";
   if (code === "EISDIR") return "is a directory";
+  if (code === "ELOOP") return "too many levels of symbolic links";
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -37,23 +37,24 @@ function repository(files: number, targets: number): string {
   return dir;
 }
 
+/** `egress diff` of a repository()'s intents against its snapshot. */
+function diffOf(dir: string): string[] {
+  return [
+    "egress",
+    "diff",
+    "--intents",
+    join(dir, "intents"),
+    "--observed",
+    join(dir, "observed.yaml"),
+  ];
+}
+
 test("3,000 ClientIntents files are diffed in a 64 MiB heap: no file's parse outlives its reading", (t) => {
   const dir = repository(3000, 40);
   try {
     const run = spawnSync(
       process.execPath,
-      [
-        "--max-old-space-size=64",
-        BIN,
-        "egress",
-        "diff",
-        "--intents",
-        join(dir, "intents"),
-        "--observed",
-        join(dir, "observed.yaml"),
-        "-o",
-        "json",
-      ],
+      ["--max-old-space-size=64", BIN, ...diffOf(dir), "-o", "json"],
       { encoding: "utf8", maxBuffer: 1 << 28 },
     );
     t.is(run.status, 0, run.stderr.slice(-400));
@@ -101,20 +102,19 @@ test("intents from a pipe (--intents /dev/stdin, <(git show …)) are read", (t)
   }
 });
 
-test("a dangling link among the intents files is an input error naming it", async (t) => {
+test("a dangling or looping link among the intents files is an input error naming it", async (t) => {
   const dir = repository(1, 1);
   try {
-    symlinkSync(join(dir, "gone.yaml"), join(dir, "intents", "zz.yaml"));
-    const r = await runCli([
-      "egress",
-      "diff",
-      "--intents",
-      join(dir, "intents"),
-      "--observed",
-      join(dir, "observed.yaml"),
-    ]);
-    t.is(r.code, 2);
-    t.is(r.stderr, `error: ${join(dir, "intents", "zz.yaml")}: no such file or directory\n`);
+    const link = join(dir, "intents", "zz.yaml");
+    symlinkSync(join(dir, "gone.yaml"), link);
+    const dangling = await runCli(diffOf(dir));
+    t.is(dangling.code, 2);
+    t.is(dangling.stderr, `error: ${link}: no such file or directory\n`);
+    rmSync(link);
+    symlinkSync(link, link);
+    const looping = await runCli(diffOf(dir));
+    t.is(looping.code, 2);
+    t.is(looping.stderr, `error: ${link}: too many levels of symbolic links\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
