@@ -10,7 +10,12 @@ import {
   otherObjects,
 } from "./k8s-objects.js";
 import { Reader, type Obj } from "./shape.js";
-import type { CloudForm, DeclaredItem, InClusterForm } from "./targets.js";
+import {
+  declaredDomainKey,
+  type CloudForm,
+  type DeclaredItem,
+  type InClusterForm,
+} from "./targets.js";
 import type { PathSegment, YamlDocument } from "./yaml-documents.js";
 
 /**
@@ -227,6 +232,37 @@ function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean 
       return false;
     }
     into.push({ kind: "ip", text, network, ports, source });
+  }
+  return true;
+}
+
+/**
+ * The keys (itemKey) of what fastV2Target would add for an internet target of domains only,
+ * without the items; false for any other target (then read its items).
+ */
+export function fastDomainKeys(value: unknown, into: string[]): boolean {
+  if (!isObj(value)) return false;
+  let body: unknown;
+  for (const key in value) {
+    const v = value[key];
+    if (key === "internet") body = v;
+    else if (!V2_FIELD_SET.has(key) || (v !== undefined && v !== null)) return false;
+  }
+  if (!isObj(body)) return false;
+  for (const key in body) if (!INTERNET_FIELDS.includes(key)) return false;
+  const domains = plainStrings(body.domains);
+  const ips = plainStrings(body.ips);
+  if (!domains || domains.length === 0 || ips?.length !== 0 || !plainPorts(body.ports)) {
+    return false;
+  }
+  const before = into.length;
+  for (const domain of domains) {
+    const key = declaredDomainKey(domain);
+    if (key === undefined) {
+      into.length = before;
+      return false;
+    }
+    into.push(key);
   }
   return true;
 }

@@ -46,7 +46,8 @@ export function declaredDomain(raw: string): DeclaredDomain {
     const problem = findDomainProblem(raw);
     // The name is held by what reads it (destinations, targets): once, and as its own copy.
     d = problem === undefined ? { domain: shared(normalizeDomain(raw)) } : { problem };
-    known.set(ownCopy(raw), d);
+    // A spelling that is its normalised form (the usual) is held as the shared name.
+    known.set(d.problem === undefined && d.domain === raw ? d.domain : ownCopy(raw), d);
   }
   return d;
 }

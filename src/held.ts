@@ -28,6 +28,14 @@ export function canonicalIp(text: string): IpAddress {
   return { family: text.includes(":") ? 6 : 4, text };
 }
 
+/** Canonical address texts joined by commas: the held form of a destination's addresses. */
+export type JoinedIpTexts = string & { readonly joined: unique symbol };
+
+/** Canonical address texts, joined as a held destination holds them (as their own copy). */
+export function joinedIpTexts(texts: readonly string[]): JoinedIpTexts {
+  return (texts.length === 1 ? ownCopy(texts[0] as string) : texts.join(",")) as JoinedIpTexts;
+}
+
 export class HeldInternetDestination implements InternetDestination {
   readonly kind = "internet" as const;
   readonly dnsName: string | undefined;
@@ -37,16 +45,19 @@ export class HeldInternetDestination implements InternetDestination {
   readonly lastSeen: number;
   readonly firstSeen: number | undefined;
 
+  /**
+   * `ips`: the addresses, or their canonical texts already joined by commas (what
+   * `joinedIpTexts` makes). `dnsName` is held as given: a name from `declaredDomain` is shared.
+   */
   constructor(
     dnsName: string | undefined,
-    ips: readonly IpAddress[],
+    ips: readonly IpAddress[] | JoinedIpTexts,
     ports: readonly number[],
     lastSeen: number,
     firstSeen: number | undefined,
   ) {
-    this.dnsName = dnsName === undefined ? undefined : shared(dnsName);
-    this.addresses =
-      ips.length === 1 ? ownCopy((ips[0] as IpAddress).text) : ips.map((ip) => ip.text).join(",");
+    this.dnsName = dnsName;
+    this.addresses = typeof ips === "string" ? ips : joinedIpTexts(ips.map((ip) => ip.text));
     this.ports = ports;
     this.lastSeen = lastSeen;
     this.firstSeen = firstSeen;
@@ -179,15 +190,25 @@ class SortedTimes implements DeclaredTimes {
 
 const NO_TIMES: DeclaredTimes = new SortedTimes([], []);
 
-/** Held in sorted arrays (a lookup is a binary search). */
-export function heldTimes(map: ReadonlyMap<string, number>): DeclaredTimes {
-  if (map.size === 0) return NO_TIMES;
-  // Keys recur across workloads (the same domains are declared by many): held once.
-  const keys = [...map.keys()].sort().map(shared);
-  // Times are doubles: a plain array of them is held unboxed.
+/**
+ * Held in sorted arrays (a lookup is a binary search): each key with the earliest of its
+ * times. The keys are held as given: the caller shares them (the same domains are declared by
+ * many workloads).
+ */
+export function heldTimes(keys: readonly string[], times: readonly number[]): DeclaredTimes {
+  if (keys.length === 0) return NO_TIMES;
+  // By key, then by time: each key's first is its earliest. No Map: one per workload adds up.
+  const order = keys.map((_, i) => i);
+  order.sort((a, b) => {
+    const x = keys[a] as string;
+    const y = keys[b] as string;
+    return x < y ? -1 : x > y ? 1 : (times[a] as number) - (times[b] as number);
+  });
+  const earliest = order.filter((i, n) => n === 0 || keys[order[n - 1] as number] !== keys[i]);
+  // Arrays of their exact length (map's), the times unboxed (an array of doubles).
   return new SortedTimes(
-    keys,
-    keys.map((k) => map.get(k) as number),
+    earliest.map((i) => keys[i] as string),
+    earliest.map((i) => times[i] as number),
   );
 }
 

@@ -98,6 +98,11 @@ function parseV6(text: string): bigint | undefined {
   return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
 }
 
+/** Whether the text is an IPv4 address in canonical spelling (then parseIp keeps it as is). */
+export function isCanonicalV4(text: string): boolean {
+  return parseV4(text) !== undefined;
+}
+
 /** Parses one address ("104.18.7.192", "2606:4700::6812:7c0"); undefined when it is not one. */
 export function parseIp(text: string): IpAddress | undefined {
   if (text.includes(":")) {

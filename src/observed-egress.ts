@@ -1,14 +1,16 @@
-import { fastV2Target, IntentsReader, v2Target } from "./client-intents.js";
+import { fastDomainKeys, fastV2Target, IntentsReader, v2Target } from "./client-intents.js";
 import { declaredDomain, isWildcard } from "./domain.js";
 import { parseTimestamp } from "./duration.js";
 import { InputError, type Source } from "./errors.js";
-import { parseIp, type IpAddress } from "./ip.js";
+import { isCanonicalV4, parseIp, type IpAddress } from "./ip.js";
 import {
   HeldInternetDestination,
   heldKubernetesDestination,
   heldTimes,
+  joinedIpTexts,
   shared,
   type DeclaredTimes,
+  type JoinedIpTexts,
 } from "./held.js";
 import { ownCopy } from "./own-copy.js";
 import { sharedPorts } from "./ports.js";
@@ -111,6 +113,27 @@ function fastPorts(v: unknown): number[] | undefined {
 }
 
 /**
+ * Addresses that are all IPv4 in canonical spelling (what the collector writes), joined; or
+ * undefined (then anyIpTexts reads them). No address objects are made on the way.
+ */
+function canonicalV4Texts(v: unknown): JoinedIpTexts | undefined {
+  if (v === undefined || v === null) return joinedIpTexts([]);
+  if (!Array.isArray(v)) return undefined;
+  for (const x of v) if (typeof x !== "string" || !isCanonicalV4(x)) return undefined;
+  return joinedIpTexts(v as string[]);
+}
+
+/** Addresses of either family and any spelling, as canonical texts; errors name the address. */
+function anyIpTexts(r: IntentsReader, v: unknown, p: () => readonly PathSegment[]): JoinedIpTexts {
+  const texts = r.strings(v, [...p(), "ips"]).map((text, n) => {
+    const ip = parseIp(text);
+    if (!ip) r.fail([...p(), "ips", n], `"${text}" is not an IP address`);
+    return ip.text;
+  });
+  return joinedIpTexts(texts);
+}
+
+/**
  * One destination. Snapshots hold hundreds of thousands of them, so well-formed values take
  * a fast path; anything odd goes through the Reader, whose error names the field and line.
  */
@@ -146,18 +169,12 @@ function destination(r: IntentsReader, value: unknown, path: readonly PathSegmen
       }
       name = d.domain;
     }
-    const ipTexts: string[] =
-      Array.isArray(i.ips) && i.ips.every((x) => typeof x === "string")
-        ? i.ips
-        : r.strings(i.ips, [...p(), "ips"]);
-    const ips = ipTexts.map((text, n) => {
-      const ip = parseIp(text);
-      if (!ip) r.fail([...p(), "ips", n], `"${text}" is not an IP address`);
-      return ip;
-    });
-    if (!name && ips.length === 0) r.fail(p(), "an internet destination needs a dnsName or ips");
+    const addresses = canonicalV4Texts(i.ips) ?? anyIpTexts(r, i.ips, p);
+    if (!name && addresses === "") {
+      r.fail(p(), "an internet destination needs a dnsName or ips");
+    }
     const ports = sharedPorts(fastPorts(i.ports) ?? r.ports(i.ports, [...p(), "ports"]));
-    return new HeldInternetDestination(name, ips, ports, lastSeen, firstSeen);
+    return new HeldInternetDestination(name, addresses, ports, lastSeen, firstSeen);
   }
   const p = [...path, "kubernetes"];
   const k = r.object(d.kubernetes, p);
@@ -213,20 +230,23 @@ export function readObservedEgress(
   const destinations = r
     .array(status.destinations, ["status", "destinations"])
     .map((d, i) => destination(r, d, ["status", "destinations", i]));
-  const declaredSince = new Map<string, number>();
+  // Each declared item's key (shared) and since, in order; heldTimes keeps a key's earliest.
+  const keys: string[] = [];
+  const since: number[] = [];
   r.array(status.declared, ["status", "declared"]).forEach((entry, i) => {
     const path = ["status", "declared", i];
     const e = r.object(entry, path);
-    const since = timestamp(r, e.since, [...path, "since"]);
-    const items: DeclaredItem[] = [];
-    if (!fastV2Target(e.target, namespace, r.fileSource(), items)) {
-      v2Target(r, e.target, [...path, "target"], namespace, items);
+    const time =
+      (typeof e.since === "string" ? parseTimestamp(e.since) : undefined) ??
+      timestamp(r, e.since, [...path, "since"]);
+    if (!fastDomainKeys(e.target, keys)) {
+      const items: DeclaredItem[] = [];
+      if (!fastV2Target(e.target, namespace, r.fileSource(), items)) {
+        v2Target(r, e.target, [...path, "target"], namespace, items);
+      }
+      for (const item of items) keys.push(shared(itemKey(item)));
     }
-    for (const item of items) {
-      const key = itemKey(item);
-      const known = declaredSince.get(key);
-      if (known === undefined || since < known) declaredSince.set(key, since);
-    }
+    while (since.length < keys.length) since.push(time);
   });
   // What is held is copied out of the text it was read from (see ownCopy).
   return {
@@ -238,7 +258,7 @@ export function readObservedEgress(
     ...(truncated ? { truncated: ownCopy(truncated) } : {}),
     gaps,
     destinations,
-    declaredSince: heldTimes(declaredSince),
+    declaredSince: heldTimes(keys, since),
     // A plain source: nothing read from a snapshot keeps its (large) parse alive.
     source: { file: doc.file, line },
   };

@@ -1,5 +1,7 @@
 import { BoundedMap } from "./bounded-map.js";
+import { declaredDomain } from "./domain.js";
 import { shared } from "./held.js";
+import { ownCopy } from "./own-copy.js";
 import type { IpNetwork } from "./ip.js";
 import type { Source } from "./errors.js";
 
@@ -119,6 +121,24 @@ function domainKey(domain: string): string {
     domainKeys.set(shared(domain), key);
   }
   return key;
+}
+
+/** Declared spellings' keys: itemKey of the domain item each declares, or null when invalid. */
+const spelledKeys = new BoundedMap<string, string | null>(DOMAIN_KEYS_MAX);
+
+/**
+ * itemKey of the domain item a declared spelling makes ("API.example.com."), or undefined when
+ * it is not a valid domain: one lookup, where a status's every declared domain is read.
+ */
+export function declaredDomainKey(raw: string): string | undefined {
+  let key = spelledKeys.get(raw);
+  if (key === undefined) {
+    const d = declaredDomain(raw);
+    key = d.problem === undefined ? domainKey(d.domain) : null;
+    // A spelling that is its normalised form (the usual) is held as the shared name.
+    spelledKeys.set(d.problem === undefined && d.domain === raw ? d.domain : ownCopy(raw), key);
+  }
+  return key ?? undefined;
 }
 
 /**

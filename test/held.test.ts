@@ -18,6 +18,8 @@ import {
   ipTexts,
 } from "../src/held.js";
 import { parseIp, type IpAddress } from "../src/ip.js";
+import type { Obj } from "../src/shape.js";
+import { itemKey } from "../src/targets.js";
 import { ago, clientIntents, DAY, HOUR, NOW, observedEgress, WINDOW } from "./helpers/factories.js";
 
 /**
@@ -167,5 +169,53 @@ test("a held destination's addresses read the same one by one as in a list", (t)
       }
       t.false(held.hasIpText(""), "the empty text, asked of the held form itself");
     }),
+  );
+});
+
+test("when each target was first declared: the earliest of its entries, whatever their spelling", (t) => {
+  // Spellings that normalise to one name, and targets that share items (a domain in two).
+  const spelled = fc.constantFrom(
+    ...DOMAINS,
+    "API.openai.com",
+    "api.openai.com.",
+    "*.amazonaws.com",
+  );
+  const declaredTarget = fc.oneof(
+    targetArb,
+    fc.record({
+      internet: fc.record(
+        {
+          domains: fc.array(spelled, { minLength: 1, maxLength: 3 }),
+          ips: fc.subarray(IPS),
+          ports: PORTS,
+        },
+        { requiredKeys: ["domains"] },
+      ),
+    }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(declaredTarget, fc.integer({ min: 1, max: 40 })), { maxLength: 12 }),
+      (declared) => {
+        const entries = declared.map(([target, days]): [Obj, string] => [target, ago(days * DAY)]);
+        const held = observedFromObject(observedEgress({ declared: entries }));
+        // Each entry's items, as a ClientIntents declaring that target reads them.
+        const want = new Map<string, number>();
+        for (const [target, since] of entries) {
+          const ci = clientIntentsFromObject(clientIntents({ targets: [target] }), "dev");
+          for (const item of ci.items) {
+            const key = itemKey(item);
+            const at = Date.parse(since);
+            if (!(at >= (want.get(key) ?? Infinity))) want.set(key, at);
+          }
+        }
+        // Held in key order.
+        const byKey = [...want].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        t.deepEqual([...held.declaredSince.entries()], byKey);
+        for (const [key, at] of want) t.is(held.declaredSince.get(key), at, key);
+        t.is(held.declaredSince.get("domain:not.declared.example"), undefined);
+      },
+    ),
+    { numRuns: 300 },
   );
 });

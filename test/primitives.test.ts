@@ -272,3 +272,30 @@ test("a BoundedMap forgets what it held once it is full, and never holds more th
   for (let i = 0; i < 100; i++) m.set(i, i);
   t.true(m.size <= 3);
 });
+
+test("a timestamp in Kubernetes' own form reads as the same instant in any other RFC 3339 form", (t) => {
+  // The form the API server writes (…T09:00:00Z) is read by hand; the others by the general
+  // reader. Any digits: out-of-range fields, leap years and seconds, years below 100.
+  const two = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
+  fc.assert(
+    fc.property(two, two, two, two, two, two, two, (c, y, mo, d, h, mi, s) => {
+      const kubernetes = `${c}${y}-${mo}-${d}T${h}:${mi}:${s}Z`;
+      const ms = parseTimestamp(kubernetes);
+      for (const other of [
+        `${c}${y}-${mo}-${d}t${h}:${mi}:${s}z`,
+        `${c}${y}-${mo}-${d}T${h}:${mi}:${s}.000Z`,
+        `${c}${y}-${mo}-${d}T${h}:${mi}:${s}+00:00`,
+      ]) {
+        t.is(parseTimestamp(other), ms, other);
+      }
+      if (ms !== undefined) t.is(formatTimestamp(ms).slice(0, 10), `${c}${y}-${mo}-${d}`);
+    }),
+    { numRuns: 20_000 },
+  );
+  t.is(parseTimestamp("2024-02-29T23:59:59Z"), Date.UTC(2024, 1, 29, 23, 59, 59));
+  t.is(parseTimestamp("2100-02-29T00:00:00Z"), undefined);
+  t.is(parseTimestamp("2026-06-30T23:59:60Z"), Date.UTC(2026, 6, 1), "a leap second");
+  for (const bad of ["2026-11-25T09:00:0xZ", "2026-11-25T09:00:00Y", "2026-11-25T9:00:00Z"]) {
+    t.is(parseTimestamp(bad), undefined, bad);
+  }
+});
