@@ -124,23 +124,25 @@ function parseKubernetesTime(text: string): number | undefined {
 }
 
 /**
- * The last instant read at each of 4,096 slots (by its seconds). A time held in an object is
- * a heap number of its own unless it is one already made: 1,500,000 destinations hold a few
- * distinct times, so reading one returns the one made before. (Tagged elements: an array of
- * plain doubles would make a new number on every read.)
+ * Instants already read, each as the number first made for it. A time held in an object is a
+ * heap number of its own unless it is one already made: the 1,500,000 destinations of 50,000
+ * workloads hold a few thousand distinct times. A Map holds its values as those numbers, and
+ * `get` returns the one it holds; a number is the key, so no text is hashed.
  */
-const instants: Array<number | null> = new Array<number | null>(4096).fill(null);
+const instants = new BoundedMap<number, number>(10_000);
+
+function sharedInstant(ms: number): number {
+  const known = instants.get(ms);
+  if (known !== undefined) return known;
+  instants.set(ms, ms);
+  // The number the Map now holds, not this one (which may be made anew where it is stored).
+  return instants.get(ms) ?? ms;
+}
 
 /** Parses an RFC 3339 timestamp to epoch milliseconds, or returns undefined. */
 export function parseTimestamp(text: string): number | undefined {
   const fast = parseKubernetesTime(text);
-  if (fast !== undefined) {
-    const slot = (fast / 1000) & 4095;
-    const known = instants[slot];
-    if (known === fast) return known;
-    instants[slot] = fast;
-    return fast;
-  }
+  if (fast !== undefined) return sharedInstant(fast);
   const known = parsed.get(text);
   if (known !== undefined) return known;
   const ms = parseRfc3339(text);

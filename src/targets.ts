@@ -1,7 +1,6 @@
 import { BoundedMap } from "./bounded-map.js";
 import { declaredDomain } from "./domain.js";
 import { shared } from "./held.js";
-import { ownCopy } from "./own-copy.js";
 import type { IpNetwork } from "./ip.js";
 import type { Source } from "./errors.js";
 
@@ -112,6 +111,7 @@ export function itemTarget(item: DeclaredItem): TargetV2 {
  * domains, most of them the same few names.
  */
 const DOMAIN_KEYS_MAX = 100_000;
+const NORMALISED_KEYS_MAX = 50_000;
 const domainKeys = new BoundedMap<string, string>(DOMAIN_KEYS_MAX);
 
 function domainKey(domain: string): string {
@@ -123,22 +123,25 @@ function domainKey(domain: string): string {
   return key;
 }
 
-/** Declared spellings' keys: itemKey of the domain item each declares, or null when invalid. */
-const spelledKeys = new BoundedMap<string, string | null>(DOMAIN_KEYS_MAX);
+/**
+ * Normalised names' keys, by the name's shared text: where a spelling is its normalised form
+ * (what the collector writes), its key is found with one lookup and nothing more is held.
+ */
+const normalisedKeys = new BoundedMap<string, string>(NORMALISED_KEYS_MAX);
 
 /**
  * itemKey of the domain item a declared spelling makes ("API.example.com."), or undefined when
- * it is not a valid domain: one lookup, where a status's every declared domain is read.
+ * it is not a valid domain: one lookup where a status's every declared domain is read.
  */
 export function declaredDomainKey(raw: string): string | undefined {
-  let key = spelledKeys.get(raw);
-  if (key === undefined) {
-    const d = declaredDomain(raw);
-    key = d.problem === undefined ? domainKey(d.domain) : null;
-    // A spelling that is its normalised form (the usual) is held as the shared name.
-    spelledKeys.set(d.problem === undefined && d.domain === raw ? d.domain : ownCopy(raw), key);
-  }
-  return key ?? undefined;
+  const known = normalisedKeys.get(raw);
+  if (known !== undefined) return known;
+  const d = declaredDomain(raw);
+  if (d.problem !== undefined) return undefined;
+  const key = domainKey(d.domain);
+  // Other spellings are not held again: declaredDomain holds them once, and its answer is used.
+  if (d.domain === raw) normalisedKeys.set(d.domain, key);
+  return key;
 }
 
 /**

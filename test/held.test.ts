@@ -1,4 +1,6 @@
 import test from "ava";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { decide, type AdmissionContext } from "../src/admission/decide.js";
 import { request } from "./helpers/review.js";
@@ -218,4 +220,44 @@ test("when each target was first declared: the earliest of its entries, whatever
     ),
     { numRuns: 300 },
   );
+});
+
+test("each instant is held once, however many destinations were seen at it", (t) => {
+  // A time held in an object is a number of its own unless it is one made before. 2,000
+  // workloads × 30 destinations are read with their times spread over two weeks of whole hours
+  // (336 instants); then the numbers on the heap are counted, in a process of its own.
+  const module = fileURLToPath(new URL("../src/observed-egress.js", import.meta.url));
+  const script = `
+    import { getHeapSnapshot } from "node:v8";
+    const { observedFromObject } = await import(${JSON.stringify(module)});
+    const NOW = Date.parse("2026-11-25T10:00:00Z");
+    let seed = 7;
+    const hour = () => (seed = (seed * 48271) % 2147483647) % 336;
+    const at = (h) => new Date(NOW - h * 3600000).toISOString().replace(".000Z", "Z");
+    const held = Array.from({ length: 2000 }, (_, w) => observedFromObject(JSON.parse(JSON.stringify({
+      apiVersion: "egress.otter.dev/v1alpha1", kind: "ObservedEgress",
+      metadata: { name: "w-" + w, namespace: "team-" + (w % 20) },
+      spec: { workload: { name: "w-" + w, kind: "Deployment" } },
+      status: { destinations: Array.from({ length: 30 }, (_, d) => ({
+        internet: { dnsName: "api-" + d + ".example.com", ports: [443] },
+        firstSeen: at(400 + hour()), lastSeen: at(hour()),
+      })) },
+    }))));
+    const snapshot = JSON.parse(await new Response(getHeapSnapshot()).text());
+    const { node_fields: fields, node_types: [types] } = snapshot.snapshot.meta;
+    const type = fields.indexOf("type");
+    let numbers = 0;
+    for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+      if (types[snapshot.nodes[i + type]] === "number") numbers++;
+    }
+    console.log(JSON.stringify({ held: held.length, numbers }));
+  `;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
+  t.is(r.status, 0, r.stderr);
+  const m = JSON.parse(r.stdout) as { held: number; numbers: number };
+  t.is(m.held, 2000);
+  // 120,000 times read: a number each is 120,000 numbers; Node itself holds under a thousand.
+  t.true(m.numbers < 10_000, `${m.numbers} numbers on the heap`);
 });
