@@ -111,7 +111,6 @@ export function itemTarget(item: DeclaredItem): TargetV2 {
  * domains, most of them the same few names.
  */
 const DOMAIN_KEYS_MAX = 100_000;
-const NORMALISED_KEYS_MAX = 50_000;
 const domainKeys = new BoundedMap<string, string>(DOMAIN_KEYS_MAX);
 
 function domainKey(domain: string): string {
@@ -124,24 +123,15 @@ function domainKey(domain: string): string {
 }
 
 /**
- * Normalised names' keys, by the name's shared text: where a spelling is its normalised form
- * (what the collector writes), its key is found with one lookup and nothing more is held.
- */
-const normalisedKeys = new BoundedMap<string, string>(NORMALISED_KEYS_MAX);
-
-/**
  * itemKey of the domain item a declared spelling makes ("API.example.com."), or undefined when
- * it is not a valid domain: one lookup where a status's every declared domain is read.
+ * it is not a valid domain. A spelling that is its normalised form (what the collector writes)
+ * is found in domainKeys at once: one lookup where a status's every declared domain is read.
  */
 export function declaredDomainKey(raw: string): string | undefined {
-  const known = normalisedKeys.get(raw);
+  const known = domainKeys.get(raw);
   if (known !== undefined) return known;
   const d = declaredDomain(raw);
-  if (d.problem !== undefined) return undefined;
-  const key = domainKey(d.domain);
-  // Other spellings are not held again: declaredDomain holds them once, and its answer is used.
-  if (d.domain === raw) normalisedKeys.set(d.domain, key);
-  return key;
+  return d.problem === undefined ? domainKey(d.domain) : undefined;
 }
 
 /**
