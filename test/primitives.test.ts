@@ -288,13 +288,17 @@ test("a timestamp in Kubernetes' own form reads as the same instant in any other
       ]) {
         t.is(parseTimestamp(other), ms, other);
       }
-      if (ms !== undefined) t.is(formatTimestamp(ms).slice(0, 10), `${c}${y}-${mo}-${d}`);
+      // (A leap second at the end of a day is the next day's first instant.)
+      if (ms !== undefined && s !== "60") {
+        t.is(formatTimestamp(ms).slice(0, 10), `${c}${y}-${mo}-${d}`);
+      }
     }),
     { numRuns: 20_000 },
   );
   t.is(parseTimestamp("2024-02-29T23:59:59Z"), Date.UTC(2024, 1, 29, 23, 59, 59));
   t.is(parseTimestamp("2100-02-29T00:00:00Z"), undefined);
   t.is(parseTimestamp("2026-06-30T23:59:60Z"), Date.UTC(2026, 6, 1), "a leap second");
+  t.is(parseTimestamp("2026-06-30T23:59:60z"), Date.UTC(2026, 6, 1), "a leap second");
   for (const bad of ["2026-11-25T09:00:0xZ", "2026-11-25T09:00:00Y", "2026-11-25T9:00:00Z"]) {
     t.is(parseTimestamp(bad), undefined, bad);
   }
