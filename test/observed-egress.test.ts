@@ -52,3 +52,36 @@ test("a well-formed big snapshot is read whole", (t) => {
   t.is(observed.length, 30_000);
   t.is(observed[29_999]?.destinations[0]?.kind, "internet");
 });
+
+test("addresses are held in their canonical spelling; one that is not an address names itself", (t) => {
+  const read = (ips: string) =>
+    observedFromDocuments(
+      parseYamlDocuments(
+        [
+          "apiVersion: egress.otter.dev/v1alpha1",
+          "kind: ObservedEgress",
+          "metadata: {name: w, namespace: dev}",
+          "spec: {workload: {name: w}}",
+          "status:",
+          "  destinations:",
+          `  - internet: {ips: ${ips}}`,
+          '    lastSeen: "2026-11-25T09:00:00Z"',
+        ].join("\n"),
+        "o.yaml",
+      ),
+    )[0]?.destinations[0];
+  const texts = (ips: string) => {
+    const d = read(ips);
+    return d?.kind === "internet" ? d.ips.map((ip) => ip.text) : undefined;
+  };
+  t.deepEqual(texts("[10.0.0.1, 10.0.0.2, 10.0.0.1]"), ["10.0.0.1", "10.0.0.2", "10.0.0.1"]);
+  t.deepEqual(texts("[10.0.0.1, 2606:4700:0:0::6812:7C0]"), ["10.0.0.1", "2606:4700::6812:7c0"]);
+  t.deepEqual(texts('["::ffff:10.0.0.1"]'), ["::ffff:a00:1"]);
+  t.throws(() => read("[10.0.0.1, 010.0.0.2]"), {
+    message: 'o.yaml:7: status.destinations[0].internet.ips[1]: "010.0.0.2" is not an IP address',
+  });
+  t.throws(() => read("[]"), {
+    message:
+      "o.yaml:7: status.destinations[0].internet: an internet destination needs a dnsName or ips",
+  });
+});
