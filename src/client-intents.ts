@@ -209,15 +209,36 @@ function plainTargetName(raw: string, namespace: string) {
   return { name: raw.slice(0, dot), namespace: raw.slice(dot + 1) };
 }
 
-function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean {
-  for (const key in body) if (!INTERNET_FIELDS.includes(key)) return false;
+/** The one field a target sets, when all its fields are v2's; undefined otherwise. */
+function onlyField(value: Obj): string | undefined {
+  let field: string | undefined;
+  let count = 0;
+  for (const key in value) {
+    if (!V2_FIELD_SET.has(key)) return undefined;
+    if (value[key] !== undefined && value[key] !== null) {
+      field = key;
+      count++;
+    }
+  }
+  return count === 1 ? field : undefined;
+}
+
+/** An internet target's lists, when they need no further checking; undefined otherwise. */
+function plainInternet(body: Obj) {
+  for (const key in body) if (!INTERNET_FIELDS.includes(key)) return undefined;
   const domains = plainStrings(body.domains);
   const ips = plainStrings(body.ips);
-  const listed = plainPorts(body.ports);
-  if (!domains || !ips || !listed || domains.length + ips.length === 0) return false;
-  const ports = sharedPorts(listed);
+  const ports = plainPorts(body.ports);
+  if (!domains || !ips || !ports || domains.length + ips.length === 0) return undefined;
+  return { domains, ips, ports };
+}
+
+function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean {
+  const plain = plainInternet(body);
+  if (!plain) return false;
+  const ports = sharedPorts(plain.ports);
   const before = into.length;
-  for (const domain of domains) {
+  for (const domain of plain.domains) {
     const d = declaredDomain(domain);
     if (d.problem !== undefined) {
       into.length = before;
@@ -225,7 +246,7 @@ function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean 
     }
     into.push({ kind: "domain", domain: d.domain, ports, source });
   }
-  for (const text of ips) {
+  for (const text of plain.ips) {
     const network = parseNetwork(text);
     if (!network) {
       into.length = before;
@@ -241,22 +262,11 @@ function fastInternet(body: Obj, source: Source, into: DeclaredItem[]): boolean 
  * without the items; false for any other target (then read its items).
  */
 export function fastDomainKeys(value: unknown, into: string[]): boolean {
-  if (!isObj(value)) return false;
-  let body: unknown;
-  for (const key in value) {
-    const v = value[key];
-    if (key === "internet") body = v;
-    else if (!V2_FIELD_SET.has(key) || (v !== undefined && v !== null)) return false;
-  }
-  if (!isObj(body)) return false;
-  for (const key in body) if (!INTERNET_FIELDS.includes(key)) return false;
-  const domains = plainStrings(body.domains);
-  const ips = plainStrings(body.ips);
-  if (!domains || domains.length === 0 || ips?.length !== 0 || !plainPorts(body.ports)) {
-    return false;
-  }
+  if (!isObj(value) || onlyField(value) !== "internet" || !isObj(value.internet)) return false;
+  const plain = plainInternet(value.internet);
+  if (!plain || plain.ips.length !== 0) return false;
   const before = into.length;
-  for (const domain of domains) {
+  for (const domain of plain.domains) {
     const key = declaredDomainKey(domain);
     if (key === undefined) {
       into.length = before;
@@ -280,16 +290,8 @@ export function fastV2Target(
   into: DeclaredItem[],
 ): boolean {
   if (!isObj(value)) return false;
-  let field: string | undefined;
-  let count = 0;
-  for (const key in value) {
-    if (!V2_FIELD_SET.has(key)) return false;
-    if (value[key] !== undefined && value[key] !== null) {
-      field = key;
-      count++;
-    }
-  }
-  if (field === undefined || count !== 1) return false;
+  const field = onlyField(value);
+  if (field === undefined) return false;
   const body = value[field];
   if (!isObj(body)) return false;
   if (field === "internet") return fastInternet(body, source, into);

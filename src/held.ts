@@ -46,18 +46,18 @@ export class HeldInternetDestination implements InternetDestination {
   readonly firstSeen: number | undefined;
 
   /**
-   * `ips`: the addresses, or their canonical texts already joined by commas (what
-   * `joinedIpTexts` makes). `dnsName` is held as given: a name from `declaredDomain` is shared.
+   * `addresses`: canonical texts joined by `joinedIpTexts`. `dnsName` is held as given: a name
+   * from `declaredDomain` is shared.
    */
   constructor(
     dnsName: string | undefined,
-    ips: readonly IpAddress[] | JoinedIpTexts,
+    addresses: JoinedIpTexts,
     ports: readonly number[],
     lastSeen: number,
     firstSeen: number | undefined,
   ) {
     this.dnsName = dnsName;
-    this.addresses = typeof ips === "string" ? ips : joinedIpTexts(ips.map((ip) => ip.text));
+    this.addresses = addresses;
     this.ports = ports;
     this.lastSeen = lastSeen;
     this.firstSeen = firstSeen;

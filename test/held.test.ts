@@ -18,6 +18,7 @@ import {
   HeldInternetDestination,
   ipCount,
   ipTexts,
+  joinedIpTexts,
 } from "../src/held.js";
 import { parseIp, type IpAddress } from "../src/ip.js";
 import type { Obj } from "../src/shape.js";
@@ -152,7 +153,13 @@ test("a held destination's addresses read the same one by one as in a list", (t)
   fc.assert(
     fc.property(fc.subarray(IPS), fc.integer({ min: 0, max: 4 }), (texts, stopAt) => {
       const ips = texts.map((x) => parseIp(x) as IpAddress);
-      const held = new HeldInternetDestination(undefined, ips, [443], NOW, undefined);
+      const held = new HeldInternetDestination(
+        undefined,
+        joinedIpTexts(ips.map((ip) => ip.text)),
+        [443],
+        NOW,
+        undefined,
+      );
       const flat = { kind: "internet", ips, ports: [443], lastSeen: NOW } as const;
       const want = ips.map((ip) => ip.text);
       for (const d of [held, flat]) {
