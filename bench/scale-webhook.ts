@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { Caches } from "../webhook/caches.js";
 import { tuneHeapForReviews } from "../webhook/heap-tuning.js";
@@ -25,8 +26,25 @@ function resetPeak(): void {
   writeFileSync("/proc/self/clear_refs", "5");
 }
 
+/**
+ * How long the event loop was held at a stretch (ms, the longest and the 99th percentile),
+ * since the last reset: a review that arrives meanwhile waits that long for its answer.
+ */
+const stalls = monitorEventLoopDelay({ resolution: 10 });
+stalls.enable();
+
+/**
+ * Starts the stalls over. The benchmark's own forced collections held the loop just before:
+ * the monitor's timer, late because of them, fires first, so that they are not counted.
+ */
+async function resetStalls(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 50));
+  stalls.reset();
+}
+
 async function figures(started: number): Promise<string> {
   const peak = peakRss();
+  const stallMs = { max: stalls.max / 1e6, p99: stalls.percentile(99) / 1e6 };
   gc();
   gc();
   const heap = process.memoryUsage().heapUsed;
@@ -38,6 +56,7 @@ async function figures(started: number): Promise<string> {
     heap,
     rss: process.memoryUsage().rss,
     peak,
+    stallMs,
   });
 }
 
@@ -50,6 +69,7 @@ const caches = new Caches(kc, "otter-egress", () => undefined);
 gc();
 gc();
 const base = process.memoryUsage().heapUsed;
+await resetStalls();
 const started = performance.now();
 await caches.start();
 await caches.waitReady(600_000);
@@ -59,6 +79,7 @@ process.stdout.write(
 );
 for await (const line of createInterface({ input: process.stdin })) {
   if (line !== "relist") break;
+  await resetStalls();
   resetPeak();
   const t = performance.now();
   await caches.relist();

@@ -17,7 +17,8 @@ import { NAMESPACES, workload } from "./scale-data.js";
  * it, and a ClientIntents; at each size the webhook's caches list and watch them in a process
  * of their own, then list again as after an expired watch. Printed beside the goals: the live
  * heap per workload against the JSON the API server sends for that workload's objects, the
- * steady RSS, and the peak RSS during the list and during the relist against the steady RSS.
+ * steady RSS, and the peak RSS during the list and during the relist against the steady RSS;
+ * and the longest the event loop was held meanwhile (what a review arriving then waits).
  * The caches run under the chart's memory limit (a memory cgroup, removed after), as in the
  * pod. Then `kubectl otter egress diff -A` reads the same cluster, beside `kubectl get` of the
  * same objects (up to BENCH_KUBECTL_MAX workloads: kubectl holds the whole list decoded).
@@ -81,6 +82,13 @@ interface Figures {
   heap: number;
   rss: number;
   peak: number;
+  /** The event loop's longest hold and its 99th percentile during the list (or relist), ms. */
+  stallMs: { max: number; p99: number };
+}
+
+/** The event loop's longest hold and its 99th percentile: how long a review could wait. */
+function stall(f: Figures): string {
+  return `${f.stallMs.max.toFixed(0)} ms (${f.stallMs.p99.toFixed(0)} ms)`;
 }
 
 /** Wall time and peak RSS (bytes) of a command whose output goes to /dev/null. */
@@ -237,7 +245,7 @@ try {
     // Per workload: what the caches add to the process's heap.
     const perHeap = (list.heap - (list.base ?? 0)) / size;
     rows.push(
-      `| ${size.toLocaleString("en")} | ${(perJson / 1024).toFixed(1)} KiB | ${(perHeap / 1024).toFixed(1)} KiB | ${MiB(list.heap)} | ${MiB(list.rss)} | ${MiB(list.peak)} (${(list.peak / list.rss).toFixed(2)}×) | ${MiB(relist.peak)} (${(relist.peak / list.rss).toFixed(2)}×) | ${list.seconds.toFixed(1)} s / ${relist.seconds.toFixed(1)} s |`,
+      `| ${size.toLocaleString("en")} | ${(perJson / 1024).toFixed(1)} KiB | ${(perHeap / 1024).toFixed(1)} KiB | ${MiB(list.heap)} | ${MiB(list.rss)} | ${MiB(list.peak)} (${(list.peak / list.rss).toFixed(2)}×) | ${MiB(relist.peak)} (${(relist.peak / list.rss).toFixed(2)}×) | ${list.seconds.toFixed(1)} s / ${relist.seconds.toFixed(1)} s | ${stall(list)} / ${stall(relist)} |`,
     );
     const met = (ok: boolean) => (ok ? "met" : "not met");
     verdicts.push(
@@ -248,9 +256,9 @@ try {
     `bench:scale: the webhook's caches, filled from a real API server (list, then watch)`,
   );
   console.log(
-    `| workloads | JSON per workload (ObservedEgress + ClientIntents) | live heap per workload (the caches' part) | live heap | steady RSS | peak RSS, list | peak RSS, relist | list / relist time |`,
+    `| workloads | JSON per workload (ObservedEgress + ClientIntents) | live heap per workload (the caches' part) | live heap | steady RSS | peak RSS, list | peak RSS, relist | list / relist time | event loop held, list / relist: longest (p99) |`,
   );
-  console.log(`|---|---|---|---|---|---|---|---|`);
+  console.log(`|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) console.log(r);
   for (const v of verdicts) console.log(`goal, ${v}`);
   console.log(
