@@ -30,6 +30,15 @@ export type Log = (entry: Record<string, unknown>) => void;
 
 /** Objects a page holds, as kubectl's `--chunk-size` default. */
 export const LIST_PAGE_SIZE = 500;
+/**
+ * A list hands objects to the handlers for at most this long at a stretch, then lets the event
+ * loop run (the webhook's reviews, probes) before it goes on: a page of 500 objects to parse
+ * would otherwise hold it for hundreds of milliseconds, a relist's deletions longer.
+ */
+export const LIST_SLICE_MS = 20;
+
+/** A turn of the event loop: what is waiting (I/O, timers) runs first. */
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
@@ -130,9 +139,15 @@ export function watchResource(kc: KubeConfig, opts: WatchOptions): Watched {
           });
           if (stopped) return;
           if (token === undefined) at = page.metadata?.resourceVersion ?? "";
+          let slice = performance.now();
           for (const o of page.items) {
             seen.add(objectKey(o));
             changed(o);
+            if (performance.now() - slice >= LIST_SLICE_MS) {
+              await nextTurn();
+              if (stopped) return;
+              slice = performance.now();
+            }
           }
           token = page.metadata?._continue || page.metadata?.continue || undefined;
         } while (token && !stopped);
@@ -142,10 +157,16 @@ export function watchResource(kc: KubeConfig, opts: WatchOptions): Watched {
       }
       // Stopped part-way: what was not read is not gone.
       if (stopped) return;
+      let slice = performance.now();
       for (const [key, k] of known) {
         if (seen.has(key)) continue;
         known.delete(key);
         opts.onDelete(tombstone(key, k));
+        if (performance.now() - slice >= LIST_SLICE_MS) {
+          await nextTurn();
+          if (stopped) return;
+          slice = performance.now();
+        }
       }
       version = at;
       return;

@@ -189,6 +189,98 @@ test.serial(
   },
 );
 
+/** Holds the event loop for `ms`, as a handler parsing a large object does. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/** The longest the event loop went without running a 2 ms timer, from now until stopped. */
+function loopHolds(): { stop: () => number } {
+  let last = performance.now();
+  let longest = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 2);
+  return {
+    // The hold just before it is stopped counts too: the late tick would run after.
+    stop: () => {
+      clearInterval(tick);
+      return Math.max(longest, performance.now() - last);
+    },
+  };
+}
+
+test.serial(
+  "a list and a relist let the event loop run while the handlers work through their objects",
+  async (t) => {
+    // 40 objects whose handlers take 8 ms each: 320 ms for the page, and for the relist that
+    // finds them all gone. Reviews and probes must not wait for all of it.
+    const ns = "informer-slow";
+    await kubectl(cp.kubeconfig, ["create", "namespace", ns]);
+    await apply(
+      Array.from({ length: 40 }, (_, i) => ({
+        ...observed(`s-${i}`),
+        metadata: { name: `s-${i}`, namespace: ns },
+      })),
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    let changed = 0;
+    let deleted = 0;
+    let gate: Promise<void> | undefined;
+    let holds = loopHolds();
+    const w = watchResource(kc, {
+      name: "observedegresses",
+      path: `/apis/${GROUP}/v1alpha1/namespaces/${ns}/observedegresses`,
+      pageSize: 40,
+      list: async (page) => {
+        await gate;
+        return (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: "v1alpha1",
+          namespace: ns,
+          plural: "observedegresses",
+          ...page,
+        })) as ListPage;
+      },
+      onChange: () => {
+        changed++;
+        busy(8);
+      },
+      onDelete: () => {
+        deleted++;
+        busy(8);
+      },
+      log: () => undefined,
+    });
+    try {
+      await w.started;
+      const listHeld = holds.stop();
+      t.is(changed, 40);
+      t.true(listHeld < 120, `the list held the event loop for ${listHeld.toFixed(0)} ms`);
+
+      let open!: () => void;
+      gate = new Promise((r) => (open = r));
+      const relisted = w.expire();
+      await kubectl(cp.kubeconfig, ["-n", ns, "delete", "observedegresses", "--all"]);
+      // The watch may report some deletions itself; the relist reports the rest.
+      holds = loopHolds();
+      open();
+      await relisted;
+      const relistHeld = holds.stop();
+      t.is(deleted, 40);
+      t.true(relistHeld < 120, `the relist held the event loop for ${relistHeld.toFixed(0)} ms`);
+    } finally {
+      await w.stop();
+      await kubectl(cp.kubeconfig, ["delete", "namespace", ns, "--wait=false"]);
+    }
+  },
+);
+
 /** This process's established TCP connections to `port` (from /proc: its sockets' inodes). */
 function connectionsTo(port: number): number {
   const mine = new Set<string>();
