@@ -234,7 +234,15 @@ export class Cluster {
             _continue: cont,
           }),
     )) as { items?: Obj[]; metadata?: { continue?: string } };
-    return { items: (page.items ?? []).map(each), cont: page.metadata?.continue || undefined };
+    // Each raw object is let go once taken, so that a collection meanwhile need not keep (or
+    // promote) the chunk's objects already read.
+    const raw: (Obj | undefined)[] = page.items ?? [];
+    const items: T[] = new Array<T>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      items[i] = each(raw[i] as Obj);
+      raw[i] = undefined;
+    }
+    return { items, cont: page.metadata?.continue || undefined };
   }
 
   /** The namespaces' names. */
