@@ -36,9 +36,6 @@ export const LIST_PAGE_SIZE = 500;
  * would otherwise hold it for hundreds of milliseconds, a relist's deletions longer.
  */
 export const LIST_SLICE_MS = 20;
-
-/** A turn of the event loop: what is waiting (I/O, timers) runs first. */
-const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
@@ -125,6 +122,19 @@ export function watchResource(kc: KubeConfig, opts: WatchOptions): Watched {
     opts.onChange(o);
   };
 
+  /** When the handlers' current stretch began (LIST_SLICE_MS). */
+  let slice = 0;
+  const sliceOver = (): boolean => performance.now() - slice >= LIST_SLICE_MS;
+  /**
+   * A turn of the event loop (what waits, I/O and timers, runs first), then a new stretch;
+   * false if the informer was stopped meanwhile.
+   */
+  const nextSlice = async (): Promise<boolean> => {
+    await new Promise((r) => setImmediate(r));
+    slice = performance.now();
+    return !stopped;
+  };
+
   /** Reads every page, then reports what vanished. A 410 mid-way (continue expired) restarts. */
   const list = async (): Promise<void> => {
     for (;;) {
@@ -139,15 +149,11 @@ export function watchResource(kc: KubeConfig, opts: WatchOptions): Watched {
           });
           if (stopped) return;
           if (token === undefined) at = page.metadata?.resourceVersion ?? "";
-          let slice = performance.now();
+          slice = performance.now();
           for (const o of page.items) {
             seen.add(objectKey(o));
             changed(o);
-            if (performance.now() - slice >= LIST_SLICE_MS) {
-              await nextTurn();
-              if (stopped) return;
-              slice = performance.now();
-            }
+            if (sliceOver() && !(await nextSlice())) return;
           }
           token = page.metadata?._continue || page.metadata?.continue || undefined;
         } while (token && !stopped);
@@ -157,16 +163,12 @@ export function watchResource(kc: KubeConfig, opts: WatchOptions): Watched {
       }
       // Stopped part-way: what was not read is not gone.
       if (stopped) return;
-      let slice = performance.now();
+      slice = performance.now();
       for (const [key, k] of known) {
         if (seen.has(key)) continue;
         known.delete(key);
         opts.onDelete(tombstone(key, k));
-        if (performance.now() - slice >= LIST_SLICE_MS) {
-          await nextTurn();
-          if (stopped) return;
-          slice = performance.now();
-        }
+        if (sliceOver() && !(await nextSlice())) return;
       }
       version = at;
       return;
