@@ -251,7 +251,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   await new Promise<void>((resolve) => {
     const stop = () => {
-      log({ level: "info", msg: "shutting down: finishing in-flight reviews" });
+      log({
+        level: "info",
+        msg: "shutting down: answering with Connection: close for up to 15 s, then finishing in-flight reviews",
+      });
       void shutdown(server).then(resolve);
     };
     process.once("SIGTERM", stop);

@@ -211,48 +211,81 @@ export function createWebhookServer(opts: WebhookServerOptions): {
 }
 
 /**
- * The server's TLS connections and how many requests each has in flight. Node's own
- * closeIdleConnections misses connections that never sent a request (the API server keeps
- * some open), and those would hold a shutdown until the client gives up on them.
+ * The server's TLS connections, how many requests each has in flight, and the answers not yet
+ * sent, for a shutdown that loses no review (ADR 21). Node's own closeIdleConnections misses
+ * connections that never sent a request (the API server keeps some open).
  */
 class Connections {
-  private readonly inFlight = new Map<Socket, number>();
+  private readonly open = new Map<Socket, number>();
   private readonly handshaking = new Set<Socket>();
-  private closing = false;
+  private readonly unanswered = new Set<ServerResponse>();
+  private draining = false;
+  /** Idle connections are being ended: the drain is over. */
+  private ending = false;
+  private onEmpty: (() => void) | undefined;
 
   /** A TCP connection, still in its TLS handshake. */
   accepted(socket: Socket): void {
     this.handshaking.add(socket);
-    socket.once("close", () => this.handshaking.delete(socket));
+    socket.once("close", () => {
+      this.handshaking.delete(socket);
+      this.settle();
+    });
   }
 
   opened(socket: Socket): void {
-    this.inFlight.set(socket, 0);
-    socket.once("close", () => this.inFlight.delete(socket));
-    if (this.closing) socket.end();
+    this.open.set(socket, 0);
+    socket.once("close", () => {
+      this.open.delete(socket);
+      this.settle();
+    });
+    if (this.ending) socket.end();
   }
 
   /** A request in flight on its connection until its response is sent. */
   request(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
-    this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
+    this.open.set(socket, (this.open.get(socket) ?? 0) + 1);
+    if (this.draining) res.setHeader("connection", "close");
+    this.unanswered.add(res);
+    res.once("close", () => this.unanswered.delete(res));
     res.once("finish", () => this.finished(socket));
   }
 
   private finished(socket: Socket): void {
-    const n = (this.inFlight.get(socket) ?? 1) - 1;
-    this.inFlight.set(socket, n);
-    if (this.closing && n === 0) socket.end();
+    const n = (this.open.get(socket) ?? 1) - 1;
+    this.open.set(socket, n);
+    if (this.ending && n === 0) socket.end();
   }
 
-  /** Ends idle connections now and busy ones once their response is sent. */
-  close(graceMs: number): void {
-    this.closing = true;
-    for (const [socket, n] of this.inFlight) if (n === 0) socket.end();
+  private settle(): void {
+    if (this.draining && this.open.size === 0 && this.handshaking.size === 0) this.onEmpty?.();
+  }
+
+  /**
+   * From now on every answer, and every one not yet sent, says `Connection: close`: the client
+   * closes the connection after reading it, knowing it may not reuse it. `onEmpty` is called
+   * once no connection is left.
+   */
+  drain(onEmpty: () => void): void {
+    this.draining = true;
+    this.onEmpty = onEmpty;
+    for (const res of this.unanswered) if (!res.headersSent) res.setHeader("connection", "close");
+    this.settle();
+  }
+
+  /**
+   * Ends the connections left idle (a client may be writing on one right now: the drain made
+   * that unlikely, nothing in HTTP/1.1 makes it impossible), the busy ones once their answer is
+   * sent, and cuts whatever is still open after `graceMs`.
+   */
+  end(graceMs: number): void {
+    this.ending = true;
+    for (const [socket, n] of this.open) if (n === 0) socket.end();
+    for (const socket of this.handshaking) socket.destroy();
     // A client that neither finishes nor closes does not keep the process alive.
     setTimeout(() => {
-      for (const socket of this.inFlight.keys()) socket.destroy();
-      for (const socket of this.handshaking) socket.destroy();
+      for (const socket of this.open.keys()) socket.destroy();
     }, graceMs).unref();
   }
 }
@@ -260,14 +293,31 @@ class Connections {
 const connections = new WeakMap<Server, Connections>();
 
 /**
- * Stops taking connections and resolves once the reviews in flight have been answered:
- * idle connections are closed now, busy ones when their response is sent, and any still open
- * after `graceMs` are cut.
+ * Shuts the server down without failing a call the API server is making (ADR 21), and resolves
+ * once it is closed. For `drainMs` the server goes on answering, each answer with
+ * `Connection: close`, so the API server drops every connection it uses; a connection ended
+ * under it instead fails the review it is writing ("write: broken pipe"), a refused apply under
+ * failurePolicy Fail. The drain ends early once no connection is left. Then the server stops
+ * listening and ends idle connections, busy ones after their answer, and cuts any still open
+ * `graceMs` after the start.
  */
-export function shutdown(server: Server, graceMs = 20_000): Promise<void> {
+export function shutdown(
+  server: Server,
+  graceMs = 20_000,
+  drainMs = Math.min(15_000, graceMs),
+): Promise<void> {
+  const track = connections.get(server);
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    connections.get(server)?.close(graceMs);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      clearTimeout(drained);
+      server.close(() => resolve());
+      track?.end(Math.max(0, graceMs - drainMs));
+    };
+    const drained = setTimeout(stop, drainMs);
+    if (track) track.drain(stop);
+    else stop();
   });
 }
