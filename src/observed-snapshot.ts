@@ -1,3 +1,4 @@
+import { load } from "js-yaml";
 import { InputError } from "./errors.js";
 import { isList, ofKind, otherObjects } from "./k8s-objects.js";
 import {
@@ -44,6 +45,23 @@ function itemDocument(
     lineOf: (path) => (path.length <= 2 ? line : (inner()?.lineOf(within(path)) ?? line)),
     itemLines: (path) => inner()?.itemLines(within(path)) ?? [],
   };
+}
+
+/**
+ * An entry as kubectl writes it (no anchor, alias or tag: none of "&", "*", "!" anywhere) read
+ * by js-yaml's load, in one pass: the event parser that gives positions (ADR 3) takes about
+ * twice as long, and positions are looked for only for an error or a finding's line. Anything
+ * else, or what load refuses, goes through the event parser, with its guards and its errors.
+ */
+function plainEntry(text: string): [unknown] | undefined {
+  if (/[&*!]/.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = load(text);
+  } catch {
+    return undefined;
+  }
+  return Array.isArray(value) && value.length === 1 ? [value[0]] : undefined;
 }
 
 export class SnapshotReader {
@@ -100,19 +118,27 @@ export class SnapshotReader {
       inner = () => (doc ??= parseYamlDocuments(piece.text, this.file, piece.line)[0]);
       at = [];
     } else {
-      let docs: YamlDocument[];
-      try {
-        docs = parseYamlDocuments(piece.text, this.file, piece.line);
-      } catch {
-        return false;
+      const plain = plainEntry(piece.text);
+      if (plain) {
+        // The piece starts at its entry's "- ": the item's line is the piece's.
+        value = plain[0];
+        let doc: YamlDocument | undefined;
+        inner = () => (doc ??= parseYamlDocuments(piece.text, this.file, piece.line)[0]);
+      } else {
+        let docs: YamlDocument[];
+        try {
+          docs = parseYamlDocuments(piece.text, this.file, piece.line);
+        } catch {
+          return false;
+        }
+        const doc = docs[0];
+        if (docs.length !== 1 || !doc || !Array.isArray(doc.value) || doc.value.length !== 1) {
+          return false;
+        }
+        value = doc.value[0];
+        line = doc.itemLines([])[0] ?? line;
+        inner = () => doc;
       }
-      const doc = docs[0];
-      if (docs.length !== 1 || !doc || !Array.isArray(doc.value) || doc.value.length !== 1) {
-        return false;
-      }
-      value = doc.value[0];
-      line = doc.itemLines([])[0] ?? line;
-      inner = () => doc;
       at = [0];
     }
     if (this.invalid) return true;
