@@ -1,6 +1,7 @@
 import { fstatSync, readSync, writeSync } from "node:fs";
 import { complete, renderCompletion } from "../src/cli/complete.js";
 import { parseRequest } from "../src/cli/invocation.js";
+import { checkRuntime } from "../src/cli/runtime.js";
 import type { UsageError } from "../src/errors.js";
 import { isTypedError } from "../src/errors.js";
 import { VERSION } from "../src/version.js";
@@ -150,6 +151,7 @@ export async function main(
         io.stdout(`kubectl-otter ${VERSION} (Node.js ${process.version})\n`);
         return 0;
       case "run":
+        checkRuntime(process.versions.node);
         beforeRun();
         return await (await import("./plugin-run.js")).execute(request.invocation, io);
     }
