@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import { BIN } from "./helpers/cli.js";
+import { BIN, writeUnreachableKubeconfig } from "./helpers/cli.js";
 
 /**
  * A command that reads the cluster loads the Kubernetes client as the one file `npm run build`
@@ -30,17 +30,7 @@ process.on("exit", () => writeSync(2, "client-node modules loaded: " + loaded + 
 `,
 );
 // A cluster nobody listens at: the client is loaded, configured and makes its request.
-const kubeconfig = join(dir, "kubeconfig");
-writeFileSync(
-  kubeconfig,
-  `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:2"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u, namespace: dev}}]
-current-context: x
-`,
-);
+const kubeconfig = writeUnreachableKubeconfig(join(dir, "kubeconfig"));
 
 test("diff against a cluster loads the bundled client, which makes the request", (t) => {
   const r = spawnSync(

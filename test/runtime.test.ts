@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { checkRuntime, OLDEST_NODE } from "../src/cli/runtime.js";
 import { UsageError } from "../src/errors.js";
-import { BIN } from "./helpers/cli.js";
+import { BIN, writeUnreachableKubeconfig } from "./helpers/cli.js";
 
 /** The plugin on a Node.js too old for it says so, instead of failing inside the client. */
 
@@ -46,17 +46,7 @@ const older = (() => {
   (t) => {
     // A cluster's read is what failed there (inside the client), before the cluster answered.
     const dir = mkdtempSync(join(tmpdir(), "otter-runtime-"));
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:2"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u, namespace: dev}}]
-current-context: x
-`,
-    );
+    const kubeconfig = writeUnreachableKubeconfig(join(dir, "kubeconfig"));
     try {
       const r = spawnSync(system, [BIN, "egress", "diff", "--kubeconfig", kubeconfig], {
         encoding: "utf8",

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 export const BIN = resolve(process.cwd(), "bin", "kubectl-otter.js");
@@ -47,3 +48,18 @@ export const diffAgainst = (snapshot: string, ...extra: string[]) =>
 /** list of the example's snapshot. */
 export const listExample = (...extra: string[]) =>
   runCli(["egress", "list", "--observed", "examples/observed/snapshot.yaml", ...extra]);
+
+/** A kubeconfig (written at `file`) for a cluster nobody listens at, with namespace dev. */
+export function writeUnreachableKubeconfig(file: string): string {
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:2"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: dev}}]
+current-context: x
+`,
+  );
+  return file;
+}
