@@ -399,11 +399,50 @@ test.serial(
     // The API server takes this idle connection from its pool as the pod is told to stop: its
     // review is on the wire before it could see the connection end. Ending the connection then
     // fails the call ("write: broken pipe"), which failurePolicy Fail turns into a refused apply.
-    const stopped = shutdown(other, 2_000, 1_000);
+    const started = Date.now();
+    const stopped = shutdown(other, 20_000, 10_000);
     const during = await conn.review("during");
     t.is(during.status, 200);
     t.regex(during.headers, /\r\nconnection: close/i, "the client is told not to reuse it");
     await conn.closed;
+    // With no connection left, the drain ends then, not at its 10 s.
+    await stopped;
+    t.true(Date.now() - started < 3_000, `stopped after ${Date.now() - started} ms`);
+  },
+);
+
+test.serial(
+  "a review still arriving when the drain ends is answered before its connection is closed",
+  async (t) => {
+    const { server: other, port } = await allowingServer();
+    // An idle connection keeps the drain going to its end (300 ms).
+    const idle = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
+    await new Promise<void>((done) => idle.once("secureConnect", () => done()));
+    const body = review("straddling");
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/validate",
+          method: "POST",
+          ca: ca.cert,
+          agent: false,
+          headers: { "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.write(body.slice(0, 10));
+      // The rest after the drain's end: the review is in flight then, not idle.
+      setTimeout(() => req.end(body.slice(10)), 500);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = shutdown(other, 5_000, 300);
+    t.is(await answered, 200);
     await stopped;
   },
 );

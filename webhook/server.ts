@@ -217,18 +217,19 @@ export function createWebhookServer(opts: WebhookServerOptions): {
  */
 class Connections {
   private readonly open = new Map<Socket, number>();
-  private readonly handshaking = new Set<Socket>();
+  /** Every TCP connection until it closes (in its handshake, or under an open TLS one). */
+  private readonly tcp = new Set<Socket>();
   private readonly unanswered = new Set<ServerResponse>();
   private draining = false;
   /** Idle connections are being ended: the drain is over. */
   private ending = false;
   private onEmpty: (() => void) | undefined;
 
-  /** A TCP connection, still in its TLS handshake. */
+  /** A TCP connection: in its TLS handshake, then under the TLS connection `opened` gets. */
   accepted(socket: Socket): void {
-    this.handshaking.add(socket);
+    this.tcp.add(socket);
     socket.once("close", () => {
-      this.handshaking.delete(socket);
+      this.tcp.delete(socket);
       this.settle();
     });
   }
@@ -248,18 +249,23 @@ class Connections {
     this.open.set(socket, (this.open.get(socket) ?? 0) + 1);
     if (this.draining) res.setHeader("connection", "close");
     this.unanswered.add(res);
-    res.once("close", () => this.unanswered.delete(res));
-    res.once("finish", () => this.finished(socket));
+    // Sent, or its connection lost: one listener for both, as before this was one for "finish".
+    res.once("close", () => {
+      this.unanswered.delete(res);
+      this.finished(socket);
+    });
   }
 
   private finished(socket: Socket): void {
-    const n = (this.open.get(socket) ?? 1) - 1;
-    this.open.set(socket, n);
-    if (this.ending && n === 0) socket.end();
+    const n = this.open.get(socket);
+    // A connection already closed is not counted again.
+    if (n === undefined) return;
+    this.open.set(socket, n - 1);
+    if (this.ending && n === 1) socket.end();
   }
 
   private settle(): void {
-    if (this.draining && this.open.size === 0 && this.handshaking.size === 0) this.onEmpty?.();
+    if (this.draining && this.open.size === 0 && this.tcp.size === 0) this.onEmpty?.();
   }
 
   /**
@@ -282,10 +288,11 @@ class Connections {
   end(graceMs: number): void {
     this.ending = true;
     for (const [socket, n] of this.open) if (n === 0) socket.end();
-    for (const socket of this.handshaking) socket.destroy();
-    // A client that neither finishes nor closes does not keep the process alive.
+    // A client that neither finishes nor closes does not keep the process alive. (The TCP
+    // sockets `accepted` holds are also those under open TLS connections: cut only now.)
     setTimeout(() => {
       for (const socket of this.open.keys()) socket.destroy();
+      for (const socket of this.tcp) socket.destroy();
     }, graceMs).unref();
   }
 }
