@@ -177,7 +177,8 @@ export class Cluster {
     try {
       return await Promise.race([request(abort.signal), timeout]);
     } catch (e) {
-      if (e instanceof ClusterError) throw e;
+      // Ours already (an object read from the answer that is not valid: InputError) as it is.
+      if (e instanceof ClusterError || e instanceof InputError || e instanceof UsageError) throw e;
       const s = statusOf(e);
       if (s) {
         const detail = s.status.message ?? `HTTP ${s.code}`;

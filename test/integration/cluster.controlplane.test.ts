@@ -487,6 +487,32 @@ test("the API server refuses a malformed ObservedEgress, and status only moves t
   await kubectl(cp.kubeconfig, ["delete", "oe", "bad", "bad3", "-n", "malformed"]);
 });
 
+test("a ClientIntents the API server keeps but the plugin cannot read is named in one line, not taken for an unreachable cluster", async (t) => {
+  // Otterize's CRD takes any string as an address; the plugin checks them.
+  await ensureNamespace(cp.kubeconfig, "unreadable");
+  await kubectl(
+    cp.kubeconfig,
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "k8s.otterize.com/v2beta1",
+      kind: "ClientIntents",
+      metadata: { name: "svc-404", namespace: "unreadable" },
+      spec: { workload: { name: "svc-404" }, targets: [{ internet: { ips: ["999.1.1.1"] } }] },
+    }),
+  );
+  try {
+    const r = await runCli(["egress", "diff", "--kubeconfig", cp.kubeconfig, "-n", "unreadable"]);
+    t.is(r.code, 2, r.stderr);
+    t.regex(
+      r.stderr,
+      /^error: ClientIntents unreadable\/svc-404: .*"999\.1\.1\.1" is not a valid IP/,
+    );
+    t.notRegex(r.stderr, /cannot reach/);
+  } finally {
+    await kubectl(cp.kubeconfig, ["delete", "clientintents", "svc-404", "-n", "unreadable"]);
+  }
+});
+
 function kubeconfigFor(server: string): string {
   const base = kubeconfigWithToken(cp.kubeconfig, "x");
   const text = readFileSync(base, "utf8").replace(/server: .*/, `server: ${server}`);
