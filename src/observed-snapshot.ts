@@ -11,6 +11,7 @@ import {
 import { asObject, type Obj } from "./shape.js";
 import { ListSplitter, WHOLE, type SnapshotFormat, type SnapshotPiece } from "./snapshot-split.js";
 import {
+  MAX_DEPTH,
   objectDocument,
   parseYamlDocuments,
   type PathSegment,
@@ -55,9 +56,12 @@ function itemDocument(
  */
 function plainEntry(text: string): [unknown] | undefined {
   if (/[&*!]/.test(text)) return undefined;
+  // The item's line is the piece's only when the item starts on the entry's line ("- key: …");
+  // an entry whose item starts on the next line ("-" alone, or "- # …") goes the other way.
+  if (!/^ *- +[^\s#]/.test(text)) return undefined;
   let value: unknown;
   try {
-    value = load(text);
+    value = load(text, { maxDepth: MAX_DEPTH });
   } catch {
     return undefined;
   }

@@ -43,7 +43,7 @@ export function objectDocument(value: unknown, label: string): YamlDocument {
 
 /** Largest number of nodes a document may expand to through aliases (a "billion laughs" guard). */
 export const MAX_EXPANDED_NODES = 1_000_000;
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 /** Offsets where each line of the text starts. */
 export function lineStarts(text: string): number[] {

@@ -210,6 +210,30 @@ test("a bad item deep in a snapshot is named by its file, line and path, as when
   }
 });
 
+test("a YAML item read in pieces has the whole text's lines and limits, however its entry is written", (t) => {
+  const item = (name: string) =>
+    dump([egress(name)], { lineWidth: -1 })
+      .split("\n")
+      .map((line) => (line ? `  ${line}` : line))
+      .join("\n");
+  // "-" alone on its line, and "- # comment": the item starts on the line after the entry's.
+  const entries = [
+    item("a"),
+    item("b").replace(/^ {2}- /, "  -\n    "),
+    item("c").replace(/^ {2}- /, "  - # the third\n    "),
+  ];
+  const text = `apiVersion: v1\nkind: List\nitems:\n${entries.join("")}`;
+  t.truthy(streamed(text, [64]), "split");
+  t.deepEqual(view(streamed(text, [64]) ?? []), view(whole(text)));
+  // Nested deeper than the event parser allows: refused the same way, split or whole.
+  const deep = `${"[".repeat(70)}1${"]".repeat(70)}`;
+  const nested = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data: ${deep}\n`;
+  const expected = t.throws(() => whole(nested, "snap"));
+  t.regex(expected?.message ?? "", /nesting exceeded maxDepth \(64\)/);
+  const got = t.throws(() => observedOfSnapshotText(nested, "snap"));
+  t.is(got?.message, expected?.message);
+});
+
 test("a YAML syntax error inside an item is the whole text's error", (t) => {
   const text =
     `${dump({ apiVersion: "v1", kind: "List", items: [egress("a"), egress("b")] }, { seqNoIndent: true })}`.replace(
