@@ -51,12 +51,18 @@ export class ListItems {
   private inString = false;
   /** A backslash in a string ended the last chunk: the next byte is escaped. */
   private escaped = false;
-  /** How much of "items" the string being read at depth 1 matches; -1: it does not. */
+  /** The List's opening brace has been read. */
+  private started = false;
+  /** The next string at depth 1 is a key (after "{" or ","). */
+  private keyNext = false;
+  /** How much of "items" the key being read matches; -1: it does not (or not a key). */
   private keyMatch = -1;
-  /** The last string closed at depth 1 was "items" (the key of what follows). */
+  /** The List's last key was "items": an array that follows is its items. */
   private itemsKey = false;
-  private inItems = false;
   private itemsSeen = false;
+  private inItems = false;
+  /** In the items: what was last, the array's start, an item or a comma. */
+  private between: "first" | "item" | "comma" = "first";
   /** The item being read: its bytes from earlier chunks. */
   private item: Uint8Array[] | undefined;
   private envelope: Uint8Array[] = [];
@@ -101,44 +107,64 @@ export class ListItems {
           continue;
         }
         this.inString = false;
-        if (this.depth === 1) this.itemsKey = this.keyMatch === ITEMS.length;
+        if (this.keyMatch === ITEMS.length) {
+          if (this.itemsKey || this.itemsSeen) throw new NotAList('the List has two "items" keys');
+          this.itemsKey = this.itemsSeen = true;
+        }
+        this.keyMatch = -1;
         i = quote + 1;
         continue;
       }
       const c = chunk[i] as number;
-      if (c === QUOTE) {
-        if (this.inItems && this.depth === 2 && !this.item)
-          throw new NotAList("the List's items are not all objects");
-        this.inString = true;
-        this.keyMatch = this.depth === 1 ? 0 : -1;
-      } else if (c === 0x7b || c === 0x5b) {
-        if (this.inItems && this.depth === 2) {
-          if (c !== 0x7b) throw new NotAList("the List's items are not all objects");
+      if (this.depth === 0) {
+        // One object, with nothing but white space around it.
+        if (!isSpace(c)) {
+          if (c !== 0x7b || this.started) throw new NotAList("the answer is not one JSON object");
+          this.started = true;
+          this.keyNext = true;
+          this.depth = 1;
+        }
+      } else if (this.inItems && this.depth === 2 && !this.item) {
+        // Between items: an object after "[" or ",", a comma after an object, "]" not after
+        // a comma. The commas are dropped from the envelope.
+        if (c === 0x7b) {
+          if (this.between === "item") throw new NotAList("the List's items lack a comma");
           this.keep(chunk, envelopeFrom, i);
           itemFrom = i;
           this.item = [];
-        } else if (this.depth === 1 && c === 0x5b && this.itemsKey) {
-          if (this.itemsSeen) throw new NotAList('the List has two "items" keys');
-          this.itemsSeen = this.inItems = true;
+          this.depth++;
+        } else if (c === 0x2c) {
+          if (this.between !== "item") throw new NotAList("the List's items have an empty place");
+          this.keep(chunk, envelopeFrom, i);
+          envelopeFrom = i + 1;
+          this.between = "comma";
+        } else if (c === 0x5d) {
+          if (this.between === "comma") throw new NotAList("the List's items end with a comma");
+          this.inItems = false;
+          this.depth--;
+        } else if (!isSpace(c)) throw new NotAList("the List's items are not all objects");
+      } else if (c === QUOTE) {
+        this.inString = true;
+        this.keyMatch = this.depth === 1 && this.keyNext ? 0 : -1;
+        if (this.depth === 1) this.keyNext = false;
+      } else if (c === 0x7b || c === 0x5b) {
+        if (this.depth === 1 && c === 0x5b && this.itemsKey) {
+          this.inItems = true;
+          this.between = "first";
         }
         this.depth++;
       } else if (c === 0x7d || c === 0x5d) {
         this.depth--;
-        if (this.depth < 0) throw new NotAList("the List closes more than it opens");
         if (this.item && this.depth === 2) {
           this.item.push(chunk.subarray(itemFrom, i + 1));
           out.push(parsed(utf8.decode(joined(this.item))));
           this.item = undefined;
           envelopeFrom = i + 1;
-        } else if (this.inItems && this.depth === 1) {
-          this.inItems = false;
+          this.between = "item";
         }
-      } else if (this.inItems && this.depth === 2 && !this.item) {
-        // Between items: the commas are dropped from the envelope, anything else is wrong.
-        if (c === 0x2c) {
-          this.keep(chunk, envelopeFrom, i);
-          envelopeFrom = i + 1;
-        } else if (!isSpace(c)) throw new NotAList("the List's items are not all objects");
+      } else if (c === 0x2c && this.depth === 1) {
+        this.keyNext = true;
+        this.itemsKey = false;
       }
       i++;
     }
@@ -149,6 +175,7 @@ export class ListItems {
 
   /** The List without its items, parsed, once all of it has been pushed. */
   end(): unknown {
+    if (!this.started) throw new NotAList("the answer is not one JSON object");
     if (this.depth !== 0 || this.inString || this.item)
       throw new NotAList("the List ends before it is complete");
     return parsed(utf8.decode(joined(this.envelope.length ? this.envelope : [new Uint8Array()])));

@@ -112,7 +112,14 @@ test("what is not a List of objects is an error, not a partial answer", (t) => {
   fails('{"items":[],"items":[]}', /two "items" keys/);
   fails('{"items":[{"a":1,}]}', /JSON/);
   fails('{"items":[],"kind":}', /JSON/);
-  fails('{"items":[]}}', /closes more than it opens/);
+  fails('{"items":[]}}', /not one JSON object/);
+  fails("null", /not one JSON object/);
+  fails("", /not one JSON object/);
+  fails('["items",[{"a":1}]]', /not one JSON object/);
+  fails('{"items":[{"a":1},]}', /end with a comma/);
+  fails('{"items":[,{"a":1}]}', /empty place/);
+  fails('{"items":[{"a":1}{"a":2}]}', /lack a comma/);
+  fails('{"items":[{"a":1}],"items":null}', /two "items" keys/);
   fails(`{"metadata":"${"x".repeat(2 << 20)}"}`, /more than its items/);
   // Only the List's own key counts: "items" deeper down, or as a value, is left alone.
   const reader = new ListItems();
