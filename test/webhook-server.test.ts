@@ -310,9 +310,13 @@ test.serial(
   },
 );
 
-test.serial("shutdown lets a review in flight finish", async (t) => {
-  const { server: other, port } = await allowingServer();
-  const body = review("in-flight");
+/**
+ * A review whose body is sent in two parts: its first bytes now, the rest when `rest` is
+ * called. Resolves with the answer's status.
+ */
+function reviewInTwo(port: number, uid: string): { answered: Promise<number>; rest: () => void } {
+  const body = review(uid);
+  let rest = () => undefined as void;
   const answered = new Promise<number>((resolve, reject) => {
     const req = request(
       {
@@ -321,6 +325,7 @@ test.serial("shutdown lets a review in flight finish", async (t) => {
         path: "/validate",
         method: "POST",
         ca: ca.cert,
+        agent: false,
         headers: { "content-length": Buffer.byteLength(body) },
       },
       (res) => {
@@ -329,14 +334,20 @@ test.serial("shutdown lets a review in flight finish", async (t) => {
       },
     );
     req.on("error", reject);
-    req.write(body.slice(0, 20));
-    setTimeout(() => {
-      const stopped = shutdown(other);
-      setTimeout(() => req.end(body.slice(20)), 200);
-      void stopped;
-    }, 200);
+    req.write(body.slice(0, 10));
+    rest = () => req.end(body.slice(10));
   });
-  t.is(await answered, 200);
+  return { answered, rest };
+}
+
+test.serial("shutdown lets a review in flight finish", async (t) => {
+  const { server: other, port } = await allowingServer();
+  const inFlight = reviewInTwo(port, "in-flight");
+  await new Promise((r) => setTimeout(r, 200));
+  const stopped = shutdown(other);
+  setTimeout(inFlight.rest, 200);
+  t.is(await inFlight.answered, 200);
+  await stopped;
 });
 
 /**
@@ -418,31 +429,12 @@ test.serial(
     // An idle connection keeps the drain going to its end (300 ms).
     const idle = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
     await new Promise<void>((done) => idle.once("secureConnect", () => done()));
-    const body = review("straddling");
-    const answered = new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port,
-          path: "/validate",
-          method: "POST",
-          ca: ca.cert,
-          agent: false,
-          headers: { "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", reject);
-      req.write(body.slice(0, 10));
-      // The rest after the drain's end: the review is in flight then, not idle.
-      setTimeout(() => req.end(body.slice(10)), 500);
-    });
+    const straddling = reviewInTwo(port, "straddling");
+    // The rest after the drain's end: the review is in flight then, not idle.
+    setTimeout(straddling.rest, 500);
     await new Promise((r) => setTimeout(r, 100));
     const stopped = shutdown(other, 5_000, 300);
-    t.is(await answered, 200);
+    t.is(await straddling.answered, 200);
     await stopped;
   },
 );
