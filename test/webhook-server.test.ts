@@ -314,9 +314,15 @@ test.serial(
  * A review whose body is sent in two parts: its first bytes now, the rest when `rest` is
  * called. Resolves with the answer's status.
  */
-function reviewInTwo(port: number, uid: string): { answered: Promise<number>; rest: () => void } {
+function reviewInTwo(
+  port: number,
+  uid: string,
+): { answered: Promise<number>; connection: Promise<string | undefined>; rest: () => void } {
   const body = review(uid);
+  const agent = new Agent({ keepAlive: true });
   let rest = () => undefined as void;
+  let told: (v: string | undefined) => void = () => undefined;
+  const connection = new Promise<string | undefined>((r) => (told = r));
   const answered = new Promise<number>((resolve, reject) => {
     const req = request(
       {
@@ -325,19 +331,24 @@ function reviewInTwo(port: number, uid: string): { answered: Promise<number>; re
         path: "/validate",
         method: "POST",
         ca: ca.cert,
-        agent: false,
+        // Kept alive, as the API server keeps its connections.
+        agent,
         headers: { "content-length": Buffer.byteLength(body) },
       },
       (res) => {
+        told(res.headers.connection);
         res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("end", () => {
+          agent.destroy();
+          resolve(res.statusCode ?? 0);
+        });
       },
     );
     req.on("error", reject);
     req.write(body.slice(0, 10));
     rest = () => req.end(body.slice(10));
   });
-  return { answered, rest };
+  return { answered, connection, rest };
 }
 
 test.serial("shutdown lets a review in flight finish", async (t) => {
@@ -347,6 +358,7 @@ test.serial("shutdown lets a review in flight finish", async (t) => {
   const stopped = shutdown(other);
   setTimeout(inFlight.rest, 200);
   t.is(await inFlight.answered, 200);
+  t.is(await inFlight.connection, "close", "in flight when the drain began, and told to close");
   await stopped;
 });
 

@@ -219,7 +219,6 @@ class Connections {
   private readonly open = new Map<Socket, number>();
   /** Every TCP connection until it closes (in its handshake, or under an open TLS one). */
   private readonly tcp = new Set<Socket>();
-  private readonly unanswered = new Set<ServerResponse>();
   private draining = false;
   /** Idle connections are being ended: the drain is over. */
   private ending = false;
@@ -248,12 +247,7 @@ class Connections {
     const socket = req.socket;
     this.open.set(socket, (this.open.get(socket) ?? 0) + 1);
     if (this.draining) res.setHeader("connection", "close");
-    this.unanswered.add(res);
-    // Sent, or its connection lost: one listener for both, as before this was one for "finish".
-    res.once("close", () => {
-      this.unanswered.delete(res);
-      this.finished(socket);
-    });
+    res.once("finish", () => this.finished(socket));
   }
 
   private finished(socket: Socket): void {
@@ -276,7 +270,12 @@ class Connections {
   drain(onEmpty: () => void): void {
     this.draining = true;
     this.onEmpty = onEmpty;
-    for (const res of this.unanswered) if (!res.headersSent) res.setHeader("connection", "close");
+    // The answer a connection is writing is Node's `_httpMessage` on it: reached there, not
+    // kept by each request (a set of every answer in flight slowed young collections).
+    for (const socket of this.open.keys()) {
+      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res && !res.headersSent) res.setHeader("connection", "close");
+    }
     this.settle();
   }
 
