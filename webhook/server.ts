@@ -211,9 +211,9 @@ export function createWebhookServer(opts: WebhookServerOptions): {
 }
 
 /**
- * The server's TLS connections, how many requests each has in flight, and the answers not yet
- * sent, for a shutdown that loses no review (ADR 21). Node's own closeIdleConnections misses
- * connections that never sent a request (the API server keeps some open).
+ * The server's TLS connections and how many requests each has in flight, for a shutdown that
+ * loses no review (ADR 21). Node's own closeIdleConnections misses connections that never sent
+ * a request (the API server keeps some open).
  */
 class Connections {
   private readonly open = new Map<Socket, number>();
