@@ -31,20 +31,12 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-const utf8 = new TextDecoder();
-
-function joined(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/** The parts' text: decoded in place when there is one, joined first when there are more. */
+function text(parts: readonly Uint8Array[]): string {
+  return utf8.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts));
 }
+
+const utf8 = new TextDecoder();
 
 export class ListItems {
   private depth = 0;
@@ -157,7 +149,7 @@ export class ListItems {
         this.depth--;
         if (this.item && this.depth === 2) {
           this.item.push(chunk.subarray(itemFrom, i + 1));
-          out.push(parsed(utf8.decode(joined(this.item))));
+          out.push(parsed(text(this.item)));
           this.item = undefined;
           envelopeFrom = i + 1;
           this.between = "item";
@@ -178,7 +170,7 @@ export class ListItems {
     if (!this.started) throw new NotAList("the answer is not one JSON object");
     if (this.depth !== 0 || this.inString || this.item)
       throw new NotAList("the List ends before it is complete");
-    return parsed(utf8.decode(joined(this.envelope.length ? this.envelope : [new Uint8Array()])));
+    return parsed(text(this.envelope));
   }
 
   private matchKey(chunk: Uint8Array, from: number, to: number): void {

@@ -109,7 +109,10 @@ export class SnapshotReader {
     this.items++;
     let value: unknown;
     let line = piece.line;
-    let inner: () => YamlDocument | undefined;
+    // Lines inside an item read without positions are looked for only for an error or a
+    // finding's line: by parsing its text again then.
+    let later: YamlDocument | undefined;
+    let inner = () => (later ??= parseYamlDocuments(piece.text, this.file, piece.line)[0]);
     let at: PathSegment[];
     if (this.format === "json") {
       try {
@@ -117,17 +120,12 @@ export class SnapshotReader {
       } catch {
         return false;
       }
-      let doc: YamlDocument | undefined;
-      // Lines inside a JSON item are looked for only for an error.
-      inner = () => (doc ??= parseYamlDocuments(piece.text, this.file, piece.line)[0]);
       at = [];
     } else {
       const plain = plainEntry(piece.text);
       if (plain) {
         // The piece starts at its entry's "- ": the item's line is the piece's.
         value = plain[0];
-        let doc: YamlDocument | undefined;
-        inner = () => (doc ??= parseYamlDocuments(piece.text, this.file, piece.line)[0]);
       } else {
         let docs: YamlDocument[];
         try {

@@ -2,7 +2,7 @@ import { generateKeyPair } from "../webhook/key-pair.js";
 import { X509Certificate } from "node:crypto";
 import { Agent, request } from "node:https";
 import type { AddressInfo } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import test from "ava";
 import fc from "fast-check";
 import { issueServing, serviceNames, webhookCa } from "../src/tls.js";
@@ -362,13 +362,19 @@ test.serial("shutdown lets a review in flight finish", async (t) => {
   await stopped;
 });
 
+/** A TLS connection to the server, its handshake done, nothing sent on it yet. */
+async function connected(port: number): Promise<TLSSocket> {
+  const socket = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
+  await new Promise<void>((done) => socket.once("secureConnect", () => done()));
+  return socket;
+}
+
 /**
  * One kept-alive connection, driven as the API server's client drives it: a review written
  * whole, its answer read, the connection left idle for the next one.
  */
 async function keptConnection(port: number) {
-  const socket = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
-  await new Promise<void>((done) => socket.once("secureConnect", () => done()));
+  const socket = await connected(port);
   let text = "";
   let ended = "";
   let waiting: (() => void) | undefined;
@@ -439,8 +445,7 @@ test.serial(
   async (t) => {
     const { server: other, port } = await allowingServer();
     // An idle connection keeps the drain going to its end (300 ms).
-    const idle = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
-    await new Promise<void>((done) => idle.once("secureConnect", () => done()));
+    await connected(port);
     const straddling = reviewInTwo(port, "straddling");
     // The rest after the drain's end: the review is in flight then, not idle.
     setTimeout(straddling.rest, 500);
@@ -456,8 +461,7 @@ test.serial(
   async (t) => {
     const { server: other, port } = await allowingServer();
     // As the API server does: a connection opened and kept, with nothing sent on it.
-    const idle = tlsConnect({ host: "127.0.0.1", port, ca: ca.cert, servername: "localhost" });
-    await new Promise<void>((done) => idle.once("secureConnect", () => done()));
+    const idle = await connected(port);
     const closed = new Promise<number>((done) => idle.once("close", () => done(Date.now())));
     const started = Date.now();
     await shutdown(other, 5_000, 300);
