@@ -9,7 +9,8 @@ import { timedRun, type Timed } from "./timed.js";
 
 /**
  * `npm run bench:snapshot`: how fast the plugin reads a snapshot, beside the parser a user
- * would compare it with, on the same bytes, alternating, the median of BENCH_RUNS (3):
+ * would compare it with, on the same bytes, alternating, the median of BENCH_RUNS (5: a shared
+ * two-core machine varies by a third from one run to the next):
  *  - a JSON snapshot (as `kubectl get observedegresses -A -o json` saves it) against
  *    `JSON.parse` of the file;
  *  - a YAML snapshot (as `-o yaml` saves it: block style) against js-yaml's `load` of the file;
@@ -19,7 +20,7 @@ import { timedRun, type Timed } from "./timed.js";
  * both sides include Node's start.
  */
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const BASE = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 
 type Measure = Timed;

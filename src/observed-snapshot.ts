@@ -48,14 +48,31 @@ function itemDocument(
   };
 }
 
+const PROPERTY_START = /[&*!]/g;
+/** What a node (and so an anchor, alias or tag) can follow: white space, a flow indicator, ":". */
+const BEFORE_NODE = /[\s[{,:?-]/;
+
 /**
- * An entry as kubectl writes it (no anchor, alias or tag: none of "&", "*", "!" anywhere) read
- * by js-yaml's load, in one pass: the event parser that gives positions (ADR 3) takes about
- * twice as long, and positions are looked for only for an error or a finding's line. Anything
- * else, or what load refuses, goes through the event parser, with its guards and its errors.
+ * Whether an anchor, an alias or a tag could be in the text: a "&", "*" or "!" at its start
+ * or where a node can start. Anywhere else ("*.example.com" quoted, as a wildcard domain is
+ * written) they are characters of a scalar. (They are rare: looked for first.)
  */
-function plainEntry(text: string): [unknown] | undefined {
-  if (/[&*!]/.test(text)) return undefined;
+function mayHaveNodeProperty(text: string): boolean {
+  PROPERTY_START.lastIndex = 0;
+  for (let m = PROPERTY_START.exec(text); m; m = PROPERTY_START.exec(text)) {
+    if (m.index === 0 || BEFORE_NODE.test(text.charAt(m.index - 1))) return true;
+  }
+  return false;
+}
+
+/**
+ * An entry as kubectl writes it (no anchor, alias or tag) read by js-yaml's load, in one pass:
+ * the event parser that gives positions (ADR 3) takes about twice as long, and positions are
+ * looked for only for an error or a finding's line. Anything else, or what load refuses, goes
+ * through the event parser, with its guards (aliases counted) and its errors.
+ */
+export function plainEntry(text: string): [unknown] | undefined {
+  if (mayHaveNodeProperty(text)) return undefined;
   // The item's line is the piece's only when the item starts on the entry's line ("- key: …");
   // an entry whose item starts on the next line ("-" alone, or "- # …") goes the other way.
   if (!/^ *- +[^\s#]/.test(text)) return undefined;
