@@ -125,28 +125,53 @@ async function collectorMetric(port: number, name: string, labels: string): Prom
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
 
+/** What the collector's limiter governs: its reads and writes of ObservedEgress. */
+const isLimited = (k: string) => k.includes(" observedegresses");
+
 interface Rate {
   requests: number;
   seconds: number;
-  /** The most requests in any one second of the phase. */
+  /** The most requests in any one sample (about a second) of the phase. */
   peak: number;
+  /** The most limited requests in one sample, and what the limiter allows in that sample. */
+  peakLimited: number;
+  allowedThen: number;
+  /** Whether some sample held more limited requests than the limiter allows in its length. */
+  over: boolean;
   counts: Counts;
 }
 
-/** Samples the API server's counters every second while `during` runs. */
+/**
+ * Samples the API server's counters every second while `during` runs. A sample lasts about a
+ * second (reading the counters takes time): in `t` seconds the limiter allows its burst plus
+ * `t` × its rate, and that is what each sample's limited requests are held to. Leader
+ * election's leases and the ClientIntents watch are outside the limiter (a lease renewal is
+ * never queued behind a burst of writes): they are counted, not bounded.
+ */
 async function sampled(api: Api, during: () => Promise<void>): Promise<Rate> {
   const first = await apiCounts(api);
-  let last = total(first);
+  let last = first;
+  let lastAt = performance.now();
   let peak = 0;
+  let peakLimited = 0;
+  let allowedThen = QPS_BURST + QPS;
+  let over = false;
   let done = false;
   const t0 = performance.now();
   const sampler = (async () => {
     for (let at = performance.now(); !done;) {
       at += 1000;
       await sleep(Math.max(0, at - performance.now()));
-      const now = total(await apiCounts(api));
-      peak = Math.max(peak, now - last);
+      const now = await apiCounts(api);
+      const nowAt = performance.now();
+      const step = minus(now, last);
+      const limited = total(step, isLimited);
+      const allowed = Math.floor(QPS_BURST + (QPS * (nowAt - lastAt)) / 1000);
+      peak = Math.max(peak, total(step));
+      if (limited > peakLimited) [peakLimited, allowedThen] = [limited, allowed];
+      over ||= limited > allowed;
       last = now;
+      lastAt = nowAt;
     }
   })();
   await during();
@@ -157,6 +182,9 @@ async function sampled(api: Api, during: () => Promise<void>): Promise<Rate> {
     requests: total(counts),
     seconds: (performance.now() - t0) / 1000,
     peak,
+    peakLimited,
+    allowedThen,
+    over,
     counts,
   };
 }
@@ -299,7 +327,9 @@ try {
   console.log(
     `bench:collector-writes: ${WORKLOADS.toLocaleString("en")} workloads, each looking up ${NAMES} names every ${LOOKUP_EVERY_S} s; the collector at the chart's defaults (--api-qps ${QPS}, --api-burst ${QPS_BURST}, --last-seen-granularity 1h, --flush-interval 10s), the API server's counters read every second`,
   );
-  console.log(`| phase | requests to the API server | time | mean rate | busiest second |`);
+  console.log(
+    `| phase | requests to the API server | time | mean rate | busiest second (of them, ObservedEgress; the limiter's bound then) |`,
+  );
   console.log(`|---|---|---|---|---|`);
   for (const [what, r] of [
     [`restart, everything already stored`, restart],
@@ -307,7 +337,7 @@ try {
     [`burst: ${BURST.toLocaleString("en")} workloads each look up a new name`, burst],
   ] as const) {
     console.log(
-      `| ${what} | ${show(r.counts)} | ${r.seconds.toFixed(0)} s | ${(r.requests / r.seconds).toFixed(1)}/s | ${r.peak} |`,
+      `| ${what} | ${show(r.counts)} | ${r.seconds.toFixed(0)} s | ${(r.requests / r.seconds).toFixed(1)}/s | ${r.peak} (${r.peakLimited}; ${r.allowedThen}) |`,
     );
   }
   console.log(memory);
@@ -315,10 +345,12 @@ try {
   console.log(
     `goal, steady writes a minute ≤ the granularity's rate (${WORKLOADS} workloads × 2 requests per ${GRANULARITY_S / 60} min = ${allowed.toFixed(0)}/min): ${met((total(steady.counts, isWrite) / steady.seconds) * 60 <= allowed)} (ObservedEgress writes ${perMin(steady, isWrite)}/min; all requests ${perMin(steady)}/min)`,
   );
-  const bound = (r: Rate) =>
-    r.requests / r.seconds <= QPS * 1.05 && r.peak <= QPS + QPS_BURST ? "met" : "not met";
+  const limitedRate = (r: Rate) => total(r.counts, isLimited) / r.seconds;
+  const bound = (r: Rate) => met(limitedRate(r) <= QPS * 1.05 && !r.over);
+  const figures = (r: Rate) =>
+    `ObservedEgress ${limitedRate(r).toFixed(1)}/s, busiest second ${r.peakLimited} of ${r.allowedThen} allowed`;
   console.log(
-    `goal, the burst within the rate limit (mean ≤ ${QPS}/s, no second over ${QPS + QPS_BURST}): ${bound(burst)} (${(burst.requests / burst.seconds).toFixed(1)}/s, busiest second ${burst.peak}); the restart: ${bound(restart)} (${(restart.requests / restart.seconds).toFixed(1)}/s, busiest second ${restart.peak})`,
+    `goal, the burst within the rate limit (ObservedEgress requests: mean ≤ ${QPS}/s, and no more in a second than the burst of ${QPS_BURST} and ${QPS}/s allow): ${bound(burst)} (${figures(burst)}); the restart: ${bound(restart)} (${figures(restart)})`,
   );
 } finally {
   for (const p of collectors) await stopProcess(p);
