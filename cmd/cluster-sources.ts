@@ -32,6 +32,7 @@ import type { IntentsSource, ObservedSource } from "../src/sources.js";
 import type { Listening } from "../src/verdicts.js";
 import { ListItems, NotAList } from "../src/list-items.js";
 import {
+  ApiException,
   CoordinationV1Api,
   CoreV1Api,
   fetch,
@@ -88,16 +89,6 @@ function anyKubeconfig(): boolean {
  * the list's snapshot), which is only likely when a list is read slowly.
  */
 export class ExpiredList extends ClusterError {}
-
-/** An answer of the API server that is not a success: its status and its body (a Status). */
-class HttpStatus extends Error {
-  constructor(
-    readonly code: number,
-    readonly body: string,
-  ) {
-    super(`HTTP ${code}`);
-  }
-}
 
 export class Cluster {
   readonly server: string;
@@ -256,7 +247,10 @@ export class Cluster {
         signal,
         ...(dispatcher ? { dispatcher } : {}),
       });
-      if (!answer.ok) throw new HttpStatus(answer.status, await answer.text());
+      // As client-node's own requests fail (statusOf reads its code and Status body).
+      if (!answer.ok) {
+        throw new ApiException(answer.status, answer.statusText, await answer.text(), {});
+      }
       const split = new ListItems();
       const items: T[] = [];
       let list: { items?: unknown; metadata?: { continue?: string } };
